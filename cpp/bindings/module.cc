@@ -1,0 +1,13 @@
+// The private extension module bidir_core._core: one Bind*() per area.
+#include <pybind11/pybind11.h>
+
+namespace bidir {
+void BindEnv(pybind11::module_& m);
+void BindText(pybind11::module_& m);
+}  // namespace bidir
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "bidir_core C++ core: batched grid worlds, text descriptions, planner.";
+  bidir::BindEnv(m);
+  bidir::BindText(m);
+}

@@ -1,0 +1,158 @@
+#include "env/tasks/level_gen.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace bidir {
+
+Pos PlaceObj(GridEnv* env, const Cell* obj, Pos top, Pos size, Reject reject,
+             int64_t max_tries) {
+  top = {std::max(top.x, 0), std::max(top.y, 0)};
+  const int hi_x = std::min(top.x + size.x, env->grid.width());
+  const int hi_y = std::min(top.y + size.y, env->grid.height());
+  int64_t num_tries = 0;
+  Pos pos;
+  while (true) {
+    if (num_tries > max_tries) throw GenerationRetry{"rejection sampling failed in place_obj"};
+    ++num_tries;
+    pos.x = RandInt(env, top.x, hi_x);
+    pos.y = RandInt(env, top.y, hi_y);
+    if (!env->grid.At(pos).IsEmpty()) continue;
+    if (pos == env->agent) continue;
+    if (reject == Reject::kNextToAgent &&
+        std::abs(env->agent.x - pos.x) + std::abs(env->agent.y - pos.y) < 2) {
+      continue;
+    }
+    break;
+  }
+  if (obj != nullptr) env->grid.At(pos) = *obj;
+  return pos;
+}
+
+Pos PlaceObjAnywhere(GridEnv* env, const Cell* obj) {
+  return PlaceObj(env, obj, {0, 0}, {env->grid.width(), env->grid.height()});
+}
+
+Pos PlaceAgent(GridEnv* env, Pos top, Pos size, bool rand_dir, int64_t max_tries) {
+  env->agent = {-1, -1};
+  const Pos pos = PlaceObj(env, nullptr, top, size, Reject::kNone, max_tries);
+  env->agent = pos;
+  if (rand_dir) env->agent_dir = RandInt(env, 0, 4);
+  return pos;
+}
+
+void RoomGrid::GenGrid(GridEnv* env) {
+  env->grid = Grid(Width(), Height());
+  rooms.assign(static_cast<size_t>(num_rows) * num_cols, Room{});
+  for (int j = 0; j < num_rows; ++j) {
+    for (int i = 0; i < num_cols; ++i) {
+      Room& room = GetRoom(i, j);
+      room.top = {i * (room_size - 1), j * (room_size - 1)};
+      room.size = {room_size, room_size};
+      env->grid.WallRect(room.top.x, room.top.y, room.size.x, room.size.y);
+    }
+  }
+  for (int j = 0; j < num_rows; ++j) {
+    for (int i = 0; i < num_cols; ++i) {
+      Room& room = GetRoom(i, j);
+      const int x_l = room.top.x + 1, y_l = room.top.y + 1;
+      const int x_m = room.top.x + room.size.x - 1, y_m = room.top.y + room.size.y - 1;
+      if (i < num_cols - 1) {
+        room.neighbor[0] = j * num_cols + i + 1;
+        room.door_pos[0] = {x_m, RandInt(env, y_l, y_m)};
+        room.has_door_pos[0] = true;
+      }
+      if (j < num_rows - 1) {
+        room.neighbor[1] = (j + 1) * num_cols + i;
+        room.door_pos[1] = {RandInt(env, x_l, x_m), y_m};
+        room.has_door_pos[1] = true;
+      }
+      if (i > 0) {
+        room.neighbor[2] = j * num_cols + i - 1;
+        room.door_pos[2] = rooms[room.neighbor[2]].door_pos[0];
+        room.has_door_pos[2] = true;
+      }
+      if (j > 0) {
+        room.neighbor[3] = (j - 1) * num_cols + i;
+        room.door_pos[3] = rooms[room.neighbor[3]].door_pos[1];
+        room.has_door_pos[3] = true;
+      }
+    }
+  }
+  env->agent = {(num_cols / 2) * (room_size - 1) + room_size / 2,
+                (num_rows / 2) * (room_size - 1) + room_size / 2};
+  env->agent_dir = 0;
+}
+
+Pos RoomGrid::PlaceAgent(GridEnv* env, int i, int j, bool rand_dir) {
+  if (i < 0) i = RandInt(env, 0, num_cols);
+  if (j < 0) j = RandInt(env, 0, num_rows);
+  const Room& room = GetRoom(i, j);
+  while (true) {
+    bidir::PlaceAgent(env, room.top, room.size, rand_dir, 1000);
+    const Cell& front = env->grid.At(env->FrontPos());
+    if (front.IsEmpty() || front.type == kWall) break;
+  }
+  return env->agent;
+}
+
+Pos RoomGrid::AddObject(GridEnv* env, int i, int j, uint8_t type, uint8_t color) {
+  Room& room = GetRoom(i, j);
+  const Cell obj = MakeObject(type, color);
+  const Pos pos = PlaceObj(env, &obj, room.top, room.size, Reject::kNextToAgent, 1000);
+  room.objs.emplace_back(type, color);
+  return pos;
+}
+
+std::vector<RoomGrid::Added> RoomGrid::AddDistractors(GridEnv* env, int i, int j,
+                                                      int num_distractors, bool all_unique) {
+  static constexpr uint8_t kKinds[3] = {kKey, kBall, kBox};
+  std::vector<std::pair<uint8_t, uint8_t>> objs;
+  for (const Room& room : rooms) objs.insert(objs.end(), room.objs.begin(), room.objs.end());
+  std::vector<Added> dists;
+  while (static_cast<int>(dists.size()) < num_distractors) {
+    const uint8_t color = kColorDrawOrder[RandIndex(env, kNumColors)];
+    const uint8_t type = kKinds[RandIndex(env, 3)];
+    const std::pair<uint8_t, uint8_t> obj(type, color);
+    if (all_unique && std::find(objs.begin(), objs.end(), obj) != objs.end()) continue;
+    const int room_i = i >= 0 ? i : RandInt(env, 0, num_cols);
+    const int room_j = j >= 0 ? j : RandInt(env, 0, num_rows);
+    const Pos pos = AddObject(env, room_i, room_j, type, color);
+    objs.push_back(obj);
+    dists.push_back({type, color, pos});
+  }
+  return dists;
+}
+
+void RoomGrid::CheckObjsReachable(GridEnv* env) const {
+  const Grid& grid = env->grid;
+  const int w = grid.width(), h = grid.height();
+  std::vector<uint8_t> reachable(static_cast<size_t>(w) * h, 0);
+  std::vector<Pos> stack{env->agent};
+  while (!stack.empty()) {
+    const Pos p = stack.back();
+    stack.pop_back();
+    if (!grid.InBounds(p.x, p.y)) continue;
+    uint8_t& seen = reachable[static_cast<size_t>(p.y) * w + p.x];
+    if (seen) continue;
+    seen = 1;
+    const Cell& cell = grid.At(p);
+    if (!cell.IsEmpty() && cell.type != kDoor) continue;
+    stack.push_back({p.x + 1, p.y});
+    stack.push_back({p.x - 1, p.y});
+    stack.push_back({p.x, p.y + 1});
+    stack.push_back({p.x, p.y - 1});
+  }
+  for (int x = 0; x < w; ++x) {
+    for (int y = 0; y < h; ++y) {
+      const Cell& cell = grid.At(x, y);
+      if (cell.IsEmpty() || cell.type == kWall) continue;
+      if (!reachable[static_cast<size_t>(y) * w + x]) {
+        throw GenerationRetry{"unreachable object"};
+      }
+    }
+  }
+}
+
+}  // namespace bidir

@@ -1,0 +1,106 @@
+#include "env/vec_env.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "env/view.h"
+
+namespace bidir {
+
+VecEnv::VecEnv(const Task* task, int num_envs, int num_threads, AutoresetMode mode)
+    : task_(task),
+      mode_(mode),
+      envs_(static_cast<size_t>(num_envs), GridEnv(task)),
+      needs_reset_(static_cast<size_t>(num_envs), 0),
+      pool_(std::min(num_threads, num_envs)) {}
+
+template <typename Fn>
+void VecEnv::ForShards(Fn fn) {
+  const int n = num_envs();
+  const int shards = pool_.num_threads();
+  pool_.Run([&](int shard) {
+    const int begin = static_cast<int>(static_cast<int64_t>(n) * shard / shards);
+    const int end = static_cast<int>(static_cast<int64_t>(n) * (shard + 1) / shards);
+    for (int i = begin; i < end; ++i) fn(i);
+  });
+}
+
+void VecEnv::WriteObservation(int i) {
+  const GridEnv& e = envs_[i];
+  WriteView(e, buf_.image + static_cast<size_t>(i) * kImageBytes);
+  buf_.direction[i] = e.agent_dir;
+}
+
+void VecEnv::WriteMission(int i) {
+  const GridEnv& e = envs_[i];
+  uint8_t* m = buf_.mission + static_cast<size_t>(i) * kMissionBytes;
+  const size_t len = std::min(e.mission.size(), static_cast<size_t>(kMissionBytes));
+  std::memcpy(m, e.mission.data(), len);
+  std::memset(m + len, 0, kMissionBytes - len);
+}
+
+void VecEnv::ResetOne(int i) {
+  envs_[i].Reset();
+  needs_reset_[i] = 0;
+  WriteObservation(i);
+  WriteMission(i);
+}
+
+void VecEnv::Reset(const uint64_t* seeds, const bool* mask) {
+  ForShards([&](int i) {
+    if (mask != nullptr && !mask[i]) return;
+    if (seeds != nullptr) envs_[i].Seed(seeds[i]);
+    ResetOne(i);
+    buf_.reward[i] = 0.0f;
+    buf_.terminated[i] = false;
+    buf_.truncated[i] = false;
+    buf_.episode_done[i] = false;
+  });
+}
+
+void VecEnv::StepOne(int i, int64_t action) {
+  GridEnv& e = envs_[i];
+  buf_.episode_done[i] = false;
+  if (needs_reset_[i]) {  // kNextStep: this step starts the next episode
+    ResetOne(i);
+    buf_.reward[i] = 0.0f;
+    buf_.terminated[i] = false;
+    buf_.truncated[i] = false;
+    return;
+  }
+  const StepOutcome out = e.Step(static_cast<int>(action));
+  buf_.reward[i] = static_cast<float>(out.reward);
+  buf_.terminated[i] = out.terminated;
+  buf_.truncated[i] = out.truncated;
+  if (out.terminated || out.truncated) {
+    buf_.episode_done[i] = true;
+    buf_.episode_return[i] = static_cast<float>(e.episode_return);
+    buf_.episode_length[i] = e.step_count;
+    buf_.episode_success[i] = out.success;
+    if (mode_ == AutoresetMode::kSameStep) {
+      WriteView(e, buf_.final_image + static_cast<size_t>(i) * kImageBytes);
+      buf_.final_direction[i] = e.agent_dir;
+      std::memcpy(buf_.final_mission + static_cast<size_t>(i) * kMissionBytes,
+                  buf_.mission + static_cast<size_t>(i) * kMissionBytes, kMissionBytes);
+      ResetOne(i);
+      return;
+    }
+    needs_reset_[i] = 1;
+  }
+  WriteObservation(i);
+}
+
+void VecEnv::Step(const int64_t* actions) {
+  const int n = num_envs();
+  for (int i = 0; i < n; ++i) {
+    if (actions[i] < 0 || actions[i] >= kNumActions) {
+      throw std::invalid_argument("actions[" + std::to_string(i) + "] = " +
+                                  std::to_string(actions[i]) + " is out of range [0, " +
+                                  std::to_string(kNumActions) + ")");
+    }
+  }
+  ForShards([&](int i) { StepOne(i, actions[i]); });
+}
+
+}  // namespace bidir

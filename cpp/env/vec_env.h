@@ -1,0 +1,91 @@
+// A batch of N environments of one task, stepped in shards by a thread pool.
+//
+// Ownership follows PufferLib: the caller (Python) allocates every output array once and
+// hands raw pointers to BindBuffers(); Reset() and Step() write into them and allocate
+// nothing. Env i has its own numpy-exact RNG; Reset with seeds s_i replays
+// gymnasium.make(task).reset(seed=s_i), and later automatic resets continue that stream.
+//
+// Autoreset modes (gymnasium.vector.AutoresetMode):
+// * kNextStep: the step after an episode ends ignores that env's action and returns the
+//   first observation of a new episode with reward 0 and no termination/truncation.
+// * kSameStep: the step that ends an episode writes the final observation into the
+//   final_* buffers and returns the first observation of the next episode.
+#ifndef BIDIR_ENV_VEC_ENV_H_
+#define BIDIR_ENV_VEC_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "env/grid_env.h"
+#include "env/tasks/task.h"
+
+namespace bidir {
+
+enum class AutoresetMode { kNextStep = 0, kSameStep = 1 };
+
+inline constexpr int kMissionBytes = 128;
+
+// Output arrays, each with num_envs rows, C-contiguous.
+struct VecBuffers {
+  uint8_t* image = nullptr;          // (N, 7, 7, 3)
+  int64_t* direction = nullptr;      // (N,)
+  uint8_t* mission = nullptr;        // (N, kMissionBytes), UTF-8, zero padded
+  float* reward = nullptr;           // (N,)
+  bool* terminated = nullptr;        // (N,)
+  bool* truncated = nullptr;         // (N,)
+  bool* episode_done = nullptr;      // (N,) an episode ended in this step
+  float* episode_return = nullptr;   // (N,) its return (valid where episode_done)
+  int32_t* episode_length = nullptr; // (N,) its length
+  bool* episode_success = nullptr;   // (N,) whether it completed the mission
+  uint8_t* final_image = nullptr;    // (N, 7, 7, 3) kSameStep only: the ended episode's last obs
+  int64_t* final_direction = nullptr;// (N,) kSameStep only
+  uint8_t* final_mission = nullptr;  // (N, kMissionBytes) kSameStep only
+};
+
+class VecEnv {
+ public:
+  VecEnv(const Task* task, int num_envs, int num_threads, AutoresetMode mode);
+
+  int num_envs() const { return static_cast<int>(envs_.size()); }
+  int num_threads() const { return pool_.num_threads(); }
+  AutoresetMode autoreset_mode() const { return mode_; }
+  const Task& task() const { return *task_; }
+
+  void BindBuffers(const VecBuffers& buffers) { buf_ = buffers; }
+  // Resets the envs where mask is null or mask[i]; seeds may be null (continue each
+  // env's stream) or hold one seed per env.
+  void Reset(const uint64_t* seeds, const bool* mask);
+  // Validates every action (0..6) first, then steps all envs. Throws std::invalid_argument
+  // naming the first bad index; nothing is stepped then.
+  void Step(const int64_t* actions);
+
+  GridEnv& env(int i) { return envs_[i]; }
+  const GridEnv& env(int i) const { return envs_[i]; }
+  // Rewrites env i's rows of image and direction from its state (after set_state).
+  void WriteObservation(int i);
+  // Rewrites env i's row of mission from its state.
+  void WriteMission(int i);
+  // kNextStep: env i's episode ended and its next step starts a new one.
+  bool NeedsReset(int i) const { return needs_reset_[i] != 0; }
+  void SetNeedsReset(int i, bool value) { needs_reset_[i] = value ? 1 : 0; }
+
+ private:
+  void StepOne(int i, int64_t action);
+  void ResetOne(int i);
+  template <typename Fn>
+  void ForShards(Fn fn);
+
+  const Task* task_;
+  AutoresetMode mode_;
+  std::vector<GridEnv> envs_;
+  std::vector<uint8_t> needs_reset_;
+  ThreadPool pool_;
+  VecBuffers buf_;
+};
+
+}  // namespace bidir
+
+#endif  // BIDIR_ENV_VEC_ENV_H_

@@ -1,0 +1,26 @@
+// The agent's egocentric 7x7 view, encoded exactly as minigrid's gen_obs()["image"].
+//
+// View cell (vx, vy) shows world cell agent + F * (6 - vy) + R * (vx - 3), where F is the
+// facing direction and R = (-F.y, F.x) its right; cells outside the grid are walls. The
+// agent sits at (3, 6) looking towards vy = 0. Visibility follows Grid.process_vis
+// (no seeing through walls or closed doors) unless the task sets see_through_walls;
+// hidden cells encode as (0, 0, 0). The cell
+// under the agent shows the carried object, or empty (1, 0, 0).
+// Output layout: image[(vx * 7 + vy) * 3 + channel], minigrid's [vx, vy, c] indexing.
+#ifndef BIDIR_ENV_VIEW_H_
+#define BIDIR_ENV_VIEW_H_
+
+#include <cstdint>
+
+#include "env/grid_env.h"
+
+namespace bidir {
+
+inline constexpr int kViewSize = 7;
+inline constexpr int kImageBytes = kViewSize * kViewSize * 3;
+
+void WriteView(const GridEnv& env, uint8_t* image);
+
+}  // namespace bidir
+
+#endif  // BIDIR_ENV_VIEW_H_
