@@ -34,12 +34,15 @@ struct NumpyRngState {
 
 class NumpyRng {
  public:
-  NumpyRng() { Seed(0); }
+  NumpyRng() : NumpyRng(0) {}
+  // Generator(PCG64(SeedSequence(seed))), i.e. gymnasium's seeding.np_random(seed).
   explicit NumpyRng(uint64_t seed) { Seed(seed); }
 
-  // Reseeds as Generator(PCG64(SeedSequence(seed))).
+  // Reseeds as Generator(PCG64(SeedSequence(seed))); clears the buffered half.
   void Seed(uint64_t seed);
 
+  // PCG64 next_uint64 (bit_generator.random_raw()): advance the LCG, then output XSL-RR of
+  // the new state, rotr64(hi ^ lo, state >> 122).
   uint64_t NextUint64() {
     state_ = state_ * Multiplier() + inc_;
     const uint64_t hi = static_cast<uint64_t>(state_ >> 64);
@@ -48,6 +51,8 @@ class NumpyRng {
     return (x >> rot) | (x << ((64 - rot) & 63));
   }
 
+  // PCG64 next_uint32: the buffered upper half if one is pending, else the low half of a
+  // fresh NextUint64() whose upper half is buffered.
   uint32_t NextUint32() {
     if (has_uint32_) {
       has_uint32_ = 0;
@@ -59,12 +64,26 @@ class NumpyRng {
     return static_cast<uint32_t>(next);
   }
 
-  // Generator.random(): 53-bit double in [0, 1).
-  double NextDouble() { return static_cast<double>(NextUint64() >> 11) * (1.0 / 9007199254740992.0); }
-  // Generator.uniform(lo, hi).
-  double Uniform(double lo, double hi) { return lo + (hi - lo) * NextDouble(); }
+  // Generator.random(): (next_uint64 >> 11) * 2^-53, a double in [0, 1). Draws 64 bits
+  // and leaves the buffered 32-bit half alone, as numpy does.
+  double NextDouble() {
+    return static_cast<double>(NextUint64() >> 11) * (1.0 / 9007199254740992.0);
+  }
 
-  // Generator.integers(lo, hi): uniform on [lo, hi); requires hi > lo.
+  // Generator.uniform(lo, hi): lo + (hi - lo) * random(), rounded after the product as in
+  // numpy's random_uniform. The volatile keeps the compiler from fusing the multiply-add
+  // into an FMA (e.g. under -march=native), which would round once and change the bits.
+  // Unlike numpy, it does not reject a non-finite hi - lo.
+  double Uniform(double lo, double hi) {
+    const volatile double scaled = (hi - lo) * NextDouble();
+    return lo + scaled;
+  }
+
+  // Generator.integers(lo, hi) with the default int64 dtype: uniform on [lo, hi); requires
+  // hi > lo. As numpy's random_bounded_uint64_fill (use_masked=False) with rng = hi - lo - 1:
+  // rng == 0 returns lo and draws nothing; rng < 2^32 - 1 uses Lemire on NextUint32()
+  // (buffered halves); rng == 2^32 - 1 returns lo + NextUint32(); larger ranges use Lemire
+  // on NextUint64(), which does not touch the buffered half.
   int64_t Integers(int64_t lo, int64_t hi) {
     const uint64_t rng = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) - 1;
     if (rng == 0) return lo;
@@ -72,10 +91,12 @@ class NumpyRng {
       if (rng == 0xFFFFFFFFULL) return lo + static_cast<int64_t>(NextUint32());
       return lo + static_cast<int64_t>(BoundedLemire32(static_cast<uint32_t>(rng)));
     }
+    // numpy's full 64-bit branch; unreachable from an int64 [lo, hi), kept for fidelity.
     if (rng == ~0ULL) return static_cast<int64_t>(static_cast<uint64_t>(lo) + NextUint64());
     return static_cast<int64_t>(static_cast<uint64_t>(lo) + BoundedLemire64(rng));
   }
 
+  // numpy's bit_generator.state: state/inc split into 64-bit halves, has_uint32, uinteger.
   NumpyRngState GetState() const {
     NumpyRngState s;
     s.state_hi = static_cast<uint64_t>(state_ >> 64);
