@@ -8,9 +8,10 @@
 namespace bidir {
 namespace {
 
-// An 8x8 walled room with the agent at (3, 3) facing east and nothing else.
+// An 8x8 walled room with the agent at (3, 3) facing east and nothing else. DoorKey-8x8 is
+// used for its size and because its view is occluded (the Empty tasks see through walls).
 GridEnv MakeRoom() {
-  GridEnv env(FindTask("MiniGrid-Empty-8x8-v0"));
+  GridEnv env(FindTask("MiniGrid-DoorKey-8x8-v0"));
   env.Seed(0);
   env.Reset();
   env.grid = Grid(8, 8);
@@ -154,6 +155,22 @@ TEST(View, ClosedDoorBlocksSightOpenDoorDoesNot) {
   env.grid.At(5, 3).state = kDoorOpen;
   WriteView(env, image);
   EXPECT_EQ(ViewCell(image, 3, 3)[0], kKey);
+}
+
+TEST(View, SeeThroughWallsTasksAreNotOccluded) {
+  GridEnv env(FindTask("MiniGrid-Empty-8x8-v0"));
+  env.Seed(0);
+  env.Reset();
+  env.grid = Grid(8, 8);
+  env.grid.WallRect(0, 0, 8, 8);
+  env.grid.VertWall(5, 0, 8);
+  env.grid.Set(6, 3, MakeObject(kKey, kGreen));
+  env.agent = {3, 3};
+  env.agent_dir = 0;
+  uint8_t image[kImageBytes];
+  WriteView(env, image);
+  EXPECT_EQ(ViewCell(image, 3, 4)[0], kWall);
+  EXPECT_EQ(ViewCell(image, 3, 3)[0], kKey);  // behind the wall, still seen
 }
 
 TEST(View, CarriedObjectShownUnderAgent) {
