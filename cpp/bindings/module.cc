@@ -4,10 +4,12 @@
 namespace bidir {
 void BindEnv(pybind11::module_& m);
 void BindText(pybind11::module_& m);
+void BindRollout(pybind11::module_& m);
 }  // namespace bidir
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "bidir_core C++ core: batched grid worlds, text descriptions, planner.";
+  m.doc() = "bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE.";
   bidir::BindEnv(m);
   bidir::BindText(m);
+  bidir::BindRollout(m);
 }
