@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,86 @@ void CheckArray(const py::array& arr, const char* name, const std::vector<py::ss
   }
   if (writeable && !arr.writeable()) {
     throw py::value_error(std::string(name) + " must be writeable");
+  }
+}
+
+// Returns obj as an ndarray; anything else is a TypeError naming `name` (never converted,
+// so a buffer we write to is the caller's own memory).
+inline py::array AsArray(const py::object& obj, const char* name) {
+  if (!py::isinstance<py::array>(obj)) {
+    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+  return py::reinterpret_borrow<py::array>(obj);
+}
+
+// Checks that x is a real number in [0, 1]; TypeError / ValueError naming `name`.
+inline double UnitInterval(const py::object& x, const char* name) {
+  if (py::isinstance<py::bool_>(x) || !PyNumber_Check(x.ptr()) || PyComplex_Check(x.ptr())) {
+    throw py::type_error(std::string(name) + " must be a float, got " +
+                         std::string(py::str(py::type::handle_of(x).attr("__name__"))));
+  }
+  const double v = x.cast<double>();
+  if (!(v >= 0.0 && v <= 1.0)) {  // also rejects NaN
+    throw py::value_error(std::string(name) + " must be in [0, 1], got " + std::string(py::str(x)));
+  }
+  return v;
+}
+
+// Checks that x is a finite real number > 0; TypeError / ValueError naming `name`.
+inline double PositiveReal(const py::object& x, const char* name) {
+  if (py::isinstance<py::bool_>(x) || !PyNumber_Check(x.ptr()) || PyComplex_Check(x.ptr())) {
+    throw py::type_error(std::string(name) + " must be a float, got " +
+                         std::string(py::str(py::type::handle_of(x).attr("__name__"))));
+  }
+  const double v = x.cast<double>();
+  if (!(v > 0.0 && v < HUGE_VAL)) {  // also rejects NaN and inf
+    throw py::value_error(std::string(name) + " must be a finite number > 0, got " +
+                          std::string(py::str(x)));
+  }
+  return v;
+}
+
+// Checks that x is an integer (not bool) in [lo, hi]; TypeError / ValueError naming `name`.
+inline py::int_ Integer(const py::object& x, const char* name, const py::int_& lo, const py::int_& hi,
+                 const char* range) {
+  if (py::isinstance<py::bool_>(x) || !PyIndex_Check(x.ptr())) {
+    throw py::type_error(std::string(name) + " must be an int, got " +
+                         std::string(py::str(py::type::handle_of(x).attr("__name__"))));
+  }
+  py::int_ v = py::reinterpret_steal<py::int_>(PyNumber_Index(x.ptr()));
+  if (!v) throw py::error_already_set();
+  if (v < lo || v > hi) {
+    throw py::value_error(std::string(name) + " must be in " + range + ", got " +
+                          std::string(py::str(v)));
+  }
+  return v;
+}
+
+struct ByteRange {
+  const char* begin;
+  const char* end;
+  const char* name;
+};
+
+inline ByteRange RangeOf(const py::array& a, const char* name) {
+  const char* p = static_cast<const char*>(a.data());
+  return {p, p + a.nbytes(), name};
+}
+
+// Raises ValueError if one of the last `num_outputs` ranges overlaps any other range: an
+// output aliasing an input (e.g. GAE reading values[t + 1] after writing row t + 1) would
+// corrupt results.
+inline void CheckNoOverlap(const std::vector<ByteRange>& ranges, size_t num_outputs) {
+  for (size_t i = ranges.size() - num_outputs; i < ranges.size(); ++i) {
+    const ByteRange& o = ranges[i];
+    for (size_t j = 0; j < ranges.size(); ++j) {
+      const ByteRange& x = ranges[j];
+      if (j == i || o.begin == o.end || x.begin == x.end) continue;
+      if (o.begin < x.end && x.begin < o.end) {
+        throw py::value_error(std::string(o.name) + " must not share memory with " + x.name);
+      }
+    }
   }
 }
 

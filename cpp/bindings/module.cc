@@ -5,11 +5,13 @@ namespace bidir {
 void BindEnv(pybind11::module_& m);
 void BindText(pybind11::module_& m);
 void BindRollout(pybind11::module_& m);
+void BindFeedback(pybind11::module_& m);
 }  // namespace bidir
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE.";
+  m.doc() = "bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE, feedback.";
   bidir::BindEnv(m);
   bidir::BindText(m);
   bidir::BindRollout(m);
+  bidir::BindFeedback(m);
 }
