@@ -9,7 +9,8 @@ from bidir_core.feedback import FeedbackAggregator, FeedbackTable, RunningMeanSt
 
 
 def reference_feedback(r, v, term, trunc, fv, nv, q, lt, lb, gamma, lam, rho_max):
-    """Forward, window by window, exactly as SPEC.md §4 words it."""
+    """Forward, window by window, exactly as SPEC.md §4 words it: the query's truncated
+    importance ratio times the (gamma * lam)-discounted TD errors of its window."""
     T, N = r.shape
     deltas = np.zeros((T, N))
     for t in range(T):
@@ -30,12 +31,12 @@ def reference_feedback(r, v, term, trunc, fv, nv, q, lt, lb, gamma, lam, rho_max
                 continue
             j, total, w = t, 0.0, 1.0
             while True:
-                total += w * rho[j, n] * deltas[j, n]
+                total += w * deltas[j, n]
                 w *= gamma * lam
                 if term[j, n] or trunc[j, n] or j + 1 == T or q[j + 1, n]:
                     break
                 j += 1
-            fb[t, n] = total
+            fb[t, n] = rho[t, n] * total
             lengths[t, n] = j - t + 1
     return deltas, fb, lengths
 

@@ -27,18 +27,23 @@ void AggregateFeedback(const FeedbackInputs& in, double gamma, double lam, doubl
       }
       const double delta = static_cast<double>(in.rewards[i]) + gamma * bootstrap -
                            static_cast<double>(in.values[i]);
-      const double log_ratio = static_cast<double>(in.teacher_logprobs[i]) -
-                               static_cast<double>(in.behaviour_logprobs[i]);
-      // exp overflows to inf for huge log ratios; min() then gives rho_max.
-      const double rho = std::min(rho_max, std::exp(log_ratio));
       // The window of step t continues into t+1 unless t ends an episode, t+1 starts a
       // new query, or t is the last step.
       const bool continues = !term && !trunc && t + 1 < T && !in.queries[i + N];
-      acc = rho * delta + (continues ? gl * acc : 0.0);
+      acc = delta + (continues ? gl * acc : 0.0);
       len = 1 + (continues ? len : 0);
       deltas[i] = static_cast<float>(delta);
-      feedback[i] = in.queries[i] ? static_cast<float>(acc) : 0.0f;
-      window_lengths[i] = in.queries[i] ? len : 0;
+      if (in.queries[i]) {
+        const double log_ratio = static_cast<double>(in.teacher_logprobs[i]) -
+                                 static_cast<double>(in.behaviour_logprobs[i]);
+        // exp overflows to inf for huge log ratios; min() then gives rho_max.
+        const double rho = std::min(rho_max, std::exp(log_ratio));
+        feedback[i] = static_cast<float>(rho * acc);
+        window_lengths[i] = len;
+      } else {
+        feedback[i] = 0.0f;
+        window_lengths[i] = 0;
+      }
     }
   }
 }

@@ -16,18 +16,19 @@
 //   delta_t = r_t + gamma * b_t - values[t, n]                          (the TD error)
 //   rho_t   = min(rho_max, exp(teacher_logprobs[t, n] - behaviour_logprobs[t, n]))
 //
-// teacher_logprobs[t, n] is log piT(a_t | x) under the hint in force at step t and
+// At a query step t, teacher_logprobs[t, n] is log piT(a_t | x_t), the teacher's
+// log-probability of the action actually taken given the prompt x_t of that state, and
 // behaviour_logprobs[t, n] is log mu(a_t | s_t) of the policy that chose a_t (the student,
 // or the teacher/student mixture of guided exploration): rho_t is the truncated importance
-// ratio of the action actually taken.
+// ratio of the teacher's suggestion. Both are read only at query steps.
 //
 // Windows. queries[t, n] marks the steps where a teacher hint was answered for env n. The
 // window of the query at t covers steps t, t+1, ..., e, where e is the first step >= t that
 // ends an episode (terminated or truncated), or the step before the next query, or T-1,
-// whichever comes first. Its feedback is the lambda-discounted, importance-weighted sum of
-// the TD errors in the window (GAE over the window):
+// whichever comes first. Its feedback is the lambda-discounted sum of the TD errors in the
+// window (GAE over the window), weighted by the query's importance ratio:
 //
-//   feedback[t, n] = sum_{j=t..e} (gamma * lam)^(j-t) * rho_j * delta_j
+//   feedback[t, n] = rho_t * sum_{j=t..e} (gamma * lam)^(j-t) * delta_j
 //   window_lengths[t, n] = e - t + 1
 //
 // Both are 0 where queries[t, n] is false. Steps before an env's first query in the

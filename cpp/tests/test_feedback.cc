@@ -104,9 +104,9 @@ TEST(AggregateFeedback, TruncatedImportanceRatios) {
   c.behaviour = {std::log(0.25f), std::log(0.3f)};  // ratios 2 and 3
   Out o = Aggregate(c, 0.0, 1.0, 1.5);
   EXPECT_FLOAT_EQ(o.feedback[0], 1.5f);  // min(1.5, 2) * 1
-  c.teacher[0] = std::log(0.1f);           // ratio 0.4: kept
-  o = Aggregate(c, 1.0, 1.0, 1.5);
-  EXPECT_NEAR(o.feedback[0], 0.4f * 1.0f + 1.5f * 1.0f, 1e-6);
+  c.teacher[0] = std::log(0.1f);  // ratio 0.4: kept, and it weighs the whole window
+  o = Aggregate(c, 1.0, 1.0, 1.5);  // step 1's ratio (3) is not the query's: ignored
+  EXPECT_NEAR(o.feedback[0], 0.4f * (1.0f + 1.0f), 1e-6);
 }
 
 TEST(AggregateFeedback, ColumnsAreIndependent) {

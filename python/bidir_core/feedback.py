@@ -121,8 +121,9 @@ class FeedbackAggregator:
         update_stats: bool = True,
     ) -> FeedbackBatch:
         """Aggregates one rollout ((T, N) arrays as in ``RolloutBuffer``; ``next_values``
-        (N,)). ``teacher_logprobs`` is log piT of each taken action under the hint in force,
-        ``behaviour_logprobs`` log mu of the policy that chose it. With ``update_stats`` the
+        (N,)). ``teacher_logprobs`` is log piT(a_t | x_t) of the action taken at each query,
+        ``behaviour_logprobs`` log mu of the policy that chose it (both read at query steps
+        only). With ``update_stats`` the
         running statistics first absorb this rollout's raw feedback."""
         out = self._outputs(np.shape(rewards)) if np.ndim(rewards) == 2 else {}
         if not out:
