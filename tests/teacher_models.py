@@ -1,0 +1,80 @@
+"""Tiny randomly initialised LMs of each kind for the teacher tests (no downloads)."""
+
+from __future__ import annotations
+
+import torch
+from bidir_core.teacher.vocab import babyai_tokenizer
+
+PROMPTS = [
+    "Goal of the agent: go to the red ball\nObservation: You see a wall 2 steps left\nAction:",
+    (
+        "Goal of the agent: go to the red ball\nObservation: You see a wall 2 steps left, "
+        "You see a red ball 1 step right and 3 steps forward\nAction:"
+    ),
+    "Goal of the agent: go to a blue key\nObservation: \nAction:",
+    (
+        "Goal of the agent: go to the green box\nObservation: You see a wall 6 steps forward, "
+        "You see a wall 1 step right, You see a green box 2 steps left and 4 steps forward, "
+        "You see a purple ball 1 step left\nAction:"
+    ),
+]
+
+
+def tokenizer():
+    """The word-level BabyAI tokenizer (pad 0, eos 1, unk 2, bos 3)."""
+    return babyai_tokenizer()
+
+
+def make_model(kind: str, seed: int = 0):
+    """A tiny random LM: 'llama', 'gpt2' (causal) or 't5' (seq2seq)."""
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
+
+    vocab = len(tokenizer())
+    torch.manual_seed(seed)
+    if kind == "llama":
+        cfg = LlamaConfig(
+            vocab_size=vocab,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=256,
+            pad_token_id=0,
+            eos_token_id=1,
+            bos_token_id=3,
+        )
+        return LlamaForCausalLM(cfg).eval()
+    if kind == "gpt2":
+        cfg = GPT2Config(
+            vocab_size=vocab,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            n_positions=256,
+            bos_token_id=3,
+            eos_token_id=1,
+            pad_token_id=0,
+        )
+        return GPT2LMHeadModel(cfg).eval()
+    if kind == "t5":
+        cfg = T5Config(
+            vocab_size=vocab,
+            d_model=32,
+            d_ff=64,
+            d_kv=8,
+            num_layers=2,
+            num_heads=4,
+            decoder_start_token_id=0,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
+        return T5ForConditionalGeneration(cfg).eval()
+    raise ValueError(kind)
