@@ -322,6 +322,60 @@ class PyVecEnv {
     return out;
   }
 
+  // Prompts of the envs in `indices` (an int64 array, or None for all envs).
+  std::vector<std::string> Prompts(const py::object& indices) const {
+    const int n = vec_->num_envs();
+    std::vector<int> ids;
+    if (indices.is_none()) {
+      ids.resize(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) ids[i] = i;
+    } else {
+      if (!py::isinstance<py::array>(indices)) {
+        throw py::type_error("indices must be None or an int64 numpy.ndarray, got " +
+                             std::string(py::str(py::type::handle_of(indices).attr("__name__"))));
+      }
+      const py::array arr = py::reinterpret_borrow<py::array>(indices);
+      if (arr.ndim() != 1) {
+        throw py::value_error("indices must be one-dimensional, got ndim " +
+                              std::to_string(arr.ndim()));
+      }
+      CheckArray<int64_t>(arr, "indices", {arr.shape(0)}, false);
+      const auto* d = static_cast<const int64_t*>(arr.data());
+      ids.resize(static_cast<size_t>(arr.shape(0)));
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (d[k] < 0 || d[k] >= n) {
+          throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
+                                " is out of range [0, " + std::to_string(n) + ")");
+        }
+        ids[k] = static_cast<int>(d[k]);
+      }
+    }
+    std::vector<std::string> out(ids.size());
+    py::gil_scoped_release release;
+    for (size_t k = 0; k < ids.size(); ++k) out[k] = vec_->Prompt(ids[k]);
+    return out;
+  }
+
+  // FNV-1a 64 of every env's prompt, written into `out` (uint64 (N,)) or a new array.
+  py::array PromptHashes(const py::object& out) {
+    const py::ssize_t n = vec_->num_envs();
+    py::array arr;
+    if (out.is_none()) {
+      arr = py::array_t<uint64_t>(n);
+    } else {
+      if (!py::isinstance<py::array>(out)) {
+        throw py::type_error("out must be None or a uint64 numpy.ndarray, got " +
+                             std::string(py::str(py::type::handle_of(out).attr("__name__"))));
+      }
+      arr = py::reinterpret_borrow<py::array>(out);
+      CheckArray<uint64_t>(arr, "out", {n}, true);
+    }
+    auto* d = static_cast<uint64_t*>(arr.mutable_data());
+    py::gil_scoped_release release;
+    vec_->PromptHashes(d);
+    return arr;
+  }
+
   py::array_t<int64_t> ExpertActions() const {
     py::array_t<int64_t> out(vec_->num_envs());
     int64_t* d = out.mutable_data();
@@ -392,6 +446,12 @@ void BindEnv(py::module_& m) {
       .def("step", &PyVecEnv::Step, py::arg("actions"), "Steps all envs with int64 actions.")
       .def("missions", &PyVecEnv::Missions, "Each env's mission string.")
       .def("descriptions", &PyVecEnv::Descriptions, "BabyAI-Text sentences for each env.")
+      .def("prompts", &PyVecEnv::Prompts, py::arg("indices") = py::none(),
+           "Teacher prompts (Lamorel/GLAM format) of the envs in `indices` (int64 array; "
+           "None: all).")
+      .def("prompt_hashes", &PyVecEnv::PromptHashes, py::arg("out") = py::none(),
+           "FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new "
+           "array), without building Python strings.")
       .def("expert_actions", &PyVecEnv::ExpertActions, "The oracle planner's next action per env.")
       .def("plan_lengths", &PyVecEnv::PlanLengths, "Length of the oracle's plan per env (-1: none).")
       .def("get_state", &PyVecEnv::State, py::arg("index"), "Env `index`'s full state as a dict.")

@@ -1,9 +1,10 @@
-// Bindings for BabyAI-Text descriptions of observation images.
+// Bindings for BabyAI-Text descriptions of observation images and prompt hashes.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bindings/checks.h"
@@ -32,6 +33,41 @@ void BindText(py::module_& m) {
       },
       py::arg("images"),
       "BabyAI-Text sentences for each (7, 7, 3) uint8 observation image of a batch.");
+
+  m.def(
+      "hash_prompts",
+      [](const py::object& prompts) {
+        if (py::isinstance<py::str>(prompts) || !PySequence_Check(prompts.ptr())) {
+          throw py::type_error("prompts must be a sequence of str, got " +
+                               std::string(py::str(py::type::handle_of(prompts).attr("__name__"))));
+        }
+        const py::sequence seq = py::reinterpret_borrow<py::sequence>(prompts);
+        const size_t n = seq.size();
+        // Hold a reference to every str so their UTF-8 buffers outlive the GIL release.
+        std::vector<py::object> keep(n);
+        std::vector<std::string_view> texts(n);
+        for (size_t i = 0; i < n; ++i) {
+          keep[i] = seq[i];
+          if (!PyUnicode_Check(keep[i].ptr())) {
+            throw py::type_error("prompts[" + std::to_string(i) + "] must be a str, got " +
+                                 std::string(py::str(py::type::handle_of(keep[i]).attr("__name__"))));
+          }
+          Py_ssize_t size = 0;
+          const char* utf8 = PyUnicode_AsUTF8AndSize(keep[i].ptr(), &size);
+          if (utf8 == nullptr) throw py::error_already_set();
+          texts[i] = std::string_view(utf8, static_cast<size_t>(size));
+        }
+        py::array_t<uint64_t> out(static_cast<py::ssize_t>(n));
+        uint64_t* d = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          for (size_t i = 0; i < n; ++i) d[i] = PromptHash(texts[i]);
+        }
+        return out;
+      },
+      py::arg("prompts"),
+      "FNV-1a 64 hash of the UTF-8 bytes of each str, uint64 (N,): the key "
+      "VecEnv.prompt_hashes gives the same prompt.");
 }
 
 }  // namespace bidir

@@ -1,8 +1,10 @@
-// BabyAI-Text descriptions of an egocentric view; the rules are listed in text.h.
+// BabyAI-Text descriptions of an egocentric view and the teacher prompts built from them;
+// the rules are listed in text.h.
 //
 // Every sentence is one of a few hundred prefixes ("You see a red ball ") followed by one
 // of 49 position suffixes ("1 step left and 2 steps forward"), so both are built once into
-// tables and a sentence costs one allocation and two copies.
+// tables and a sentence costs one allocation and two copies. Prompt hashes stream those
+// table entries through FNV-1a and allocate nothing.
 #include "env/text.h"
 
 #include <array>
@@ -11,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/hash.h"
+#include "env/grid_env.h"
 #include "env/view.h"
 #include "env/world.h"
 
@@ -126,13 +130,13 @@ struct Pending {
   const std::string* tail;
 };
 
-}  // namespace
+// Collects the sentences of a view, in order, as (head, tail) pairs into pending (room
+// for kMaxSentences); returns their count.
+constexpr int kMaxSentences = 1 + 3 + kViewSize * kViewSize;  // carry + 3 walls + cells
 
-void DescribeView(const uint8_t* image, std::vector<std::string>* out) {
+int CollectSentences(const uint8_t* image, Pending* pending) {
   const Tables& t = GetTables();
   static const std::string kNone;
-  // At most: carry + 3 walls + the 48 other cells.
-  Pending pending[1 + 3 + kViewSize * kViewSize];
   int count = 0;
 
   const uint8_t* agent_cell = CellAt(image, kAgentVx, kAgentVy);
@@ -155,7 +159,14 @@ void DescribeView(const uint8_t* image, std::vector<std::string>* out) {
       pending[count++] = {&t.see[obj][cell[1]][state], &t.where[vx][vy]};
     }
   }
+  return count;
+}
 
+}  // namespace
+
+void DescribeView(const uint8_t* image, std::vector<std::string>* out) {
+  Pending pending[kMaxSentences];
+  const int count = CollectSentences(image, pending);
   out->reserve(out->size() + count);
   for (int i = 0; i < count; ++i) {
     const std::string& head = *pending[i].head;
@@ -178,6 +189,57 @@ std::string JoinSentences(const std::vector<std::string>& sentences) {
     joined.append(sentences[i]);
   }
   return joined;
+}
+
+void BuildPrompt(std::string_view mission, const std::vector<std::string>& sentences,
+                 std::string* out) {
+  constexpr std::string_view kSep = ", ";
+  size_t total = kPromptGoal.size() + mission.size() + kPromptObservation.size() +
+                 kPromptAction.size();
+  for (const std::string& s : sentences) total += s.size() + kSep.size();
+  out->clear();
+  out->reserve(total);
+  out->append(kPromptGoal).append(mission).append(kPromptObservation);
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    if (i > 0) out->append(kSep);
+    out->append(sentences[i]);
+  }
+  out->append(kPromptAction);
+}
+
+std::string ViewPrompt(std::string_view mission, const uint8_t* image) {
+  std::vector<std::string> sentences;
+  DescribeView(image, &sentences);
+  std::string prompt;
+  BuildPrompt(mission, sentences, &prompt);
+  return prompt;
+}
+
+uint64_t ViewPromptHash(std::string_view mission, const uint8_t* image) {
+  Pending pending[kMaxSentences];
+  const int count = CollectSentences(image, pending);
+  Fnv1a64Hasher h;
+  h.Update(kPromptGoal).Update(mission).Update(kPromptObservation);
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) h.Update(", ");
+    h.Update(*pending[i].head).Update(*pending[i].tail);
+  }
+  h.Update(kPromptAction);
+  return h.digest();
+}
+
+uint64_t PromptHash(std::string_view prompt) { return Fnv1a64(prompt); }
+
+std::string EnvPrompt(const GridEnv& env) {
+  uint8_t image[kImageBytes];
+  WriteView(env, image);
+  return ViewPrompt(env.mission, image);
+}
+
+uint64_t EnvPromptHash(const GridEnv& env) {
+  uint8_t image[kImageBytes];
+  WriteView(env, image);
+  return ViewPromptHash(env.mission, image);
 }
 
 }  // namespace bidir

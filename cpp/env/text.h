@@ -44,14 +44,31 @@
 //
 // Sentences carry no trailing punctuation. JoinSentences joins them with ", " as the
 // teacher prompt needs.
+//
+// Teacher prompts use the Lamorel/GLAM format:
+//
+//   "Goal of the agent: {mission}\nObservation: {sentences joined by ", "}\nAction:"
+//
+// e.g. "Goal of the agent: go to the red ball\nObservation: You see a wall 2 steps
+// forward, You see a red ball 1 step left\nAction:". With no sentences the observation
+// is empty ("Observation: \nAction:"). PromptHash is the 64-bit FNV-1a (core/hash.h) of
+// the prompt's UTF-8 bytes; the *PromptHash functions compute it from the pieces without
+// building the text.
 #ifndef BIDIR_ENV_TEXT_H_
 #define BIDIR_ENV_TEXT_H_
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bidir {
+
+class GridEnv;
+
+inline constexpr std::string_view kPromptGoal = "Goal of the agent: ";
+inline constexpr std::string_view kPromptObservation = "\nObservation: ";
+inline constexpr std::string_view kPromptAction = "\nAction:";
 
 // Appends the BabyAI-Text sentences describing one 7x7x3 egocentric view to *out (does
 // not clear it). Thread-safe; allocates only the appended strings (and *out's growth).
@@ -59,6 +76,27 @@ void DescribeView(const uint8_t* image, std::vector<std::string>* out);
 
 // Joins sentences the way the teacher prompt needs: ", "-separated.
 std::string JoinSentences(const std::vector<std::string>& sentences);
+
+// Writes the teacher prompt for a mission and the sentences of a view into *out
+// (replacing its contents, reusing its capacity).
+void BuildPrompt(std::string_view mission, const std::vector<std::string>& sentences,
+                 std::string* out);
+
+// The teacher prompt for a mission and a 7x7x3 egocentric view (see DescribeView).
+std::string ViewPrompt(std::string_view mission, const uint8_t* image);
+
+// Fnv1a64(ViewPrompt(mission, image)), computed without allocating.
+uint64_t ViewPromptHash(std::string_view mission, const uint8_t* image);
+
+// The hash of a prompt's text: Fnv1a64 of its bytes.
+uint64_t PromptHash(std::string_view prompt);
+
+// The teacher prompt for env's current state: its mission and the description of the
+// view WriteView(env) gives.
+std::string EnvPrompt(const GridEnv& env);
+
+// Fnv1a64(EnvPrompt(env)), computed without allocating.
+uint64_t EnvPromptHash(const GridEnv& env);
 
 }  // namespace bidir
 

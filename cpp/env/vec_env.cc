@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "env/text.h"
 #include "env/view.h"
 
 namespace bidir {
@@ -89,6 +90,12 @@ void VecEnv::StepOne(int i, int64_t action) {
     needs_reset_[i] = 1;
   }
   WriteObservation(i);
+}
+
+std::string VecEnv::Prompt(int i) const { return EnvPrompt(envs_[i]); }
+
+void VecEnv::PromptHashes(uint64_t* out) {
+  ForShards([&](int i) { out[i] = EnvPromptHash(envs_[i]); });
 }
 
 void VecEnv::Step(const int64_t* actions) {

@@ -64,6 +64,12 @@ class VecEnv {
 
   GridEnv& env(int i) { return envs_[i]; }
   const GridEnv& env(int i) const { return envs_[i]; }
+  // The teacher prompt of env i's current state (EnvPrompt in env/text.h).
+  std::string Prompt(int i) const;
+  // Writes Fnv1a64(Prompt(i)) to out[i] for every env, sharded over the pool; allocates
+  // nothing.
+  void PromptHashes(uint64_t* out);
+
   // Rewrites env i's rows of image and direction from its state (after set_state).
   void WriteObservation(int i);
   // Rewrites env i's row of mission from its state.

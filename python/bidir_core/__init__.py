@@ -1,6 +1,6 @@
 """bidir_core: batched C++ grid worlds exact to minigrid, with BabyAI-Text and an oracle."""
 
-from bidir_core._core import describe_images
+from bidir_core._core import describe_images, hash_prompts
 from bidir_core.vector_env import (
     ACTION_NAMES,
     MISSION_BYTES,
@@ -14,6 +14,7 @@ __all__ = [
     "MISSION_BYTES",
     "BidirVecEnv",
     "describe_images",
+    "hash_prompts",
     "list_tasks",
     "make_vec",
 ]

@@ -221,6 +221,38 @@ class BidirVecEnv(gym.vector.VectorEnv):
         """Return, per env, the BabyAI-Text sentences describing its current view."""
         return self._core.descriptions()
 
+    def prompts(self, indices: Any = None) -> list[str]:
+        """Return the teacher prompts (Lamorel/GLAM format) of the envs in ``indices``.
+
+        Each is ``"Goal of the agent: {mission}\\nObservation: {descriptions joined by
+        ', '}\\nAction:"``, built in C++. ``indices`` is None (all envs, in order) or a
+        1-D sequence/array of env indices.
+        """
+        if indices is None:
+            return self._core.prompts(None)
+        idx = np.asarray(indices)
+        if idx.ndim != 1:
+            raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
+        if idx.size == 0:
+            return []
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
+        bad = np.flatnonzero((idx < 0) | (idx >= self.num_envs))
+        if bad.size:
+            raise IndexError(
+                f"indices[{bad[0]}] = {idx[bad[0]]} is out of range [0, {self.num_envs})"
+            )
+        return self._core.prompts(np.ascontiguousarray(idx, dtype=np.int64))
+
+    def prompt_hashes(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the 64-bit FNV-1a hash of every env's prompt, uint64 (N,).
+
+        Equal to ``bidir_core.hash_prompts(self.prompts())`` but computed in C++ without
+        building any string (the GIL is released). ``out``, if given, must be a writeable
+        C-contiguous uint64 array of shape (N,); it is filled and returned.
+        """
+        return self._core.prompt_hashes(out)
+
     def expert_actions(self) -> np.ndarray:
         """Return the oracle planner's optimal next action for each env, int64 (N,)."""
         return self._core.expert_actions()

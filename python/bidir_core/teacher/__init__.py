@@ -2,7 +2,8 @@
 
 ``load_teacher("tiny" | "smollm2-135m" | path)`` returns a ``Teacher`` whose
 ``action_logprobs(prompts)`` gives log πT over ``teacher.actions`` (index = minigrid
-action id); ``TeacherPPO`` fine-tunes it. Nothing is downloaded at run time.
+action id); ``TeacherPPO`` fine-tunes it; ``TeacherService`` serves its hints to a
+rollout asynchronously, batched and cached. Nothing is downloaded at run time.
 
 Names are imported on first use, so ``import bidir_core.teacher`` (and the CLI) stays
 fast and does not load torch or Transformers until they are needed.
@@ -32,11 +33,17 @@ _EXPORTS = {
     "apply_lora": "learner",
     "oracle_agreement": "evaluate",
     "oracle_samples": "samples",
+    "Hints": "service",
+    "LocalTeacherBackend": "service",
+    "TeacherService": "service",
 }
 
 __all__ = [
     "ACTION_STRINGS",
     "DEFAULT_ACTIONS",
+    "Hints",
+    "LocalTeacherBackend",
+    "TeacherService",
     "TEACHER_NAMES",
     "PPOConfig",
     "Teacher",
