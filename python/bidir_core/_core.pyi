@@ -1,0 +1,165 @@
+"""
+bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE, feedback.
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['FeedbackTable', 'MISSION_BYTES', 'NUM_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'compute_gae', 'describe_images', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+class VecEnv:
+    """
+    Raw batched environments; use bidir_core.make_vec().
+    """
+    def __init__(self, task_id: str, num_envs: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, same_step: bool) -> None:
+        ...
+    def bind_buffers(self, arrays: dict) -> None:
+        """
+        Hands the output arrays (a dict of numpy arrays) to the envs, once.
+        """
+    def descriptions(self) -> list[list[str]]:
+        """
+        BabyAI-Text sentences for each env.
+        """
+    def expert_actions(self) -> numpy.typing.NDArray[numpy.int64]:
+        """
+        The oracle planner's next action per env.
+        """
+    def get_state(self, index: typing.SupportsInt | typing.SupportsIndex) -> dict:
+        """
+        Env `index`'s full state as a dict.
+        """
+    def missions(self) -> list[str]:
+        """
+        Each env's mission string.
+        """
+    def plan_lengths(self) -> numpy.typing.NDArray[numpy.int64]:
+        """
+        Length of the oracle's plan per env (-1: none).
+        """
+    def prompt_hashes(self, out: typing.Any = None) -> numpy.ndarray:
+        """
+        FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new array), without building Python strings.
+        """
+    def prompts(self, indices: typing.Any = None) -> list[str]:
+        """
+        Teacher prompts (Lamorel/GLAM format) of the envs in `indices` (int64 array; None: all).
+        """
+    def reset(self, seeds: typing.Any = None, reset_mask: typing.Any = None) -> None:
+        """
+        Resets envs (all, or where reset_mask).
+        """
+    def set_state(self, index: typing.SupportsInt | typing.SupportsIndex, state: typing.Any) -> None:
+        """
+        Restores env `index` from a get_state() dict; rejects malformed states.
+        """
+    def step(self, actions: numpy.ndarray) -> None:
+        """
+        Steps all envs with int64 actions.
+        """
+    @property
+    def height(self) -> int:
+        ...
+    @property
+    def num_envs(self) -> int:
+        ...
+    @property
+    def num_threads(self) -> int:
+        ...
+    @property
+    def task_id(self) -> str:
+        ...
+    @property
+    def width(self) -> int:
+        ...
+class RunningMeanStd:
+    """
+    Running mean and variance (Chan et al.'s parallel Welford).
+    """
+    def __init__(self) -> None:
+        ...
+    def load_state(self, state: typing.Any) -> None:
+        """
+        Restores a state() dict.
+        """
+    def normalize(self, x: typing.Any, mask: typing.Any = None, eps: typing.Any = 1e-08, clip: typing.Any = 5.0) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        clip((x - mean) / (std + eps)) as a new float32 array (0 where not mask).
+        """
+    def state(self) -> dict:
+        """
+        The statistics as a dict (for checkpoints).
+        """
+    def update(self, x: typing.Any, mask: typing.Any = None) -> None:
+        """
+        Folds the float32 values of x (where mask, if given) into the statistics.
+        """
+    @property
+    def count(self) -> float:
+        ...
+    @property
+    def mean(self) -> float:
+        ...
+    @property
+    def var(self) -> float:
+        ...
+class FeedbackTable:
+    """
+    Running (EMA) feedback per (prompt hash, action); see feedback/feedback_table.h.
+    """
+    def __init__(self, num_actions: typing.Any, rate: typing.Any = 0.1, capacity: typing.Any = 1048576) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def clear(self) -> None:
+        ...
+    def load_state(self, state: typing.Any) -> None:
+        """
+        Replaces the content with a state() dict of a table with the same num_actions.
+        """
+    def lookup(self, hashes: typing.Any, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        (n, num_actions) float32 table values for hashes (0 where unseen).
+        """
+    def state(self) -> dict:
+        """
+        The table as a dict of arrays (for checkpoints).
+        """
+    def update(self, hashes: typing.Any, actions: typing.Any, feedback: typing.Any) -> None:
+        """
+        Folds feedback (n,) float32 into entries (hashes (n,) uint64, actions (n,) int64).
+        """
+    @property
+    def capacity(self) -> int:
+        ...
+    @property
+    def num_actions(self) -> int:
+        ...
+    @property
+    def rate(self) -> float:
+        ...
+def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
+    """
+    Writes (T, N) TD errors, per-query window feedback (lambda-discounted, importance-weighted sums of TD errors) and window lengths in place; see feedback/td_feedback.h.
+    """
+def compute_gae(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, gamma: typing.Any, lam: typing.Any, advantages: typing.Any, returns: typing.Any) -> None:
+    """
+    Writes GAE advantages and returns (T, N) float32 in place from (T, N) rollout arrays, bootstrapping truncated episodes from final_values.
+    """
+def describe_images(images: numpy.ndarray) -> list[list[str]]:
+    """
+    BabyAI-Text sentences for each (7, 7, 3) uint8 observation image of a batch.
+    """
+def hash_prompts(prompts: typing.Any) -> numpy.typing.NDArray[numpy.uint64]:
+    """
+    FNV-1a 64 hash of the UTF-8 bytes of each str, uint64 (N,): the key VecEnv.prompt_hashes gives the same prompt.
+    """
+def list_tasks() -> list[str]:
+    """
+    The ids of all tasks, in registration order.
+    """
+def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    A reproducible permutation of 0..n-1 (int64), from splitmix64 Fisher-Yates.
+    """
+MISSION_BYTES: int = 128
+NUM_ACTIONS: int = 7
