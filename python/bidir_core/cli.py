@@ -9,6 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
+from bidir_core.teacher.cli import add_teacher_commands
+from bidir_core.training.commands import add_training_commands
 from bidir_core.vector_env import ACTION_NAMES, list_tasks, make_vec
 
 DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
@@ -68,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of env 0 (env i gets seed + i)")
     p.add_argument("--epsilon", type=float, default=0.2, help="probability of a random action")
     p.set_defaults(func=_cmd_demo)
+    add_teacher_commands(sub)
+    add_training_commands(sub)
     return parser
 
 

@@ -1,0 +1,184 @@
+"""The ``bidir train`` and ``bidir eval`` subcommands (registered by ``bidir_core.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bidir_core.student.ppo import PPOConfig
+from bidir_core.training.modes import available_modes
+from bidir_core.training.trainer import TrainConfig
+
+__all__ = ["add_training_commands", "field_docs"]
+
+# TrainConfig fields set by their own flags below (the others get --field-name flags).
+_RENAMED = {"total_frames": "--frames"}
+_NOT_FLAGS = {"ppo", "mode"}
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The attribute docstrings of a dataclass's fields (the string after each field)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = nxt.value.value.strip().replace("``", "`")
+    return docs
+
+
+def _add_fields(group: argparse._ArgumentGroup, cls: type, prefix: str) -> None:
+    docs = field_docs(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        if f.name in _NOT_FLAGS:
+            continue
+        flag = _RENAMED.get(f.name, "--" + f.name.replace("_", "-"))
+        default = getattr(defaults, f.name)
+        help_text = f"{docs.get(f.name, '')} (default: {default})"
+        dest = prefix + f.name
+        if isinstance(default, bool):
+            group.add_argument(
+                flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        else:
+            kind = float if default is None or isinstance(default, float) else type(default)
+            group.add_argument(
+                flag,
+                dest=dest,
+                type=kind,
+                default=None,
+                help=help_text,
+                metavar=kind.__name__.upper(),
+            )
+
+
+def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]:
+    """The TrainConfig the flags describe, and the flags that were given."""
+    train, ppo, given = {}, {}, []
+    for key, value in vars(args).items():
+        if value is None:
+            continue
+        if key.startswith("cfg_"):
+            train[key[4:]] = value
+            given.append(key[4:])
+        elif key.startswith("ppo_"):
+            ppo[key[4:]] = value
+            given.append(key[4:])
+    if args.mode is not None:
+        train["mode"] = args.mode
+        given.append("mode")
+    config = TrainConfig(**train, ppo=PPOConfig(**ppo))
+    return config.validate(), given
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bidir_core.training.trainer import Trainer
+
+    progress = not args.quiet
+    if args.resume is not None:
+        _, given = _config_from_args(args)
+        if args.run_dir is not None:
+            given.append("run_dir")
+        if given:
+            flags = ", ".join(_RENAMED.get(g, "--" + g.replace("_", "-")) for g in given)
+            raise ValueError(f"--resume continues a run with its saved config; drop {flags}")
+        trainer = Trainer.resume(args.resume, progress=progress)
+        print(
+            f"resuming {args.resume} at iteration {trainer.iteration} ({trainer.frames:,} frames)"
+        )
+    else:
+        config, _ = _config_from_args(args)
+        run_dir = args.run_dir or Path("runs") / (
+            f"{config.task}-{config.mode}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
+        trainer = Trainer(config, run_dir, progress=progress)
+        print(
+            f"training {config.mode} on {config.task}: {config.total_iterations} iterations of "
+            f"{config.steps_per_iteration} frames ({config.num_envs} envs), run dir {run_dir}"
+        )
+    with trainer:
+        summary = trainer.train()
+    fps = summary["frames"] / summary["time_s"] if summary["time_s"] else 0.0
+    rolling = summary["rolling_success"]
+    print(
+        f"{summary['status']}: {summary['iterations']} iterations, {summary['frames']:,} frames in "
+        f"{summary['time_s']:.1f} s ({fps:,.0f} frames/s); rolling success "
+        f"{'n/a' if rolling is None else f'{rolling:.3f}'}; run dir {summary['run_dir']}"
+    )
+    if summary["status"] != "finished":
+        print(f"continue with: bidir train --resume {summary['run_dir']}")
+    return 0 if summary["status"] == "finished" else 130
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from bidir_core.training.evaluate import EVAL_SEED, evaluate
+
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    seed = EVAL_SEED if args.seed is None else args.seed
+    result = evaluate(args.run_dir, args.episodes, greedy=args.greedy, seed=seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{result['task']}: success {result['success_rate']:.3f} over {result['episodes']} "
+            f"episodes, mean return {result['return_mean']:.3f} ({result['policy']} actions, "
+            f"fresh seeds {seed}+i; student after {result['iteration']} iterations, "
+            f"{result['frames']:,} frames)"
+        )
+    return 0
+
+
+def add_training_commands(sub: Any) -> None:
+    """Add the ``train`` and ``eval`` subparsers to the ``bidir`` subparsers ``sub``."""
+    p = sub.add_parser(
+        "train",
+        help="train a student (PPO), with metrics, checkpoints and resume",
+        description="Train a student. An iteration is one PPO update over "
+        "--steps-per-iteration frames. Ctrl-C once finishes the iteration and checkpoints.",
+    )
+    p.add_argument(
+        "--mode", choices=available_modes(), default=None, help="training mode (default: ppo)"
+    )
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="folder for config, metrics, checkpoints (default: runs/<task>-<mode>-s<seed>-<time>)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its checkpoint",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_fields(p.add_argument_group("run"), TrainConfig, "cfg_")
+    _add_fields(p.add_argument_group("PPO"), PPOConfig, "ppo_")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="success rate of a trained student on fresh episodes")
+    p.add_argument("run_dir", type=Path, help="a run folder written by `bidir train`")
+    p.add_argument("--episodes", type=int, default=1000, help="episodes to play (default: 1000)")
+    p.add_argument(
+        "--greedy",
+        action="store_true",
+        help="take the most likely action (default: sample from the policy)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="seed of env 0 (default: 1000000007)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_eval)

@@ -1,0 +1,140 @@
+"""Per-iteration metrics to CSV, JSONL and TensorBoard, and the learning-curve plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["WALL_TIME_COLUMNS", "MetricsLogger", "plot_success", "read_metrics"]
+
+# Columns that depend on the machine's speed, not on the computation.
+WALL_TIME_COLUMNS = ("time_s", "fps")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of ``metrics.jsonl`` in run_dir (None where a value was NaN)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class MetricsLogger:
+    """Appends one row per iteration to metrics.csv, metrics.jsonl and TensorBoard.
+
+    With ``resume_iteration`` the files are first cut back to the rows of iterations
+    <= resume_iteration (the ones the checkpoint includes), and TensorBoard events of
+    later steps are purged, so a resumed run's history equals an uninterrupted one.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        columns: Sequence[str],
+        resume_iteration: int | None = None,
+        tensorboard: bool = True,
+    ) -> None:
+        """Open the files in run_dir; columns fixes the CSV header."""
+        self.run_dir = Path(run_dir)
+        self.columns = list(columns)
+        self.csv_path = self.run_dir / "metrics.csv"
+        self.jsonl_path = self.run_dir / "metrics.jsonl"
+        rows: list[dict[str, Any]] = []
+        if resume_iteration is not None:
+            rows = [r for r in read_metrics(self.run_dir) if r["iteration"] <= resume_iteration]
+        jsonl = "".join(json.dumps(r) + "\n" for r in rows)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, self.columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+        _write_atomic(self.jsonl_path, jsonl)
+        _write_atomic(self.csv_path, out.getvalue())
+        self._csv_file = open(self.csv_path, "a", newline="")
+        self._csv = csv.DictWriter(self._csv_file, self.columns, extrasaction="ignore")
+        self._jsonl_file = open(self.jsonl_path, "a")
+        self._tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            purge = None if resume_iteration is None else resume_iteration + 1
+            self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=purge)
+
+    def log(self, row: dict[str, Any]) -> None:
+        """Write one iteration's row (must contain ``iteration`` and ``frames``)."""
+        row = {k: _clean(v) for k, v in row.items()}
+        self._csv.writerow({k: "" if row.get(k) is None else row[k] for k in self.columns})
+        self._jsonl_file.write(json.dumps(row) + "\n")
+        if self._tb is not None:
+            step = row["iteration"]
+            for k, v in row.items():
+                if k not in ("iteration",) and isinstance(v, (int, float)) and v is not None:
+                    self._tb.add_scalar(f"train/{k}", v, step)
+
+    def flush(self) -> None:
+        """Push buffered rows to disk (called before each checkpoint)."""
+        self._csv_file.flush()
+        self._jsonl_file.flush()
+        if self._tb is not None:
+            self._tb.flush()
+
+    def close(self) -> None:
+        """Flush and close every file."""
+        self.flush()
+        self._csv_file.close()
+        self._jsonl_file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def plot_success(
+    rows: list[dict[str, Any]], path: str | os.PathLike, title: str, window: int = 100
+) -> None:
+    """Save a PNG of success rate (per iteration and rolling) against frames."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = [r["frames"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    per_iter = [
+        (f, r["success_rate"]) for f, r in zip(frames, rows) if r["success_rate"] is not None
+    ]
+    if per_iter:
+        ax.plot(*zip(*per_iter), color="tab:blue", alpha=0.3, lw=1, label="per iteration")
+    rolling = [
+        (f, r["rolling_success"]) for f, r in zip(frames, rows) if r["rolling_success"] is not None
+    ]
+    if rolling:
+        ax.plot(*zip(*rolling), color="tab:blue", lw=2, label=f"rolling (last {window} episodes)")
+    ax.set_xlabel("frames")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    if per_iter or rolling:
+        ax.legend(loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no episode has ended yet", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

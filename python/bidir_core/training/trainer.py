@@ -1,0 +1,433 @@
+"""The trainer: rollouts, PPO updates, metrics, checkpoints and resume, in one run folder.
+
+One iteration is one PPO update over ``steps_per_iteration`` frames (256 by default, the
+Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. A run folder:
+
+| file | what |
+|---|---|
+| ``config.json`` | the resolved TrainConfig (PPO hyper-parameters included) |
+| ``metrics.csv``, ``metrics.jsonl`` | one row per iteration (see ``METRIC_COLUMNS``) |
+| ``tb/`` | the same rows as TensorBoard scalars |
+| ``checkpoint.pt`` | model, optimiser, RNG and env states, counters, rolling window |
+| ``success.png`` | success rate against frames, drawn at the end |
+
+Resuming (``Trainer.resume``) restores everything a checkpoint holds and cuts the metrics
+back to the checkpointed iteration, so an interrupted and resumed run writes the same
+history (wall-time columns aside) as an uninterrupted one with the same seed.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bidir_core.student.network import ActorCritic, MissionTokenizer
+from bidir_core.student.ppo import PPOConfig, PPOLearner
+from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from bidir_core.training.collector import RolloutCollector
+from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
+from bidir_core.training.modes import ModeHooks, available_modes, make_mode
+from bidir_core.vector_env import _check_task
+
+__all__ = ["METRIC_COLUMNS", "TrainConfig", "Trainer", "build_network"]
+
+DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
+
+METRIC_COLUMNS = (
+    "iteration",
+    "frames",
+    "episodes",
+    "success_rate",
+    "return_mean",
+    "length_mean",
+    "rolling_success",
+    "rolling_return",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clipfrac",
+    "explained_variance",
+    "learning_rate",
+    "time_s",
+    "fps",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as config.json in the run folder)."""
+
+    task: str = DEFAULT_TASK
+    """Task id (see ``bidir tasks``)."""
+    mode: str = "ppo"
+    """Training mode (see ``training.modes``)."""
+    seed: int = 0
+    """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
+    num_envs: int = 16
+    """Environments stepped in parallel."""
+    steps_per_iteration: int = 256
+    """Frames per PPO update, all envs together (a multiple of num_envs)."""
+    total_frames: int = 100_000
+    """Frames to train for (rounded up to whole iterations)."""
+    checkpoint_every: int = 25
+    """Iterations between checkpoints (one is also written at the end)."""
+    rolling_window: int = 100
+    """Episodes in the rolling success rate and return."""
+    env_groups: int = 1
+    """2: step one half of the envs in a thread while the network infers on the other."""
+    env_threads: int = 1
+    """C++ threads per env group."""
+    torch_threads: int = 1
+    """torch intra-op threads."""
+    max_mission_tokens: int = 24
+    """Longest mission in words."""
+    hidden: int = 64
+    """Width of the student's MLP."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO hyper-parameters."""
+
+    @property
+    def num_steps(self) -> int:
+        """Steps of each env per iteration."""
+        return self.steps_per_iteration // self.num_envs
+
+    @property
+    def total_iterations(self) -> int:
+        """Iterations of the run."""
+        return -(-self.total_frames // self.steps_per_iteration)
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError / TypeError naming the first bad field; return self."""
+        _check_task(self.task)
+        if self.mode not in available_modes():
+            raise ValueError(
+                f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"
+            )
+        ints = {
+            "seed": 0,
+            "num_envs": 1,
+            "steps_per_iteration": 1,
+            "total_frames": 1,
+            "checkpoint_every": 1,
+            "rolling_window": 1,
+            "env_groups": 1,
+            "env_threads": 1,
+            "torch_threads": 1,
+            "max_mission_tokens": 1,
+            "hidden": 1,
+        }
+        for name, low in ints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+        if self.env_groups > 2:
+            raise ValueError(f"env_groups must be 1 or 2, got {self.env_groups}")
+        if self.num_envs < self.env_groups:
+            raise ValueError(
+                f"num_envs ({self.num_envs}) must be >= env_groups ({self.env_groups})"
+            )
+        if self.steps_per_iteration % self.num_envs:
+            raise ValueError(
+                f"steps_per_iteration ({self.steps_per_iteration}) must be a multiple of "
+                f"num_envs ({self.num_envs})"
+            )
+        if self.ppo.num_minibatches > self.steps_per_iteration:
+            raise ValueError(
+                f"ppo.num_minibatches ({self.ppo.num_minibatches}) must be <= "
+                f"steps_per_iteration ({self.steps_per_iteration})"
+            )
+        self.ppo.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-able values."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build and validate from a dict such as config.json; unknown keys raise."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s) {sorted(unknown)}")
+        ppo = PPOConfig.from_dict(values.pop("ppo", {}))
+        return cls(**values, ppo=ppo).validate()
+
+
+def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
+    """The student network and mission tokenizer of a run (initialised from config.seed)."""
+    tokenizer = MissionTokenizer(config.max_mission_tokens)
+    torch.manual_seed(config.seed)
+    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden)
+    return net, tokenizer
+
+
+class Trainer:
+    """Trains a student in ``run_dir``; ``train()`` runs (or continues) to total_frames."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | os.PathLike,
+        *,
+        progress: bool = True,
+        tensorboard: bool = True,
+        _resume_state: dict[str, Any] | None = None,
+    ) -> None:
+        """Create a new run in run_dir (which must be absent or empty); see also resume()."""
+        self.config = config.validate()
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        if _resume_state is None and self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise ValueError(
+                f"run directory {self.run_dir} is not empty; use --resume to continue it"
+            )
+        torch.set_num_threads(config.torch_threads)
+        self.net, self.tokenizer = build_network(config)
+        self.mode: ModeHooks = make_mode(config.mode, config)
+        self.learner = PPOLearner(self.net, config.ppo, config.total_iterations)
+        self.collector = RolloutCollector(
+            config.task,
+            config.num_envs,
+            config.num_steps,
+            config.seed,
+            self.net,
+            self.tokenizer,
+            num_groups=config.env_groups,
+            env_threads=config.env_threads,
+            hint_source=self.mode.hint_source(),
+        )
+        self.iteration = 0
+        self.frames = 0
+        self.elapsed = 0.0  # wall seconds spent training, over all sessions
+        self.recent: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=config.rolling_window
+        )
+        if _resume_state is not None:
+            self._load_state(_resume_state)
+        self.mode.attach(self)
+        if _resume_state is None:  # everything was built: now the run folder may be made
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        columns = METRIC_COLUMNS + tuple(self.mode.metric_names)
+        self.metrics = MetricsLogger(
+            self.run_dir,
+            columns,
+            resume_iteration=self.iteration if _resume_state is not None else None,
+            tensorboard=tensorboard,
+        )
+        self._stop_requested = False
+
+    @classmethod
+    def resume(
+        cls, run_dir: str | os.PathLike, *, progress: bool = True, tensorboard: bool = True
+    ) -> Trainer:
+        """Continue the run in run_dir from its checkpoint (CheckpointError if unusable)."""
+        run_dir = Path(run_dir)
+        config_path = run_dir / "config.json"
+        if not config_path.is_file():
+            raise ValueError(f"{run_dir} is not a run directory (no config.json)")
+        try:
+            config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{config_path} is not valid JSON: {err}") from err
+        state = load_checkpoint(run_dir / "checkpoint.pt")
+        return cls(config, run_dir, progress=progress, tensorboard=tensorboard, _resume_state=state)
+
+    # -- state ---------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "config": self.config.to_dict(),
+            "iteration": self.iteration,
+            "frames": self.frames,
+            "elapsed": self.elapsed,
+            "model": self.net.state_dict(),
+            "optimizer": self.learner.optimizer.state_dict(),
+            "collector": self.collector.state_dict(),
+            "recent": list(self.recent),
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(),
+            "mode": self.mode.state_dict(),
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        path = self.run_dir / "checkpoint.pt"
+        try:
+            if state.get("format") != 1:
+                raise CheckpointError(
+                    f"checkpoint {path} has unknown format {state.get('format')!r}"
+                )
+            if state["config"] != self.config.to_dict():
+                raise CheckpointError(f"checkpoint {path} was written by a different config.json")
+            self.net.load_state_dict(state["model"])
+            self.learner.optimizer.load_state_dict(state["optimizer"])
+            self.collector.load_state_dict(state["collector"])
+            self.iteration, self.frames = int(state["iteration"]), int(state["frames"])
+            self.elapsed = float(state["elapsed"])
+            self.recent.extend(tuple(x) for x in state["recent"])
+            torch.set_rng_state(state["torch_rng"])
+            np.random.set_state(state["numpy_rng"])
+            self.mode.load_state_dict(state["mode"])
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise CheckpointError(
+                f"checkpoint {path} is incomplete or inconsistent: {err}"
+            ) from err
+
+    def save_checkpoint(self) -> None:
+        """Write checkpoint.pt atomically (after flushing the metrics it covers)."""
+        self.metrics.flush()
+        save_checkpoint(self._state(), self.run_dir / "checkpoint.pt")
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, stop_after_iteration: int | None = None) -> dict[str, Any]:
+        """Run iterations until total_frames (or stop_after_iteration, or Ctrl-C).
+
+        The first Ctrl-C finishes the current iteration, writes a checkpoint and returns
+        (status "interrupted"); a second one aborts at once. Returns a summary dict.
+        """
+        cfg = self.config
+        total = cfg.total_iterations
+        last = total if stop_after_iteration is None else min(total, stop_after_iteration)
+        bar = self._progress_bar()
+        restore = self._install_sigint()
+        status = "finished"
+        try:
+            while self.iteration < last:
+                self._iterate(bar)
+                if self._stop_requested:
+                    status = "interrupted"
+                    break
+                if self.iteration % cfg.checkpoint_every == 0 and self.iteration < last:
+                    self.save_checkpoint()
+            if self.iteration < total and status == "finished":
+                status = "stopped"
+            self.save_checkpoint()
+        finally:
+            restore()
+            if bar is not None:
+                bar.close()
+        rows = read_metrics(self.run_dir)
+        if status == "finished" and rows:
+            plot_success(
+                rows,
+                self.run_dir / "success.png",
+                f"{cfg.task} ({cfg.mode}, seed {cfg.seed})",
+                cfg.rolling_window,
+            )
+        last_row = rows[-1] if rows else {}
+        return {
+            "status": status,
+            "iterations": self.iteration,
+            "frames": self.frames,
+            "time_s": self.elapsed,
+            "rolling_success": last_row.get("rolling_success"),
+            "run_dir": str(self.run_dir),
+        }
+
+    def _iterate(self, bar: Any) -> None:
+        cfg = self.config
+        start = time.perf_counter()
+        self.iteration += 1
+        episodes = self.collector.collect()
+        buf = self.collector.buffer
+        buf.compute_gae(self.collector.next_values, cfg.ppo.gamma, cfg.ppo.gae_lambda)
+        stats = self.learner.update(
+            buf, self.collector.mission, self.iteration, cfg.seed, self.mode.extra_loss()
+        )
+        stats.update(self.mode.after_update(self.iteration, buf))
+        self.frames += cfg.steps_per_iteration
+        for r, s in zip(episodes.returns.tolist(), episodes.successes.tolist()):
+            self.recent.append((float(s), r))
+        seconds = time.perf_counter() - start
+        self.elapsed += seconds
+        n = len(episodes)
+        row: dict[str, Any] = {
+            "iteration": self.iteration,
+            "frames": self.frames,
+            "episodes": n,
+            "success_rate": float(episodes.successes.mean()) if n else math.nan,
+            "return_mean": float(episodes.returns.mean()) if n else math.nan,
+            "length_mean": float(episodes.lengths.mean()) if n else math.nan,
+            "rolling_success": float(np.mean([s for s, _ in self.recent]))
+            if self.recent
+            else math.nan,
+            "rolling_return": float(np.mean([r for _, r in self.recent]))
+            if self.recent
+            else math.nan,
+        }
+        row.update(stats)
+        row.pop("epochs", None)
+        row["time_s"] = self.elapsed
+        row["fps"] = cfg.steps_per_iteration / seconds
+        self.metrics.log(row)
+        if bar is not None:
+            bar.update(cfg.steps_per_iteration)
+            bar.set_postfix(
+                it=self.iteration,
+                success=f"{row['rolling_success']:.3f}",
+                ret=f"{row['rolling_return']:.3f}",
+                refresh=False,
+            )
+
+    def _progress_bar(self) -> Any:
+        if not self.progress or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.config.total_iterations * self.config.steps_per_iteration,
+            initial=self.frames,
+            unit="frame",
+            unit_scale=True,
+            dynamic_ncols=True,
+            desc=f"{self.config.mode} {self.config.task}",
+        )
+
+    def _install_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            print(
+                "\nbidir: finishing this iteration and checkpointing (Ctrl-C again to abort)",
+                file=sys.stderr,
+            )
+
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+    def close(self) -> None:
+        """Close the metrics files, the envs and the mode's resources."""
+        self.metrics.close()
+        self.collector.close()
+        self.mode.close()
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

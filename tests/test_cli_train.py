@@ -1,0 +1,120 @@
+"""`bidir train` and `bidir eval`: they run, resume, and reject bad input clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from bidir_core.cli import main
+from bidir_core.training import read_metrics
+
+SMALL = ["--num-envs", "8", "--steps-per-iteration", "64", "--checkpoint-every", "2"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def test_train_resume_and_eval(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--mode",
+                "ppo",
+                "--run-dir",
+                str(run),
+                "--frames",
+                "192",
+                "--quiet",
+                "--learning-rate",
+                "0.002",
+                "--no-anneal-lr",
+                *SMALL,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "finished: 3 iterations, 192 frames" in out
+    config = json.loads((run / "config.json").read_text())
+    assert config["ppo"]["learning_rate"] == 0.002 and config["ppo"]["anneal_lr"] is False
+    assert config["total_frames"] == 192 and config["num_envs"] == 8
+
+    # Resuming a finished run does nothing more and keeps its history.
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert len(read_metrics(run)) == 3
+
+    assert main(["eval", str(run), "--episodes", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "over 20 episodes" in out and "sampled actions" in out
+    assert main(["eval", str(run), "--episodes", "20", "--greedy", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["episodes"] == 20 and result["policy"] == "greedy"
+    assert 0.0 <= result["success_rate"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--task", "BabyAI-GoToRedBal-v0"], "did you mean"),
+        (["train", "--steps-per-iteration", "100"], "multiple of num_envs"),
+        (["train", "--learning-rate", "-1"], "ppo.learning_rate must be a positive number"),
+        (["eval", "no-such-run"], "not a run directory"),
+        (["eval", "no-such-run", "--episodes", "0"], "--episodes must be >= 1"),
+    ],
+)
+def test_bad_values_are_clear_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--num-envs", "x"], "invalid int value"),
+        (["train", "--mode", "sarsa"], "invalid choice: 'sarsa'"),
+        (["train", "--frobnicate"], "unrecognized arguments"),
+        (["eval"], "the following arguments are required: run_dir"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "--frames", "64", "--quiet", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--seed", "3"]) == 2
+    assert "drop --seed" in capsys.readouterr().err
+    assert main(["train", "--run-dir", str(run), "--frames", "64"]) == 2
+    assert "not empty; use --resume" in capsys.readouterr().err
+    ckpt = run / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:-100])
+    assert main(["train", "--resume", str(run)]) == 2
+    assert "corrupted or truncated" in capsys.readouterr().err
+    assert main(["eval", str(run)]) == 2
+    assert "corrupted or truncated" in capsys.readouterr().err
+
+
+def test_console_entry_point_reports_unknown_task():
+    proc = subprocess.run(
+        [sys.executable, "-m", "bidir_core", "train", "--task", "CartPole-v1", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "unknown task id 'CartPole-v1'" in proc.stderr

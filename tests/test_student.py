@@ -1,0 +1,331 @@
+"""The student network, mission tokenizer and PPO loss against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import bidir_core
+import numpy as np
+import pytest
+import torch
+from bidir_core.rollout import RolloutBuffer
+from bidir_core.student import (
+    BABYAI_WORDS,
+    ActorCritic,
+    MissionTokenizer,
+    PPOConfig,
+    PPOLearner,
+    ppo_loss,
+)
+from bidir_core.student.ppo import MINIBATCH_FIELDS, FlatParameters, ppo_loss_grad
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def random_inputs(b: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.stack(
+        [
+            torch.randint(0, 11, (b, 7, 7), generator=g),
+            torch.randint(0, 6, (b, 7, 7), generator=g),
+            torch.randint(0, 3, (b, 7, 7), generator=g),
+        ],
+        dim=-1,
+    ).to(torch.uint8)
+    direction = torch.randint(0, 4, (b,), generator=g)
+    mission = torch.randint(0, len(BABYAI_WORDS), (b, 24), generator=g)
+    hint = torch.softmax(torch.randn(b, 7, generator=g), -1)
+    valid = torch.rand(b, generator=g) > 0.5
+    return image, direction, mission, hint, valid
+
+
+def test_network_shapes_and_dtypes():
+    net = ActorCritic()
+    logits, value = net(*random_inputs(5))
+    assert logits.shape == (5, 7) and logits.dtype == torch.float32
+    assert value.shape == (5,) and value.dtype == torch.float32
+    x = net.features(*random_inputs(5))
+    assert x.shape == (5, net.num_features) and x.dtype == torch.float32
+
+
+def test_features_encode_every_input_by_hand():
+    net = ActorCritic()
+    image, direction, mission, hint, valid = random_inputs(3, seed=1)
+    x = net.features(image, direction, mission, hint, valid)
+    for b in range(3):
+        expected = torch.zeros(net.num_features)
+        for k in range(49):
+            obj, color, state = image[b].reshape(49, 3)[k].tolist()
+            expected[20 * k + obj] = 1
+            expected[20 * k + 11 + color] = 1
+            expected[20 * k + 17 + state] = 1
+        expected[980 + int(direction[b])] = 1
+        for w in mission[b].tolist():
+            expected[984 + w] = 1
+        start = 984 + len(BABYAI_WORDS)
+        if valid[b]:
+            expected[start : start + 7] = hint[b]
+            expected[start + 7] = 1
+        torch.testing.assert_close(x[b], expected)
+
+
+def test_hint_is_ignored_unless_valid():
+    net = ActorCritic()
+    image, direction, mission, hint, _ = random_inputs(4)
+    invalid = torch.zeros(4, dtype=torch.bool)
+    a, _ = net(image, direction, mission, hint, invalid)
+    b, _ = net(image, direction, mission, torch.zeros_like(hint), invalid)
+    torch.testing.assert_close(a, b)
+    c, _ = net(image, direction, mission, hint, ~invalid)
+    assert not torch.allclose(a, c)
+
+
+def test_tokenizer_words_padding_cache_and_errors():
+    tok = MissionTokenizer(max_tokens=8)
+    ids = tok.encode("go to the red ball")
+    words = [BABYAI_WORDS[i] for i in ids[:5]]
+    assert words == ["go", "to", "the", "red", "ball"] and (ids[5:] == 0).all()
+    assert tok.encode("go to the zebra")[3] == 1  # unknown word
+    env = bidir_core.make_vec("BabyAI-GoToLocal-v0", 6, seed=3)
+    obs, _ = env.reset()
+    out = np.full((6, 8), -1, np.int64)
+    tok.encode_rows(obs["mission"], out)
+    for row, mission in zip(out, env.missions()):
+        np.testing.assert_array_equal(row, tok.encode(mission))
+    out[:] = -1
+    tok.encode_rows(obs["mission"], out, np.array([2, 4]))
+    assert (out[[0, 1, 3, 5]] == -1).all() and (out[[2, 4]] >= 0).all()
+    with pytest.raises(ValueError, match="more than max_tokens=2"):
+        MissionTokenizer(max_tokens=2).encode("go to the red ball")
+
+
+def hand_ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, cfg):
+    """The PPO loss written out element by element in plain Python."""
+    n = len(actions)
+    adv = list(adv)
+    if cfg.norm_adv:
+        mean = sum(adv) / n
+        std = math.sqrt(sum((a - mean) ** 2 for a in adv) / (n - 1))
+        adv = [(a - mean) / (std + 1e-8) for a in adv]
+    pg, vl, ent = 0.0, 0.0, 0.0
+    for i in range(n):
+        z = [math.exp(v) for v in logits[i]]
+        probs = [v / sum(z) for v in z]
+        ratio = probs[actions[i]] / math.exp(old_lp[i])
+        clipped = min(max(ratio, 1 - cfg.clip_coef), 1 + cfg.clip_coef)
+        pg += max(-adv[i] * ratio, -adv[i] * clipped) / n
+        v_clip = old_v[i] + min(max(values[i] - old_v[i], -cfg.clip_coef), cfg.clip_coef)
+        vl += 0.5 * max((values[i] - ret[i]) ** 2, (v_clip - ret[i]) ** 2) / n
+        ent += -sum(p * math.log(p) for p in probs) / n
+    return pg - cfg.ent_coef * ent + cfg.vf_coef * vl, pg, vl, ent
+
+
+def test_ppo_loss_matches_hand_computation():
+    g = torch.Generator().manual_seed(0)
+    n = 9
+    logits = torch.randn(n, 7, generator=g)
+    values = torch.randn(n, generator=g)
+    actions = torch.randint(0, 7, (n,), generator=g)
+    # Old log-probs near the new ones so that some ratios fall inside the clip range.
+    old_lp = torch.log_softmax(logits, -1).gather(1, actions[:, None])[:, 0] + 0.4 * torch.randn(
+        n, generator=g
+    )
+    old_v = values + 0.4 * torch.randn(n, generator=g)
+    adv, ret = torch.randn(n, generator=g), torch.randn(n, generator=g)
+    cfg = PPOConfig(ent_coef=0.05, vf_coef=0.7, clip_coef=0.2)
+    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, cfg)
+    exp_loss, pg, vl, ent = hand_ppo_loss(
+        logits.tolist(),
+        values.tolist(),
+        actions.tolist(),
+        old_lp.tolist(),
+        old_v.tolist(),
+        adv.tolist(),
+        ret.tolist(),
+        cfg,
+    )
+    assert loss.item() == pytest.approx(exp_loss, rel=1e-5)
+    assert stats["policy_loss"].item() == pytest.approx(pg, rel=1e-5)
+    assert stats["value_loss"].item() == pytest.approx(vl, rel=1e-5)
+    assert stats["entropy"].item() == pytest.approx(ent, rel=1e-5)
+    ratio = (torch.log_softmax(logits, -1).gather(1, actions[:, None])[:, 0] - old_lp).exp()
+    clipped = ((ratio - 1).abs() > 0.2).float().mean().item()
+    assert 0 < clipped < 1  # both branches are exercised
+    assert stats["clipfrac"].item() == pytest.approx(clipped)
+
+
+def test_ppo_loss_without_clipping_or_normalisation():
+    logits = torch.tensor([[0.0] * 7, [1.0] + [0.0] * 6])
+    values, ret = torch.tensor([0.5, -0.5]), torch.tensor([1.0, 0.0])
+    actions = torch.tensor([3, 0])
+    old_lp = torch.log_softmax(logits, -1).gather(1, actions[:, None])[:, 0]
+    adv = torch.tensor([2.0, -1.0])
+    cfg = PPOConfig(norm_adv=False, clip_vloss=False, ent_coef=0.0, vf_coef=1.0)
+    loss, stats = ppo_loss(logits, values, actions, old_lp, values, adv, ret, cfg)
+    # ratio 1: policy loss -mean(adv) = -0.5; value loss 0.5 * mean(0.25, 0.25) = 0.125.
+    assert stats["policy_loss"].item() == pytest.approx(-0.5)
+    assert stats["value_loss"].item() == pytest.approx(0.125)
+    assert loss.item() == pytest.approx(-0.375)
+    assert stats["approx_kl"].item() == pytest.approx(0.0, abs=1e-7)
+
+
+def filled_rollout(t: int, n: int, seed: int) -> tuple[RolloutBuffer, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    buf = RolloutBuffer(t, n)
+    buf.image[...] = np.stack(
+        [
+            rng.integers(0, 11, (t, n, 7, 7)),
+            rng.integers(0, 6, (t, n, 7, 7)),
+            rng.integers(0, 3, (t, n, 7, 7)),
+        ],
+        axis=-1,
+    )
+    buf.direction[...] = rng.integers(0, 4, (t, n))
+    buf.actions[...] = rng.integers(0, 7, (t, n))
+    buf.logprobs[...] = np.log(1 / 7) + 0.1 * rng.standard_normal((t, n))
+    buf.values[...] = rng.standard_normal((t, n))
+    buf.rewards[...] = rng.random((t, n)) * (rng.random((t, n)) < 0.1)
+    buf.terminated[...] = buf.rewards > 0
+    buf.compute_gae(np.zeros(n, np.float32), 0.99, 0.95)
+    mission = torch.from_numpy(rng.integers(0, len(BABYAI_WORDS), (t, n, 24)))
+    return buf, mission
+
+
+def test_manual_backward_matches_autograd_update():
+    """The learner's hand-written backward gives the same parameters as autograd."""
+    buf, mission = filled_rollout(8, 4, seed=2)
+    torch.manual_seed(0)
+    fast = ActorCritic(hidden=32)
+    slow = ActorCritic(hidden=32)
+    slow.load_state_dict(fast.state_dict())
+    cfg = PPOConfig(num_minibatches=2, update_epochs=2)
+    a = PPOLearner(fast, cfg, 10)
+    b = PPOLearner(slow, cfg, 10)
+    b.manual_backward = False
+    assert a.manual_backward
+    sa = a.update(buf, mission, iteration=1, seed=5)
+    sb = b.update(buf, mission, iteration=1, seed=5)
+    for (name, p), q in zip(fast.named_parameters(), slow.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
+    assert sa["policy_loss"] == pytest.approx(sb["policy_loss"], rel=1e-5)
+    assert not torch.equal(fast.fc1.weight, ActorCritic(hidden=32).fc1.weight)
+
+
+def test_update_is_reproducible_and_uses_the_extra_loss():
+    buf, mission = filled_rollout(8, 4, seed=3)
+    nets = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        net = ActorCritic(hidden=16)
+        PPOLearner(net, PPOConfig(), 5).update(buf, mission, iteration=2, seed=9)
+        nets.append(net)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        assert torch.equal(p, q)
+    seen = {}
+
+    def extra(mb, logits, values):
+        seen.update(mb)
+        return 10.0 * logits.pow(2).mean(), {"extra": logits.pow(2).mean().detach()}
+
+    torch.manual_seed(1)
+    net = ActorCritic(hidden=16)
+    stats = PPOLearner(net, PPOConfig(), 5).update(buf, mission, 2, 9, extra_loss=extra)
+    assert set(seen) == set(MINIBATCH_FIELDS) and "extra" in stats
+    assert not torch.equal(net.heads.weight, nets[0].heads.weight)
+
+
+def test_learning_rate_annealing():
+    learner = PPOLearner(ActorCritic(hidden=8), PPOConfig(learning_rate=1e-3), 4)
+    assert [learner.learning_rate(i) for i in (1, 2, 3, 4)] == pytest.approx(
+        [1e-3, 7.5e-4, 5e-4, 2.5e-4]
+    )
+    flat = PPOLearner(ActorCritic(hidden=8), PPOConfig(anneal_lr=False), 4)
+    assert flat.learning_rate(4) == pytest.approx(flat.config.learning_rate)
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("learning_rate", 0.0),
+        ("gamma", 1.5),
+        ("update_epochs", 0),
+        ("num_minibatches", 2.5),
+        ("ent_coef", -0.1),
+        ("target_kl", -1.0),
+        ("clip_coef", float("nan")),
+    ],
+)
+def test_ppo_config_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=f"ppo.{field}"):
+        PPOConfig(**{field: value}).validate()
+    with pytest.raises(ValueError, match="unknown PPO option"):
+        PPOConfig.from_dict({"learning_rat": 1e-3})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"norm_adv": False},
+        {"clip_vloss": False},
+        {"ent_coef": 0.3, "vf_coef": 2.0, "clip_coef": 0.1},
+    ],
+)
+def test_closed_form_gradient_matches_autograd(options):
+    g = torch.Generator().manual_seed(4)
+    n = 32
+    logits = torch.randn(n, 7, generator=g, requires_grad=True)
+    values = torch.randn(n, generator=g, requires_grad=True)
+    actions = torch.randint(0, 7, (n,), generator=g)
+    old_lp = (
+        torch.log_softmax(logits, -1).gather(1, actions[:, None])[:, 0]
+        + 0.3 * torch.randn(n, generator=g)
+    ).detach()
+    old_v = (values + 0.3 * torch.randn(n, generator=g)).detach()
+    adv, ret = torch.randn(n, generator=g), torch.randn(n, generator=g)
+    cfg = PPOConfig(**options)
+    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, cfg)
+    g_logits, g_values = torch.autograd.grad(loss, [logits, values])
+    out = torch.cat([logits, values[:, None]], 1).detach().numpy()
+    c_grad, c_stats = ppo_loss_grad(
+        out, actions.numpy(), old_lp.numpy(), old_v.numpy(), adv.numpy(), ret.numpy(), cfg
+    )
+    assert c_grad.dtype == np.float32 and c_grad.shape == (n, 8)
+    torch.testing.assert_close(torch.from_numpy(c_grad[:, :7]), g_logits, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(torch.from_numpy(c_grad[:, 7]), g_values, rtol=1e-4, atol=1e-6)
+    names = ["policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"]
+    torch.testing.assert_close(torch.from_numpy(c_stats), torch.stack([stats[k] for k in names]))
+
+
+def test_flat_parameters_share_storage_and_clip_like_torch():
+    torch.manual_seed(3)
+    a, b = ActorCritic(hidden=16), ActorCritic(hidden=16)
+    b.load_state_dict(a.state_dict())
+    flat = FlatParameters(list(a.parameters()))
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q) and p.grad is not None
+    with torch.no_grad():
+        flat.param.add_(1.0)
+    assert torch.equal(a.heads.bias, b.heads.bias + 1.0)
+    a.load_state_dict(b.state_dict())  # copies into the views
+    assert torch.equal(flat.param[-8:], b.heads.bias)
+    inputs = random_inputs(12, seed=5)
+    for scale in (1.0, 1e-3):
+        for net in (a, b):
+            logits, value = net(*inputs)
+            loss = (logits.pow(2).sum() + value.sum()) * scale
+            grads = torch.autograd.grad(loss, list(net.parameters()))
+            with torch.no_grad():
+                for p, g in zip(net.parameters(), grads):
+                    if p.grad is None:
+                        p.grad = g.clone()
+                    else:
+                        p.grad.copy_(g)
+        norm = flat.clip_grad_norm(0.5)
+        ref_norm = torch.nn.utils.clip_grad_norm_(b.parameters(), 0.5)
+        torch.testing.assert_close(norm, ref_norm)
+        for p, q in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(p.grad, q.grad)

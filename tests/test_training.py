@@ -1,0 +1,205 @@
+"""The trainer: it learns, resumes exactly, rejects broken checkpoints, and evaluates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from bidir_core.student import PPOConfig
+from bidir_core.training import (
+    CheckpointError,
+    TrainConfig,
+    Trainer,
+    evaluate,
+    load_checkpoint,
+    read_metrics,
+)
+from bidir_core.training.metrics import WALL_TIME_COLUMNS
+from bidir_core.training.trainer import METRIC_COLUMNS
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def small_config(**kwargs) -> TrainConfig:
+    values = {
+        "task": "BabyAI-GoToRedBallNoDists-v0",
+        "num_envs": 8,
+        "steps_per_iteration": 64,
+        "total_frames": 64 * 12,
+        "checkpoint_every": 3,
+        "rolling_window": 20,
+        "seed": 7,
+    }
+    values.update(kwargs)
+    return TrainConfig(**values)
+
+
+def history(run_dir) -> list[dict]:
+    """The metrics rows without the wall-time columns."""
+    return [
+        {k: v for k, v in row.items() if k not in WALL_TIME_COLUMNS}
+        for row in read_metrics(run_dir)
+    ]
+
+
+def test_ppo_learns_empty_5x5(tmp_path):
+    config = TrainConfig(
+        task="MiniGrid-Empty-5x5-v0",
+        num_envs=8,
+        steps_per_iteration=128,
+        total_frames=8192,
+        seed=0,
+        ppo=PPOConfig(learning_rate=1e-3),
+    )
+    with Trainer(config, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        summary = trainer.train()
+    assert summary["status"] == "finished" and summary["frames"] == 8192
+    rows = read_metrics(tmp_path / "run")
+    assert len(rows) == 64 and rows[-1]["iteration"] == 64
+    # A random walk reaches the goal (100 steps allowed) but slowly: return well below 0.8.
+    first = [r["return_mean"] for r in rows[:3] if r["return_mean"] is not None]
+    assert first and max(first) < 0.8
+    # The shortest path takes 5 steps: return 1 - 0.9 * 5 / 100 = 0.955.
+    result = evaluate(tmp_path / "run", episodes=200, greedy=True)
+    assert result["success_rate"] == 1.0
+    assert result["return_mean"] >= 0.94
+    assert (tmp_path / "run" / "success.png").stat().st_size > 0
+
+
+def test_run_directory_contents(tmp_path):
+    run = tmp_path / "run"
+    with Trainer(small_config(total_frames=64 * 4), run, progress=False) as trainer:
+        trainer.train()
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "BabyAI-GoToRedBallNoDists-v0" and config["ppo"]["clip_coef"] == 0.2
+    assert TrainConfig.from_dict(config) == small_config(total_frames=64 * 4)
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header == list(METRIC_COLUMNS)
+    assert len((run / "metrics.csv").read_text().splitlines()) == 5
+    rows = read_metrics(run)
+    assert [r["frames"] for r in rows] == [64, 128, 192, 256]
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    state = load_checkpoint(run / "checkpoint.pt")
+    assert state["iteration"] == 4 and state["frames"] == 256
+    with pytest.raises(ValueError, match="not empty"):
+        Trainer(small_config(), run, progress=False)
+
+
+@pytest.mark.parametrize("env_groups", [1, 2])
+def test_interrupted_and_resumed_run_has_the_same_history(tmp_path, env_groups):
+    config = small_config(env_groups=env_groups)
+    with Trainer(config, tmp_path / "full", progress=False, tensorboard=False) as trainer:
+        trainer.train()
+    full = history(tmp_path / "full")
+    assert len(full) == 12
+
+    # Stopped cleanly after iteration 5 (as Ctrl-C does), then resumed.
+    with Trainer(config, tmp_path / "stopped", progress=False, tensorboard=False) as trainer:
+        assert trainer.train(stop_after_iteration=5)["status"] == "stopped"
+    assert len(history(tmp_path / "stopped")) == 5
+    with Trainer.resume(tmp_path / "stopped", progress=False, tensorboard=False) as trainer:
+        assert trainer.iteration == 5
+        assert trainer.train()["status"] == "finished"
+    assert history(tmp_path / "stopped") == full
+
+    # Crashed after iteration 8 with the last checkpoint at 6: iterations 7 and 8 are redone.
+    with Trainer(config, tmp_path / "crashed", progress=False, tensorboard=False) as trainer:
+        trainer.train(stop_after_iteration=6)
+        trainer._iterate(None)
+        trainer._iterate(None)
+        trainer.metrics.flush()
+    assert len(history(tmp_path / "crashed")) == 8
+    with Trainer.resume(tmp_path / "crashed", progress=False, tensorboard=False) as trainer:
+        assert trainer.iteration == 6
+        trainer.train()
+    assert history(tmp_path / "crashed") == full
+
+
+def test_different_seeds_give_different_histories(tmp_path):
+    for seed in (1, 2):
+        with Trainer(
+            small_config(seed=seed, total_frames=64 * 3),
+            tmp_path / f"s{seed}",
+            progress=False,
+            tensorboard=False,
+        ) as trainer:
+            trainer.train()
+    assert history(tmp_path / "s1") != history(tmp_path / "s2")
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    run = tmp_path / "run"
+    with Trainer(small_config(total_frames=64 * 2), run, progress=False, tensorboard=False) as t:
+        t.train()
+    return run
+
+
+def test_truncated_checkpoint_is_a_clear_error(finished_run):
+    path = finished_run / "checkpoint.pt"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        Trainer.resume(finished_run, progress=False)
+    path.write_bytes(data[:30])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(path)
+
+
+def test_corrupted_checkpoint_is_a_clear_error(finished_run):
+    path = finished_run / "checkpoint.pt"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        Trainer.resume(finished_run, progress=False)
+    with pytest.raises(CheckpointError, match="corrupted or truncated"):
+        evaluate(finished_run, 10)
+    path.write_bytes(b"PK\x03\x04 not ours")
+    with pytest.raises(CheckpointError, match="not a bidir_core checkpoint"):
+        load_checkpoint(path)
+    path.unlink()
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        Trainer.resume(finished_run, progress=False)
+
+
+def test_checkpoint_of_another_config_is_rejected(finished_run):
+    config = json.loads((finished_run / "config.json").read_text())
+    config["num_envs"] = 4
+    (finished_run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="different config.json"):
+        Trainer.resume(finished_run, progress=False)
+
+
+def test_evaluate_counts_episodes_and_is_reproducible(finished_run):
+    a = evaluate(finished_run, episodes=37, num_envs=8)
+    b = evaluate(finished_run, episodes=37, num_envs=8)
+    assert a == b
+    assert a["episodes"] == 37 and a["policy"] == "sampled"
+    assert 0.0 <= a["success_rate"] <= 1.0
+    assert evaluate(finished_run, episodes=37, greedy=True)["policy"] == "greedy"
+    with pytest.raises(ValueError, match="episodes"):
+        evaluate(finished_run, episodes=0)
+    with pytest.raises(ValueError, match="not a run directory"):
+        evaluate(finished_run / "nope", episodes=5)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"task": "BabyAI-GoToRedBal-v0"}, ValueError, "did you mean"),
+        ({"mode": "sarsa"}, ValueError, "unknown training mode 'sarsa'; available: ppo"),
+        ({"steps_per_iteration": 100}, ValueError, "multiple of num_envs"),
+        ({"num_envs": 0}, ValueError, "num_envs must be >= 1"),
+        ({"seed": 1.5}, TypeError, "seed must be an int"),
+        ({"env_groups": 3}, ValueError, "env_groups"),
+    ],
+)
+def test_bad_config_is_rejected(kwargs, exc, match, tmp_path):
+    with pytest.raises(exc, match=match):
+        Trainer(small_config(**kwargs), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
