@@ -249,8 +249,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     warm_up()
-    base = TrainConfig(total_frames=args.frames, seed=args.seed)
-    overlapped = TrainConfig(total_frames=args.frames, seed=args.seed, env_groups=2)
+    base = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed)
+    overlapped = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed, env_groups=2)
     runs = {
         "ours (default: 1 env group)": lambda: run_ours(base),
         "ours (2 env groups, stepping overlapped)": lambda: run_ours(overlapped),
@@ -296,7 +296,7 @@ def main() -> None:
     if args.sample_seeds:
         rows = []
         for seed in range(args.sample_seeds):
-            config = TrainConfig(total_frames=args.frames, seed=seed)
+            config = TrainConfig(mode="ppo", total_frames=args.frames, seed=seed)
             ours, peer_run = run_ours(config), run_cleanrl(config)
             rows.append(
                 [str(seed)]

@@ -33,6 +33,7 @@ def small_config(**kwargs) -> TrainConfig:
         "checkpoint_every": 3,
         "rolling_window": 20,
         "seed": 7,
+        "mode": "ppo",
     }
     values.update(kwargs)
     return TrainConfig(**values)
@@ -48,6 +49,7 @@ def history(run_dir) -> list[dict]:
 
 def test_ppo_learns_empty_5x5(tmp_path):
     config = TrainConfig(
+        mode="ppo",
         task="MiniGrid-Empty-5x5-v0",
         num_envs=8,
         steps_per_iteration=128,

@@ -152,10 +152,14 @@ class ActorCritic(nn.Module):
         vocab_size: int = len(BABYAI_WORDS),
         num_actions: int = NUM_ACTIONS,
         hidden: int = 128,
+        use_hints: bool = True,
     ) -> None:
-        """Create the three linear layers; hidden is the MLP width."""
+        """Create the three linear layers; hidden is the MLP width. With ``use_hints``
+        False the hint inputs stay zero (the hint still reaches the buffer, for the
+        guidance loss and guided exploration)."""
         super().__init__()
         self.num_actions = num_actions
+        self.use_hints = use_hints
         self.vocab_size = vocab_size
         self._direction_at = 49 * _CELL_ONE_HOT
         self._mission_at = self._direction_at + 4
@@ -200,9 +204,10 @@ class ActorCritic(nn.Module):
         )
         x = torch.zeros((b, self.num_features)) if out is None else out.zero_()
         x.scatter_(1, idx, 1.0)
-        valid = hint_valid.to(x.dtype).unsqueeze(1)
-        x[:, self._hint_at : -1] = hint * valid
-        x[:, -1:] = valid
+        if self.use_hints:
+            valid = hint_valid.to(x.dtype).unsqueeze(1)
+            x[:, self._hint_at : -1] = hint * valid
+            x[:, -1:] = valid
         return x
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

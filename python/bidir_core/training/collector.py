@@ -32,7 +32,11 @@ __all__ = ["Episodes", "HintSource", "RolloutCollector"]
 
 
 class HintSource(Protocol):
-    """Supplies the teacher hint for a group of envs before the student acts (issue 5)."""
+    """Supplies the teacher hint for a group of envs before the student acts.
+
+    A hint source may also have an ``explore_eps`` attribute: the probability of acting
+    from the hint instead of the student (guided exploration; 0 or absent: never).
+    """
 
     def fill_hints(
         self, t: int, env: BidirVecEnv, env_offset: int, hints: np.ndarray, valid: np.ndarray
@@ -164,6 +168,12 @@ class RolloutCollector:
             v["image"], v["direction"], v["mission"], v["hints"], v["hint_valid"]
         )
         logp = torch.log_softmax(logits, dim=-1)
+        eps = getattr(self.hint_source, "explore_eps", 0.0)
+        if eps > 0.0:
+            # Guided exploration: act from mu = (1 - eps) piS + eps piT where a hint is
+            # valid; the stored log-prob is log mu, the behaviour policy's.
+            weight = v["hint_valid"].to(logp.dtype).unsqueeze(1) * eps
+            logp = torch.log((1.0 - weight) * logp.exp() + weight * v["hints"])
         actions = torch.multinomial(logp.exp(), 1, generator=self.generator)
         v["actions"].copy_(actions.squeeze(1))
         v["logprobs"].copy_(logp.gather(1, actions).squeeze(1))

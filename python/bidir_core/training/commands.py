@@ -13,13 +13,14 @@ from typing import Any
 
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
+from bidir_core.training.teacher_modes import TeacherModeConfig
 from bidir_core.training.trainer import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 
 # TrainConfig fields set by their own flags below (the others get --field-name flags).
-_RENAMED = {"total_frames": "--frames"}
-_NOT_FLAGS = {"ppo", "mode"}
+_RENAMED = {"total_frames": "--frames", "name": "--teacher"}
+_NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -67,7 +68,7 @@ def _add_fields(group: argparse._ArgumentGroup, cls: type, prefix: str) -> None:
 
 def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]:
     """The TrainConfig the flags describe, and the flags that were given."""
-    train, ppo, given = {}, {}, []
+    train, ppo, teacher, given = {}, {}, {}, []
     for key, value in vars(args).items():
         if value is None:
             continue
@@ -77,10 +78,13 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]
         elif key.startswith("ppo_"):
             ppo[key[4:]] = value
             given.append(key[4:])
+        elif key.startswith("teacher_"):
+            teacher[key[8:]] = value
+            given.append(key[8:])
     if args.mode is not None:
         train["mode"] = args.mode
         given.append("mode")
-    config = TrainConfig(**train, ppo=PPOConfig(**ppo))
+    config = TrainConfig(**train, ppo=PPOConfig(**ppo), teacher=TeacherModeConfig(**teacher))
     return config.validate(), given
 
 
@@ -151,7 +155,7 @@ def add_training_commands(sub: Any) -> None:
         "--steps-per-iteration frames. Ctrl-C once finishes the iteration and checkpoints.",
     )
     p.add_argument(
-        "--mode", choices=available_modes(), default=None, help="training mode (default: ppo)"
+        "--mode", choices=available_modes(), default=None, help="training mode (default: bidir)"
     )
     p.add_argument(
         "--run-dir",
@@ -169,6 +173,9 @@ def add_training_commands(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_fields(p.add_argument_group("run"), TrainConfig, "cfg_")
     _add_fields(p.add_argument_group("PPO"), PPOConfig, "ppo_")
+    _add_fields(
+        p.add_argument_group("teacher (modes teach and bidir)"), TeacherModeConfig, "teacher_"
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="success rate of a trained student on fresh episodes")

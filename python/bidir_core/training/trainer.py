@@ -40,6 +40,7 @@ from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, sav
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import ModeHooks, available_modes, make_mode
+from bidir_core.training.teacher_modes import TEACHER_MODES, TeacherModeConfig
 from bidir_core.vector_env import _check_task
 
 __all__ = ["METRIC_COLUMNS", "TrainConfig", "Trainer", "build_network"]
@@ -73,8 +74,8 @@ class TrainConfig:
 
     task: str = DEFAULT_TASK
     """Task id (see ``bidir tasks``)."""
-    mode: str = "ppo"
-    """Training mode (see ``training.modes``)."""
+    mode: str = "bidir"
+    """Training mode: ppo, teach or bidir (see ``training.modes``)."""
     seed: int = 0
     """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
     num_envs: int = 16
@@ -99,6 +100,8 @@ class TrainConfig:
     """Width of the student's MLP."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
+    teacher: TeacherModeConfig = field(default_factory=TeacherModeConfig)
+    """The teacher and its guidance/feedback settings (modes teach and bidir)."""
 
     @property
     def num_steps(self) -> int:
@@ -153,6 +156,9 @@ class TrainConfig:
                 f"steps_per_iteration ({self.steps_per_iteration})"
             )
         self.ppo.validate()
+        if isinstance(self.teacher, dict):
+            self.teacher = TeacherModeConfig.from_dict(self.teacher)
+        self.teacher.validate()
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,14 +174,16 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training option(s) {sorted(unknown)}")
         ppo = PPOConfig.from_dict(values.pop("ppo", {}))
-        return cls(**values, ppo=ppo).validate()
+        teacher = TeacherModeConfig.from_dict(values.pop("teacher", {}))
+        return cls(**values, ppo=ppo, teacher=teacher).validate()
 
 
 def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
     """The student network and mission tokenizer of a run (initialised from config.seed)."""
     tokenizer = MissionTokenizer(config.max_mission_tokens)
     torch.manual_seed(config.seed)
-    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden)
+    use_hints = config.mode in TEACHER_MODES and config.teacher.hint_input
+    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden, use_hints=use_hints)
     return net, tokenizer
 
 

@@ -1,0 +1,472 @@
+"""The teacher modes of the trainer (SPEC.md §4): ``teach`` and ``bidir``.
+
+Both run the student's PPO loop with a teacher LM behind the asynchronous service:
+
+* every ``query_every`` steps of an env (and at the first step of each episode) the env's
+  prompt hash, computed in C++, is submitted to the ``TeacherService``; the student reads
+  the latest hint of every env each step (never waiting for the LM);
+* teacher -> student, each switchable: the hint as an input of the student's network
+  (``hint_input``), the guidance loss beta_k * CE(piT, piS) with beta annealed to 0
+  (``guidance_coef``), and guided exploration, where the executed action is drawn from
+  (1 - eps_k) piS + eps_k piT (``explore_eps``, also annealed to 0);
+* ``bidir`` adds student -> teacher: after each student update the rollout's queries are
+  judged by the student's critic (``FeedbackAggregator``: the query's truncated
+  importance ratio times the lambda-discounted TD errors of the steps its hint covered),
+  and the normalised feedback updates the teacher: a clipped policy-gradient step on the
+  LM (``parametric``), the C++ per-(prompt, action) feedback table added to the teacher's
+  logits (``table``), or both.
+
+``teach`` keeps the teacher frozen: the one-directional baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from bidir_core import _core
+from bidir_core.feedback import FeedbackAggregator, FeedbackTable
+from bidir_core.rollout import RolloutBuffer
+from bidir_core.student.ppo import ExtraLoss
+from bidir_core.training.modes import ModeHooks, register_mode
+from bidir_core.vector_env import BidirVecEnv
+
+__all__ = ["TEACHER_MODES", "TeacherModeConfig", "TeacherHints", "CorrectedTeacher", "TeachMode", "BidirMode"]
+
+FEEDBACK_KINDS = ("parametric", "table", "both")
+TEACHER_MODES = ("teach", "bidir")
+
+
+@dataclass
+class TeacherModeConfig:
+    """Settings of the ``teach`` and ``bidir`` modes (ignored by ``ppo``)."""
+
+    name: str = "tiny"
+    """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
+    query_every: int = 4
+    """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    temperature: float = 1.0
+    """Softmax temperature of piT over the action strings."""
+    hint_input: bool = True
+    """Feed the latest hint to the student's network (zeros when off)."""
+    guidance_coef: float = 0.5
+    """beta_0 of the guidance loss beta_k * CE(piT, piS) (0: off)."""
+    guidance_frames: int = 50_000
+    """Frames over which beta falls linearly to 0."""
+    explore_eps: float = 0.0
+    """eps_0 of guided exploration: P(the executed action is drawn from piT) (0: off)."""
+    explore_frames: int = 50_000
+    """Frames over which eps falls linearly to 0."""
+    feedback: str = "parametric"
+    """bidir: how feedback updates the teacher: parametric, table or both."""
+    feedback_lambda: float = 0.95
+    """lambda of the window sum of TD errors."""
+    rho_max: float = 1.0
+    """Truncation of the importance ratio piT(a|x) / mu(a|s)."""
+    feedback_clip: float = 3.0
+    """Normalised feedback is clipped to [-clip, clip]."""
+    teacher_lr: float = 3e-5
+    """AdamW learning rate of the teacher's parametric update."""
+    teacher_epochs: int = 2
+    """Passes over each rollout's queries in the teacher update."""
+    teacher_entropy_coef: float = 0.0
+    """Entropy bonus of the teacher update (0: none; a bonus flattens the pretrained
+    teacher once the student's feedback grows small)."""
+    table_alpha: float = 1.0
+    """Weight of the feedback table in the teacher's logits."""
+    table_rate: float = 0.2
+    """Moving-average rate of the feedback table."""
+    probe_states: int = 256
+    """Fixed oracle-labelled states on which the teacher's agreement is measured."""
+    probe_every: int = 10
+    """Iterations between measurements on the probe states (also the first and last)."""
+    max_batch: int = 64
+    """Most prompts per teacher call in the service."""
+    max_staleness: int = 1
+    """Oldest teacher version whose cached answers are served (versions behind; the
+    version advances once per teacher update, i.e. once per iteration in bidir)."""
+    hint_wait: float = 0.2
+    """Seconds a query step waits for its answers (0: never wait, act on older hints)."""
+
+    def validate(self) -> TeacherModeConfig:
+        """Raise ValueError / TypeError naming the first bad field; return self."""
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("teacher.name must be a non-empty string")
+        for name, low in (("query_every", 1), ("guidance_frames", 1), ("explore_frames", 1),
+                          ("teacher_epochs", 1), ("max_batch", 1), ("max_staleness", 0),
+                          ("probe_states", 1), ("probe_every", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"teacher.{name} must be an int, got {type(value).__name__}")
+            if value < low:
+                raise ValueError(f"teacher.{name} must be >= {low}, got {value}")
+        for name, lo, hi in (("temperature", 0.0, math.inf), ("guidance_coef", 0.0, math.inf),
+                             ("explore_eps", 0.0, 1.0), ("feedback_lambda", 0.0, 1.0),
+                             ("rho_max", 0.0, math.inf), ("feedback_clip", 0.0, math.inf),
+                             ("teacher_lr", 0.0, math.inf), ("table_alpha", 0.0, math.inf),
+                             ("teacher_entropy_coef", 0.0, math.inf),
+                             ("table_rate", 0.0, 1.0), ("hint_wait", 0.0, 60.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
+            strict = name in ("temperature", "rho_max", "feedback_clip", "teacher_lr", "table_rate")
+            if not (lo <= value <= hi) or (strict and value == lo) or not math.isfinite(value):
+                raise ValueError(f"teacher.{name} is out of range: {value}")
+        if self.feedback not in FEEDBACK_KINDS:
+            raise ValueError(
+                f"teacher.feedback must be one of {', '.join(FEEDBACK_KINDS)}, got {self.feedback!r}"
+            )
+        if not isinstance(self.hint_input, bool):
+            raise TypeError("teacher.hint_input must be a bool")
+        return self
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TeacherModeConfig:
+        """Build and validate from a dict (config.json's ``teacher``); unknown keys raise."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown teacher option(s) {sorted(unknown)}")
+        return cls(**values).validate()
+
+
+def linear_decay(start: float, frames: int, total: int) -> float:
+    """start at frame 0, falling linearly to 0 at ``total`` frames."""
+    return start * max(0.0, 1.0 - frames / total)
+
+
+class CorrectedTeacher:
+    """A teacher whose logits get ``alpha * table[hash(prompt)]`` added (non-parametric update).
+
+    Presents the ``Teacher`` interface the service needs (``actions``, ``version``,
+    ``action_logprobs``, ``lock``). ``version`` is advanced by ``publish()`` once per
+    teacher update (LM optimizer steps and table update together), so the service's cache
+    serves no answer older than ``max_staleness`` updates.
+    """
+
+    def __init__(self, teacher: Any, table: FeedbackTable, alpha: float) -> None:
+        self.teacher = teacher
+        self.table = table
+        self.alpha = float(alpha)
+        self.actions = teacher.actions
+        self.lock = teacher.lock
+        self.version = 0
+
+    def publish(self) -> int:
+        """Mark a teacher update (parameters, table or both); return the new version."""
+        with self.lock:
+            self.version += 1
+            return self.version
+
+    def correction(self, prompts: list[str]) -> np.ndarray:
+        """alpha * table values (B, A) for the prompts (0 for unseen prompts)."""
+        values = self.table.lookup(_core.hash_prompts(prompts))
+        return self.alpha * values[:, : len(self.actions)]
+
+    def action_logprobs(self, prompts: list[str]) -> np.ndarray:
+        """log softmax(log piT + alpha * table) (B, A) float32."""
+        with self.lock:
+            base = self.teacher.action_logprobs(prompts)
+            if len(self.table) == 0 or self.alpha == 0.0:
+                return base
+            logits = base.astype(np.float64) + self.correction(prompts)
+            logits -= logits.max(axis=1, keepdims=True)
+            logits -= np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            return logits.astype(np.float32)
+
+
+class TeacherHints:
+    """The collector's hint source: queries the service, fills hints, records the queries.
+
+    Per rollout it records, for every (step, env), whether a query was made (``queries``),
+    its prompt hash and, where ``keep_prompts``, its text; and the oracle planner's action
+    at the queried state (``oracle``), which scores the teacher's agreement.
+    """
+
+    def __init__(self, service: Any, num_envs: int, num_steps: int, query_every: int,
+                 *, keep_prompts: bool, wait: float = 0.0) -> None:
+        self.service = service
+        self.wait = wait
+        self.query_every = query_every
+        self.keep_prompts = keep_prompts
+        self.explore_eps = 0.0  # set by the mode before each rollout
+        self.queries = np.zeros((num_steps, num_envs), np.bool_)
+        self.hashes = np.zeros((num_steps, num_envs), np.uint64)
+        self.oracle = np.zeros((num_steps, num_envs), np.int64)
+        self.prompts: dict[int, str] = {}  # flat index t * N + n -> prompt text
+        self._since = np.full(num_envs, query_every, np.int64)  # steps since the last query
+        self.buffer: RolloutBuffer | None = None
+
+    def fill_hints(self, t: int, env: BidirVecEnv, lo: int, hints: np.ndarray,
+                   valid: np.ndarray) -> None:
+        """Query where due for envs lo.. of ``env`` at step t; write their latest hints."""
+        num_envs = self.queries.shape[1]
+        hi = lo + env.num_envs
+        if lo == 0:
+            if t == 0:
+                self.queries[:] = False
+                self.prompts.clear()
+            else:
+                self.service.tick()
+        if t > 0 and self.buffer is not None:
+            ended = self.buffer.terminated[t - 1, lo:hi] | self.buffer.truncated[t - 1, lo:hi]
+            self._since[lo:hi][ended] = self.query_every
+        due = np.flatnonzero(self._since[lo:hi] >= self.query_every)
+        if due.size:
+            hashes = env.prompt_hashes()
+            ids = due + lo
+            self.queries[t, ids] = True
+            self.hashes[t, ids] = hashes[due]
+            self.oracle[t, ids] = env.expert_actions()[due]
+            if self.keep_prompts:
+                texts = env.prompts(due)
+                for i, text in zip(ids.tolist(), texts):
+                    self.prompts[t * num_envs + i] = text
+                self.service.submit(hashes[due], texts, env_ids=ids)
+            else:
+                self.service.submit(hashes[due], lambda sub: env.prompts(sub - lo), env_ids=ids)
+            self._since[ids] = 0
+        self._since[lo:hi] += 1
+        h = self.service.hints()
+        if due.size and self.wait > 0:
+            deadline = time.monotonic() + self.wait
+            while not (h.valid[ids] & (h.age[ids] == 0)).all() and time.monotonic() < deadline:
+                time.sleep(0.0005)
+                h = self.service.hints()
+        hints[:] = h.probs[lo:hi]
+        valid[:] = h.valid[lo:hi]
+
+    def query_prompts(self) -> tuple[np.ndarray, list[str]]:
+        """Flat (t * N + n) indices of this rollout's queries and their prompt texts."""
+        idx = np.flatnonzero(self.queries)
+        return idx, [self.prompts[i] for i in idx.tolist()]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The per-env query clocks (the rest is rebuilt each rollout)."""
+        return {"since": self._since.copy()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the query clocks."""
+        since = np.asarray(state["since"], np.int64)
+        if since.shape != self._since.shape:
+            raise ValueError(f"hint state has {since.shape} envs, expected {self._since.shape}")
+        self._since[:] = since
+
+
+def guidance_loss(beta: float) -> ExtraLoss:
+    """beta * mean over hinted rows of CE(piT, piS) = -sum_a piT(a) log piS(a)."""
+
+    def loss(mb: dict[str, torch.Tensor], logits: torch.Tensor, values: torch.Tensor):
+        valid = mb["hint_valid"].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        ce_rows = -(mb["hints"] * logp).sum(-1)
+        count = valid.sum().clamp_min(1.0)
+        ce = (ce_rows * valid).sum() / count
+        return beta * ce, {"guidance_ce": ce.detach()}
+
+    return loss
+
+
+class TeachMode(ModeHooks):
+    """``teach``: a frozen teacher guides the student (hint input, CE guidance, exploration)."""
+
+    name = "teach"
+    updates_teacher = False
+    metric_names = (
+        "probe_agreement", "probe_expert_prob", "teacher_agreement", "teacher_entropy", "guidance_coef", "explore_eps", "guidance_ce",
+        "cache_hit_rate", "hint_valid_fraction", "hint_age_mean", "teacher_queries",
+    )  # fmt: skip
+
+    def __init__(self, config: Any) -> None:
+        from bidir_core.teacher import load_teacher
+        from bidir_core.teacher.service import TeacherService
+
+        self.config = config
+        tc: TeacherModeConfig = config.teacher.validate()
+        self.tc = tc
+        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch)
+        self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
+        self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
+        self.service = TeacherService(
+            self.policy, config.num_envs, num_actions=7, max_batch=tc.max_batch,
+            max_staleness=tc.max_staleness,
+        )
+        self.hints = TeacherHints(
+            self.service, config.num_envs, config.num_steps, tc.query_every,
+            keep_prompts=True, wait=tc.hint_wait,
+        )
+        from bidir_core.teacher import oracle_samples
+
+        self.probe_prompts, self.probe_oracle = oracle_samples(
+            config.task, tc.probe_states, seed=config.seed + 777
+        )
+        self.frames = 0
+
+    def probe(self) -> dict[str, float]:
+        """The teacher's agreement with the oracle on the fixed probe states."""
+        logp = self.policy.action_logprobs(self.probe_prompts)
+        oracle = self.probe_oracle
+        ok = oracle < logp.shape[1]
+        expert = np.zeros(len(oracle))
+        expert[ok] = np.exp(logp[ok, oracle[ok]])
+        return {
+            "probe_agreement": float((logp.argmax(1) == oracle).mean()),
+            "probe_expert_prob": float(expert.mean()),
+        }
+
+    # -- hooks ---------------------------------------------------------------------------
+    def attach(self, trainer: Any) -> None:
+        """Called by the trainer once its collector exists."""
+        self.trainer = trainer
+        self.hints.buffer = trainer.collector.buffer
+        self.frames = trainer.frames
+        self.hints.explore_eps = linear_decay(self.tc.explore_eps, self.frames, self.tc.explore_frames)
+
+    def hint_source(self) -> TeacherHints:
+        return self.hints
+
+    def extra_loss(self) -> ExtraLoss | None:
+        beta = linear_decay(self.tc.guidance_coef, self.frames, self.tc.guidance_frames)
+        return guidance_loss(beta) if beta > 0 else None
+
+    def after_update(self, iteration: int, rollout: RolloutBuffer) -> dict[str, float]:
+        idx, prompts = self.hints.query_prompts()
+        out: dict[str, float] = {
+            "guidance_coef": linear_decay(self.tc.guidance_coef, self.frames, self.tc.guidance_frames),
+            "explore_eps": self.hints.explore_eps,
+            "teacher_queries": float(idx.size),
+        }
+        last = self.config.total_iterations
+        if iteration == 1 or iteration % self.tc.probe_every == 0 or iteration == last:
+            out.update(self.probe())  # the teacher this rollout used, before its update
+        if idx.size:
+            logp = self.policy.action_logprobs(prompts)
+            oracle = self.hints.oracle.ravel()[idx]
+            out["teacher_agreement"] = float((logp.argmax(1) == oracle).mean())
+            out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
+            out.update(self.teacher_update(rollout, idx, prompts, logp))
+        service = self.service.metrics(reset=True)
+        for key in ("cache_hit_rate", "hint_valid_fraction", "hint_age_mean"):
+            out[key] = service[key]
+        self.frames = self.trainer.frames + self.config.steps_per_iteration
+        self.hints.explore_eps = linear_decay(self.tc.explore_eps, self.frames, self.tc.explore_frames)
+        return out
+
+    def teacher_update(self, rollout: RolloutBuffer, idx: np.ndarray, prompts: list[str],
+                       logp: np.ndarray) -> dict[str, float]:
+        """``teach`` leaves the teacher as it is."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"hints": self.hints.state_dict(), "table": self.table.state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.hints.load_state_dict(state["hints"])
+        self.table.load_state(state["table"])
+
+    def close(self) -> None:
+        self.service.close()
+
+
+class BidirMode(TeachMode):
+    """``bidir``: ``teach`` plus the student's feedback updating the teacher."""
+
+    name = "bidir"
+    updates_teacher = True
+    metric_names = TeachMode.metric_names + (
+        "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
+        "teacher_policy_loss", "teacher_version", "table_entries",
+    )  # fmt: skip
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
+        from bidir_core.teacher.learner import TeacherPPO
+
+        tc = self.tc
+        self.aggregator = FeedbackAggregator(
+            gamma=config.ppo.gamma, lam=tc.feedback_lambda, rho_max=tc.rho_max, clip=tc.feedback_clip
+        )
+        self.learner = None
+        if tc.feedback in ("parametric", "both"):
+            self.learner = TeacherPPO(
+                self.teacher,
+                TeacherPPOConfig(
+                    lr=tc.teacher_lr,
+                    epochs=tc.teacher_epochs,
+                    entropy_coef=tc.teacher_entropy_coef,
+                    seed=config.seed,
+                ),
+            )
+        self._teacher_lp = np.zeros((config.num_steps, config.num_envs), np.float32)
+
+    def teacher_update(self, rollout: RolloutBuffer, idx: np.ndarray, prompts: list[str],
+                       logp: np.ndarray) -> dict[str, float]:
+        actions = rollout.actions.ravel()[idx]
+        # The teacher scores only its own candidates (not "done"): other actions have
+        # piT = 0, so their feedback is weighted 0 and they are left out of its update.
+        scored = actions < logp.shape[1]
+        rows = np.arange(idx.size)
+        teacher_lp = np.full(idx.size, -np.inf, np.float32)
+        teacher_lp[scored] = logp[rows[scored], actions[scored]]
+        self._teacher_lp.ravel()[idx] = teacher_lp
+        fb = self.aggregator(
+            rewards=rollout.rewards, values=rollout.values, terminated=rollout.terminated,
+            truncated=rollout.truncated, final_values=rollout.final_values,
+            next_values=self.trainer.collector.next_values, queries=self.hints.queries,
+            teacher_logprobs=self._teacher_lp, behaviour_logprobs=rollout.logprobs,
+        )
+        advantages = fb.normalized.ravel()[idx][scored]
+        prompts = [p for p, ok in zip(prompts, scored.tolist()) if ok]
+        actions, rows = actions[scored], rows[: int(scored.sum())]
+        logp = logp[scored]
+        stats = fb.stats()
+        out = {
+            "feedback_mean": stats.get("feedback/raw_mean", math.nan),
+            "feedback_std": stats.get("feedback/raw_std", math.nan),
+            "feedback_positive": stats.get("feedback/positive_fraction", math.nan),
+            "feedback_window": stats.get("feedback/window_mean", math.nan),
+        }
+        if not prompts:
+            return out
+        if self.learner is not None:
+            base = self.teacher.action_logprobs(prompts) if len(self.table) else logp
+            res = self.learner.update(prompts, actions, advantages, base[rows, actions])
+            out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
+        if self.tc.feedback in ("table", "both"):
+            hashes = self.hints.hashes.ravel()[idx][scored]
+            self.table.update(hashes, actions, advantages.astype(np.float32))
+        self.policy.publish()
+        out["teacher_version"] = float(self.policy.version)
+        out["table_entries"] = float(len(self.table))
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["feedback"] = self.aggregator.state_dict()
+        state["published_version"] = self.policy.version
+        state["teacher_version"] = self.teacher.version
+        if self.learner is not None:
+            state["teacher_model"] = self.teacher.model.state_dict()
+            state["teacher_optimizer"] = self.learner.optimizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.aggregator.load_state_dict(state["feedback"])
+        self.policy.version = int(state["published_version"])
+        with self.teacher.lock:
+            if self.learner is not None:
+                self.teacher.model.load_state_dict(state["teacher_model"])
+                self.learner.optimizer.load_state_dict(state["teacher_optimizer"])
+            self.teacher.version = int(state["teacher_version"])
+
+
+register_mode("teach", TeachMode)
+register_mode("bidir", BidirMode)

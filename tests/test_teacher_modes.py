@@ -1,0 +1,139 @@
+"""The teacher modes: teach and bidir end to end, and feedback correcting a wrong teacher."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import torch
+
+import bidir_core
+from bidir_core.rollout import RolloutBuffer
+from bidir_core.training.teacher_modes import BidirMode, TeacherModeConfig
+from bidir_core.student.ppo import PPOConfig
+
+TASK = "BabyAI-GoToRedBallNoDists-v0"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def wrong_state() -> str:
+    """A state where the shipped tiny teacher prefers "turn left" but the oracle says
+    "turn right" (env 7 of seed 3)."""
+    env = bidir_core.make_vec(TASK, 8, seed=3)
+    env.reset(seed=3)
+    assert env.expert_actions()[7] == 1
+    return env.prompts([7])[0]
+
+
+def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8) -> BidirMode:
+    config = types.SimpleNamespace(
+        teacher=TeacherModeConfig(feedback=feedback, query_every=1, teacher_lr=1e-3),
+        num_envs=num_envs,
+        num_steps=num_steps,
+        steps_per_iteration=num_envs * num_steps,
+        total_iterations=3,
+        task=TASK,
+        ppo=PPOConfig(),
+        seed=0,
+    )
+    mode = BidirMode(config)
+    return mode
+
+
+@pytest.mark.parametrize("feedback", ["parametric", "table", "both"])
+def test_feedback_moves_a_wrong_teacher_towards_the_right_action(feedback: str) -> None:
+    prompt = wrong_state()
+    mode = mode_for(feedback)
+    try:
+        before = np.exp(mode.policy.action_logprobs([prompt])[0])
+        assert before[0] > before[1]  # the teacher is wrong here
+        T, N = 8, 4
+        buf = RolloutBuffer(T, N)
+        # Every step queries the teacher in that state; the student tried both turns and
+        # its critic saw "right" pay off (+1) and "left" cost (-1); episodes end each step.
+        buf.actions[:] = np.where(np.arange(N) % 2 == 0, 1, 0)[None, :]
+        buf.rewards[:] = np.where(buf.actions == 1, 1.0, -1.0)
+        buf.terminated[:] = True
+        buf.logprobs[:] = np.log(0.5)
+        hints = mode.hints
+        hints.queries[:] = True
+        hints.hashes[:] = bidir_core._core.hash_prompts([prompt])[0]
+        hints.prompts = {i: prompt for i in range(T * N)}
+        hints.oracle[:] = 1
+        mode.trainer = types.SimpleNamespace(
+            collector=types.SimpleNamespace(next_values=np.zeros(N, np.float32)), frames=0
+        )
+        for iteration in range(1, 4):
+            stats = mode.after_update(iteration, buf)
+        after = np.exp(mode.policy.action_logprobs([prompt])[0])
+        assert after[1] > before[1] + 0.05, (before, after)
+        assert after[0] < before[0]
+        assert stats["feedback_positive"] == pytest.approx(0.5)
+        assert stats["teacher_version"] == 3  # one published update per iteration
+        assert 0.0 <= stats["probe_agreement"] <= 1.0
+    finally:
+        mode.close()
+
+
+def test_teacher_mode_config_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match="feedback"):
+        TeacherModeConfig(feedback="sometimes").validate()
+    with pytest.raises(ValueError, match="query_every"):
+        TeacherModeConfig(query_every=0).validate()
+    with pytest.raises(ValueError, match="explore_eps"):
+        TeacherModeConfig(explore_eps=1.5).validate()
+    with pytest.raises(ValueError, match="unknown teacher option"):
+        TeacherModeConfig.from_dict({"nmae": "tiny"})
+
+
+@pytest.mark.parametrize("mode", ["teach", "bidir"])
+def test_mode_runs_end_to_end_and_resumes_teacher_and_student(tmp_path, mode: str) -> None:
+    from bidir_core.training import Trainer, TrainConfig, read_metrics
+
+    run = tmp_path / "run"
+    config = TrainConfig(
+        mode=mode,
+        num_envs=8,
+        steps_per_iteration=64,
+        total_frames=64 * 4,
+        checkpoint_every=2,
+        teacher=TeacherModeConfig(probe_states=32, explore_eps=0.3, guidance_coef=0.5),
+    )
+    with Trainer(config, run, progress=False, tensorboard=False) as trainer:
+        summary = trainer.train(stop_after_iteration=2)
+        assert summary["status"] == "stopped"
+        student = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+        mode_state = trainer.mode.state_dict()
+        teacher = {k: v.clone() for k, v in trainer.mode.teacher.model.state_dict().items()}
+    rows = read_metrics(run)
+    assert [int(r["iteration"]) for r in rows] == [1, 2]
+    for key in ("teacher_agreement", "teacher_entropy", "probe_agreement", "cache_hit_rate"):
+        assert np.isfinite(float(rows[0][key])), key
+    assert float(rows[0]["explore_eps"]) == pytest.approx(0.3)
+    assert np.isfinite(float(rows[0]["guidance_ce"]))
+    if mode == "bidir":
+        assert np.isfinite(float(rows[1]["feedback_mean"]))
+        assert float(rows[1]["teacher_version"]) == 2
+
+    with Trainer.resume(run, progress=False, tensorboard=False) as resumed:
+        for k, v in resumed.net.state_dict().items():
+            torch.testing.assert_close(v, student[k])
+        for k, v in resumed.mode.teacher.model.state_dict().items():
+            torch.testing.assert_close(v, teacher[k])
+        again = resumed.mode.state_dict()
+        np.testing.assert_array_equal(again["hints"]["since"], mode_state["hints"]["since"])
+        np.testing.assert_array_equal(again["table"]["values"], mode_state["table"]["values"])
+        if mode == "bidir":
+            assert again["feedback"] == mode_state["feedback"]
+            assert again["published_version"] == 2
+            opt = resumed.mode.learner.optimizer.state_dict()["state"]
+            assert opt and all(torch.equal(
+                opt[i]["exp_avg"], mode_state["teacher_optimizer"]["state"][i]["exp_avg"]
+            ) for i in opt)
+        assert resumed.train()["status"] == "finished"
+    assert [int(r["iteration"]) for r in read_metrics(run)] == [1, 2, 3, 4]
