@@ -181,7 +181,16 @@ def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tup
     kwargs = {"local_files_only": True}
     if dtype is not None:
         kwargs["dtype"] = dtype
-    model = auto.from_pretrained(source, **kwargs)
+    from transformers.utils import logging as hf_logging
+
+    # A weight-loading progress bar per teacher is noise in `bidir train`'s output.
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = auto.from_pretrained(source, **kwargs)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
     return model.to(device).eval(), tokenizer
 
 

@@ -71,6 +71,9 @@ class TeacherModeConfig:
     """Truncation of the importance ratio piT(a|x) / mu(a|s)."""
     feedback_clip: float = 3.0
     """Normalised feedback is clipped to [-clip, clip]."""
+    feedback_eps: float = 0.1
+    """Added to the running std before dividing (reward units): once the student has
+    converged its TD errors are near-zero noise, which must not be blown up to unit scale."""
     teacher_lr: float = 3e-5
     """AdamW learning rate of the teacher's parametric update."""
     teacher_epochs: int = 2
@@ -109,13 +112,15 @@ class TeacherModeConfig:
         for name, lo, hi in (("temperature", 0.0, math.inf), ("guidance_coef", 0.0, math.inf),
                              ("explore_eps", 0.0, 1.0), ("feedback_lambda", 0.0, 1.0),
                              ("rho_max", 0.0, math.inf), ("feedback_clip", 0.0, math.inf),
+                             ("feedback_eps", 0.0, math.inf),
                              ("teacher_lr", 0.0, math.inf), ("table_alpha", 0.0, math.inf),
                              ("teacher_entropy_coef", 0.0, math.inf),
                              ("table_rate", 0.0, 1.0), ("hint_wait", 0.0, 60.0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
-            strict = name in ("temperature", "rho_max", "feedback_clip", "teacher_lr", "table_rate")
+            strict = name in ("temperature", "rho_max", "feedback_clip", "feedback_eps", "teacher_lr",
+                              "table_rate")
             if not (lo <= value <= hi) or (strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
         if self.feedback not in FEEDBACK_KINDS:
@@ -391,7 +396,11 @@ class BidirMode(TeachMode):
 
         tc = self.tc
         self.aggregator = FeedbackAggregator(
-            gamma=config.ppo.gamma, lam=tc.feedback_lambda, rho_max=tc.rho_max, clip=tc.feedback_clip
+            gamma=config.ppo.gamma,
+            lam=tc.feedback_lambda,
+            rho_max=tc.rho_max,
+            clip=tc.feedback_clip,
+            eps=tc.feedback_eps,
         )
         self.learner = None
         if tc.feedback in ("parametric", "both"):
