@@ -25,32 +25,15 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
                          const py::object& lam_obj, const py::object& rho_max_obj,
                          const py::object& deltas_obj, const py::object& feedback_obj,
                          const py::object& window_lengths_obj) {
-  const py::array rewards = AsArray(rewards_obj, "rewards");
-  const py::array values = AsArray(values_obj, "values");
-  const py::array terminated = AsArray(terminated_obj, "terminated");
-  const py::array truncated = AsArray(truncated_obj, "truncated");
-  const py::array final_values = AsArray(final_values_obj, "final_values");
-  const py::array next_values = AsArray(next_values_obj, "next_values");
+  const RolloutArrays r = CheckRolloutArrays(rewards_obj, values_obj, terminated_obj,
+                                             truncated_obj, final_values_obj, next_values_obj);
   const py::array queries = AsArray(queries_obj, "queries");
   const py::array teacher = AsArray(teacher_obj, "teacher_logprobs");
   const py::array behaviour = AsArray(behaviour_obj, "behaviour_logprobs");
   py::array deltas = AsArray(deltas_obj, "deltas");
   py::array feedback = AsArray(feedback_obj, "feedback");
   py::array window_lengths = AsArray(window_lengths_obj, "window_lengths");
-  if (rewards.ndim() != 2) {
-    throw py::value_error("rewards must have shape (T, N), got " +
-                          ShapeString({rewards.shape(), rewards.shape() + rewards.ndim()}));
-  }
-  const py::ssize_t t = rewards.shape(0), n = rewards.shape(1);
-  if (t > std::numeric_limits<int>::max() || n > std::numeric_limits<int>::max()) {
-    throw py::value_error("rewards is too large: T and N must each fit in a C int");
-  }
-  CheckArray<float>(rewards, "rewards", {t, n}, false);
-  CheckArray<float>(values, "values", {t, n}, false);
-  CheckArray<bool>(terminated, "terminated", {t, n}, false);
-  CheckArray<bool>(truncated, "truncated", {t, n}, false);
-  CheckArray<float>(final_values, "final_values", {t, n}, false);
-  CheckArray<float>(next_values, "next_values", {n}, false);
+  const py::ssize_t t = r.t, n = r.n;
   CheckArray<bool>(queries, "queries", {t, n}, false);
   CheckArray<float>(teacher, "teacher_logprobs", {t, n}, false);
   CheckArray<float>(behaviour, "behaviour_logprobs", {t, n}, false);
@@ -60,23 +43,23 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
   const double gamma = UnitInterval(gamma_obj, "gamma");
   const double lam = UnitInterval(lam_obj, "lam");
   const double rho_max = PositiveReal(rho_max_obj, "rho_max");
-  CheckNoOverlap(
-      {RangeOf(rewards, "rewards"), RangeOf(values, "values"), RangeOf(terminated, "terminated"),
-       RangeOf(truncated, "truncated"), RangeOf(final_values, "final_values"),
-       RangeOf(next_values, "next_values"), RangeOf(queries, "queries"),
-       RangeOf(teacher, "teacher_logprobs"), RangeOf(behaviour, "behaviour_logprobs"),
-       RangeOf(deltas, "deltas"), RangeOf(feedback, "feedback"),
-       RangeOf(window_lengths, "window_lengths")},
-      3);
+  std::vector<ByteRange> ranges = r.Ranges();
+  for (const ByteRange& x :
+       {RangeOf(queries, "queries"), RangeOf(teacher, "teacher_logprobs"),
+        RangeOf(behaviour, "behaviour_logprobs"), RangeOf(deltas, "deltas"),
+        RangeOf(feedback, "feedback"), RangeOf(window_lengths, "window_lengths")}) {
+    ranges.push_back(x);
+  }
+  CheckNoOverlap(ranges, 3);
   FeedbackInputs in;
   in.T = static_cast<int>(t);
   in.N = static_cast<int>(n);
-  in.rewards = static_cast<const float*>(rewards.data());
-  in.values = static_cast<const float*>(values.data());
-  in.terminated = static_cast<const bool*>(terminated.data());
-  in.truncated = static_cast<const bool*>(truncated.data());
-  in.final_values = static_cast<const float*>(final_values.data());
-  in.next_values = static_cast<const float*>(next_values.data());
+  in.rewards = static_cast<const float*>(r.rewards.data());
+  in.values = static_cast<const float*>(r.values.data());
+  in.terminated = static_cast<const bool*>(r.terminated.data());
+  in.truncated = static_cast<const bool*>(r.truncated.data());
+  in.final_values = static_cast<const float*>(r.final_values.data());
+  in.next_values = static_cast<const float*>(r.next_values.data());
   in.queries = static_cast<const bool*>(queries.data());
   in.teacher_logprobs = static_cast<const float*>(teacher.data());
   in.behaviour_logprobs = static_cast<const float*>(behaviour.data());

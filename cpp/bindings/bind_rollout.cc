@@ -18,47 +18,28 @@ void PyComputeGae(const py::object& rewards_obj, const py::object& values_obj,
                   const py::object& final_values_obj, const py::object& next_values_obj,
                   const py::object& gamma_obj, const py::object& lam_obj,
                   const py::object& advantages_obj, const py::object& returns_obj) {
-  const py::array rewards = AsArray(rewards_obj, "rewards");
-  const py::array values = AsArray(values_obj, "values");
-  const py::array terminated = AsArray(terminated_obj, "terminated");
-  const py::array truncated = AsArray(truncated_obj, "truncated");
-  const py::array final_values = AsArray(final_values_obj, "final_values");
-  const py::array next_values = AsArray(next_values_obj, "next_values");
+  const RolloutArrays r = CheckRolloutArrays(rewards_obj, values_obj, terminated_obj,
+                                             truncated_obj, final_values_obj, next_values_obj);
   py::array advantages = AsArray(advantages_obj, "advantages");
   py::array returns = AsArray(returns_obj, "returns");
-  if (rewards.ndim() != 2) {
-    throw py::value_error("rewards must have shape (T, N), got " +
-                          ShapeString({rewards.shape(), rewards.shape() + rewards.ndim()}));
-  }
-  const py::ssize_t t = rewards.shape(0), n = rewards.shape(1);
-  if (t > std::numeric_limits<int>::max() || n > std::numeric_limits<int>::max()) {
-    throw py::value_error("rewards is too large: T and N must each fit in a C int");
-  }
-  CheckArray<float>(rewards, "rewards", {t, n}, false);
-  CheckArray<float>(values, "values", {t, n}, false);
-  CheckArray<bool>(terminated, "terminated", {t, n}, false);
-  CheckArray<bool>(truncated, "truncated", {t, n}, false);
-  CheckArray<float>(final_values, "final_values", {t, n}, false);
-  CheckArray<float>(next_values, "next_values", {n}, false);
-  CheckArray<float>(advantages, "advantages", {t, n}, true);
-  CheckArray<float>(returns, "returns", {t, n}, true);
+  CheckArray<float>(advantages, "advantages", {r.t, r.n}, true);
+  CheckArray<float>(returns, "returns", {r.t, r.n}, true);
   const double gamma = UnitInterval(gamma_obj, "gamma");
   const double lam = UnitInterval(lam_obj, "lam");
-  CheckNoOverlap({RangeOf(rewards, "rewards"), RangeOf(values, "values"),
-                  RangeOf(terminated, "terminated"), RangeOf(truncated, "truncated"),
-                  RangeOf(final_values, "final_values"), RangeOf(next_values, "next_values"),
-                  RangeOf(advantages, "advantages"), RangeOf(returns, "returns")},
-                 2);
-  const auto* r = static_cast<const float*>(rewards.data());
-  const auto* v = static_cast<const float*>(values.data());
-  const auto* te = static_cast<const bool*>(terminated.data());
-  const auto* tr = static_cast<const bool*>(truncated.data());
-  const auto* fv = static_cast<const float*>(final_values.data());
-  const auto* nv = static_cast<const float*>(next_values.data());
+  std::vector<ByteRange> ranges = r.Ranges();
+  ranges.push_back(RangeOf(advantages, "advantages"));
+  ranges.push_back(RangeOf(returns, "returns"));
+  CheckNoOverlap(ranges, 2);
+  const auto* rw = static_cast<const float*>(r.rewards.data());
+  const auto* v = static_cast<const float*>(r.values.data());
+  const auto* te = static_cast<const bool*>(r.terminated.data());
+  const auto* tr = static_cast<const bool*>(r.truncated.data());
+  const auto* fv = static_cast<const float*>(r.final_values.data());
+  const auto* nv = static_cast<const float*>(r.next_values.data());
   auto* adv = static_cast<float*>(advantages.mutable_data());
   auto* ret = static_cast<float*>(returns.mutable_data());
   py::gil_scoped_release release;
-  ComputeGae(static_cast<int>(t), static_cast<int>(n), r, v, te, tr, fv, nv,
+  ComputeGae(static_cast<int>(r.t), static_cast<int>(r.n), rw, v, te, tr, fv, nv,
              static_cast<float>(gamma), static_cast<float>(lam), adv, ret);
 }
 

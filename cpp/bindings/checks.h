@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,47 @@ inline void CheckNoOverlap(const std::vector<ByteRange>& ranges, size_t num_outp
       }
     }
   }
+}
+
+// The arrays of a rollout that GAE and the feedback aggregation both read, checked:
+// float32 (T, N) rewards, values and final_values, bool (T, N) terminated and truncated,
+// float32 (N,) next_values; T and N fit in a C int.
+struct RolloutArrays {
+  py::array rewards, values, terminated, truncated, final_values, next_values;
+  py::ssize_t t = 0, n = 0;
+
+  // Their byte ranges, for CheckNoOverlap (outputs are appended after them).
+  std::vector<ByteRange> Ranges() const {
+    return {RangeOf(rewards, "rewards"),       RangeOf(values, "values"),
+            RangeOf(terminated, "terminated"), RangeOf(truncated, "truncated"),
+            RangeOf(final_values, "final_values"), RangeOf(next_values, "next_values")};
+  }
+};
+
+inline RolloutArrays CheckRolloutArrays(const py::object& rewards, const py::object& values,
+                                        const py::object& terminated,
+                                        const py::object& truncated,
+                                        const py::object& final_values,
+                                        const py::object& next_values) {
+  RolloutArrays r{AsArray(rewards, "rewards"),       AsArray(values, "values"),
+                  AsArray(terminated, "terminated"), AsArray(truncated, "truncated"),
+                  AsArray(final_values, "final_values"), AsArray(next_values, "next_values")};
+  if (r.rewards.ndim() != 2) {
+    throw py::value_error("rewards must have shape (T, N), got " +
+                          ShapeString({r.rewards.shape(), r.rewards.shape() + r.rewards.ndim()}));
+  }
+  r.t = r.rewards.shape(0);
+  r.n = r.rewards.shape(1);
+  if (r.t > std::numeric_limits<int>::max() || r.n > std::numeric_limits<int>::max()) {
+    throw py::value_error("rewards is too large: T and N must each fit in a C int");
+  }
+  CheckArray<float>(r.rewards, "rewards", {r.t, r.n}, false);
+  CheckArray<float>(r.values, "values", {r.t, r.n}, false);
+  CheckArray<bool>(r.terminated, "terminated", {r.t, r.n}, false);
+  CheckArray<bool>(r.truncated, "truncated", {r.t, r.n}, false);
+  CheckArray<float>(r.final_values, "final_values", {r.t, r.n}, false);
+  CheckArray<float>(r.next_values, "next_values", {r.n}, false);
+  return r;
 }
 
 }  // namespace bidir
