@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bidir_core import _core
+from bidir_core.vector_env import _check_count
 
 if TYPE_CHECKING:
     import torch
@@ -30,14 +31,6 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "advantages": ("", np.float32),
     "returns": ("", np.float32),
 }
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 class RolloutBuffer:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bidir_core.vector_env import ACTION_NAMES
+
 __all__ = [
     "ACTION_STRINGS",
     "DEFAULT_ACTIONS",
@@ -31,15 +33,8 @@ __all__ = [
     "make_prompts",
 ]
 
-ACTION_STRINGS: tuple[str, ...] = (
-    "turn left",
-    "turn right",
-    "go forward",
-    "pick up",
-    "drop",
-    "toggle",
-    "done",
-)
+# The BabyAI action strings, indexed by minigrid action id (the env's ACTION_NAMES).
+ACTION_STRINGS: tuple[str, ...] = ACTION_NAMES
 DEFAULT_ACTIONS: tuple[str, ...] = ACTION_STRINGS[:6]
 # Tasks whose success requires the "done" action. None of the implemented tasks does.
 TASKS_USING_DONE: frozenset[str] = frozenset()
