@@ -11,6 +11,7 @@ import numpy as np
 
 from bidir_core.teacher.cli import add_teacher_commands
 from bidir_core.training.commands import add_training_commands
+from bidir_core.training.experiment import add_experiment_commands
 from bidir_core.vector_env import ACTION_NAMES, list_tasks, make_vec
 
 DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
     add_teacher_commands(sub)
     add_training_commands(sub)
+    add_experiment_commands(sub)
     return parser
 
 

@@ -173,6 +173,29 @@ class TeacherPPO:
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.0)
         self._gen = torch.Generator().manual_seed(cfg.seed)
 
+    def state_dict(self) -> dict[str, Any]:
+        """LM weights, value head, optimiser, shuffling RNG and version (for checkpoints)."""
+        return {
+            "model": self.teacher.model.state_dict(),
+            "value_head": None if self.value_head is None else self.value_head.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self._gen.get_state(),
+            "version": self.teacher.version,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from ``state_dict()``; a value head present on one side only raises."""
+        if (state["value_head"] is None) != (self.value_head is None):
+            have = "has" if self.value_head is not None else "has no"
+            raise ValueError(f"the state's value head does not match: this learner {have} one")
+        with self.teacher.lock:
+            self.teacher.model.load_state_dict(state["model"])
+            if self.value_head is not None:
+                self.value_head.load_state_dict(state["value_head"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self._gen.set_state(state["generator"])
+            self.teacher.version = int(state["version"])
+
     def evaluate(self, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """log πT (B, A) float32 and, with a value head, values (B,) float32; no grad."""
         with self.teacher.lock, torch.inference_mode():

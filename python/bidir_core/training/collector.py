@@ -13,6 +13,10 @@ episode just ended (their new mission is tokenised, their bootstrap value comput
 
 Autoreset is ``SameStep``: a truncated episode's final observation is valued here
 (``final_values``) so that GAE bootstraps it, as ``RolloutBuffer.compute_gae`` expects.
+
+An ``Actor`` may act instead of the student (the ``glam`` mode: the teacher LM is the
+policy): it then gives the log-probs and values of every step and of the observations
+that bootstrap GAE, and the student's network is not called.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.vector_env import BidirVecEnv, make_vec
 
-__all__ = ["Episodes", "HintSource", "RolloutCollector"]
+__all__ = ["Actor", "Episodes", "HintSource", "RolloutCollector"]
 
 
 class HintSource(Protocol):
@@ -43,6 +47,18 @@ class HintSource(Protocol):
     ) -> None:
         """At rollout step t, write πT for envs env_offset.. (``env``'s envs) into hints
         (n, A) and valid (n,)."""
+
+
+class Actor(Protocol):
+    """A policy with a value function that acts in the envs instead of the student."""
+
+    def act(self, t: int, env: BidirVecEnv, env_offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """At rollout step t, log-probs (n, 7) over the env actions and values (n,) for
+        envs env_offset.. (``env``'s envs, in their current state)."""
+
+    def values(self, images: np.ndarray, missions: np.ndarray) -> np.ndarray:
+        """Values (n,) float32 of observations given as images (n, 7, 7, 3) uint8 and
+        mission bytes (n, MISSION_BYTES) uint8."""
 
 
 @dataclass
@@ -84,8 +100,12 @@ class RolloutCollector:
         num_groups: int = 1,
         env_threads: int = 1,
         hint_source: HintSource | None = None,
+        actor: Actor | None = None,
     ) -> None:
-        """Create and reset the envs (env i gets seed + i) and allocate all buffers."""
+        """Create and reset the envs (env i gets seed + i) and allocate all buffers.
+
+        With an ``actor``, it acts and values the observations; ``net`` is not called.
+        """
         if num_groups not in (1, 2):
             raise ValueError(f"num_groups must be 1 or 2, got {num_groups}")
         if num_envs < num_groups:
@@ -93,6 +113,7 @@ class RolloutCollector:
         self.net = net
         self.tokenizer = tokenizer
         self.hint_source = hint_source
+        self.actor = actor
         self.num_envs, self.num_steps = num_envs, num_steps
         self.buffer = RolloutBuffer(num_steps, num_envs, num_actions=net.num_actions)
         self.mission = torch.zeros((num_steps, num_envs, tokenizer.max_tokens), dtype=torch.int64)
@@ -161,9 +182,13 @@ class RolloutCollector:
         np.copyto(buf.image[t, lo:hi], g.obs["image"])
         np.copyto(buf.direction[t, lo:hi], g.obs["direction"])
         np.copyto(self._mission_np[t, lo:hi], self._current_mission[lo:hi])
+        v = self._views[t][g.index]
+        if self.actor is not None:
+            logp, values = self.actor.act(t, g.env, lo)
+            self._sample(v, logp, values)
+            return
         if self.hint_source is not None:
             self.hint_source.fill_hints(t, g.env, lo, buf.hints[t, lo:hi], buf.hint_valid[t, lo:hi])
-        v = self._views[t][g.index]
         logits, values = self.net(
             v["image"], v["direction"], v["mission"], v["hints"], v["hint_valid"]
         )
@@ -174,6 +199,10 @@ class RolloutCollector:
             # valid; the stored log-prob is log mu, the behaviour policy's.
             weight = v["hint_valid"].to(logp.dtype).unsqueeze(1) * eps
             logp = torch.log((1.0 - weight) * logp.exp() + weight * v["hints"])
+        self._sample(v, logp, values)
+
+    def _sample(self, v: dict[str, torch.Tensor], logp: torch.Tensor, values: torch.Tensor) -> None:
+        """Draw the actions from exp(logp); write them, their log-probs and the values."""
         actions = torch.multinomial(logp.exp(), 1, generator=self.generator)
         v["actions"].copy_(actions.squeeze(1))
         v["logprobs"].copy_(logp.gather(1, actions).squeeze(1))
@@ -199,17 +228,27 @@ class RolloutCollector:
         cut = done[truncated[done] & ~terminated[done]]
         if len(cut):  # bootstrap V(final observation) of episodes cut by the time limit
             final = info["final_obs"]
-            _, values = self.net(
-                torch.from_numpy(final["image"][cut]),
-                torch.from_numpy(final["direction"][cut]),
-                torch.from_numpy(self._current_mission[cut + lo]),
-                torch.from_numpy(buf.hints[t, cut + lo]),
-                torch.from_numpy(buf.hint_valid[t, cut + lo]),
-            )
-            buf.final_values[t, cut + lo] = values.numpy()
+            if self.actor is not None:
+                values = self.actor.values(final["image"][cut], final["mission"][cut])
+            else:
+                _, student_values = self.net(
+                    torch.from_numpy(final["image"][cut]),
+                    torch.from_numpy(final["direction"][cut]),
+                    torch.from_numpy(self._current_mission[cut + lo]),
+                    torch.from_numpy(buf.hints[t, cut + lo]),
+                    torch.from_numpy(buf.hint_valid[t, cut + lo]),
+                )
+                values = student_values.numpy()
+            buf.final_values[t, cut + lo] = values
         self.tokenizer.encode_rows(obs["mission"], self._current_mission[lo:hi], done)
 
     def _bootstrap(self) -> None:
+        if self.actor is not None:
+            self.next_values[:] = self.actor.values(
+                np.concatenate([g.obs["image"] for g in self.groups]),
+                np.concatenate([g.obs["mission"] for g in self.groups]),
+            )
+            return
         nxt = self._next_obs
         for g in self.groups:
             lo, hi = g.lo, g.hi

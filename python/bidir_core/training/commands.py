@@ -40,11 +40,13 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _add_fields(group: argparse._ArgumentGroup, cls: type, prefix: str) -> None:
+def _add_fields(
+    group: argparse._ArgumentGroup, cls: type, prefix: str, skip: tuple[str, ...] = ()
+) -> None:
     docs = field_docs(cls)
     defaults = cls()
     for f in dataclasses.fields(cls):
-        if f.name in _NOT_FLAGS:
+        if f.name in _NOT_FLAGS or f.name in skip:
             continue
         flag = _RENAMED.get(f.name, "--" + f.name.replace("_", "-"))
         default = getattr(defaults, f.name)
@@ -150,7 +152,7 @@ def add_training_commands(sub: Any) -> None:
     """Add the ``train`` and ``eval`` subparsers to the ``bidir`` subparsers ``sub``."""
     p = sub.add_parser(
         "train",
-        help="train a student (PPO), with metrics, checkpoints and resume",
+        help="train a student (PPO; with --mode glam, the teacher), with metrics, checkpoints, resume",
         description="Train a student. An iteration is one PPO update over "
         "--steps-per-iteration frames. Ctrl-C once finishes the iteration and checkpoints.",
     )
@@ -174,7 +176,7 @@ def add_training_commands(sub: Any) -> None:
     _add_fields(p.add_argument_group("run"), TrainConfig, "cfg_")
     _add_fields(p.add_argument_group("PPO"), PPOConfig, "ppo_")
     _add_fields(
-        p.add_argument_group("teacher (modes teach and bidir)"), TeacherModeConfig, "teacher_"
+        p.add_argument_group("teacher (modes teach, bidir and glam)"), TeacherModeConfig, "teacher_"
     )
     p.set_defaults(func=_cmd_train)
 

@@ -43,6 +43,11 @@ def evaluate(
     if not config_path.is_file():
         raise ValueError(f"{run_dir} is not a run directory (no config.json)")
     config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    if config.mode == "glam":
+        raise ValueError(
+            f"{run_dir} is a glam run: it trains the teacher, not a student, so there is no "
+            "student to evaluate (its metrics.csv holds the teacher's success rate)"
+        )
     state = load_checkpoint(run_dir / "checkpoint.pt")
     # As in training: on small batches extra intra-op threads only wait for each other.
     torch.set_num_threads(config.torch_threads)

@@ -7,8 +7,12 @@ A mode is a ``ModeHooks`` subclass registered under its name. The trainer calls:
 * ``hint_source()`` once: an object whose ``fill_hints`` writes the teacher's πT into the
   rollout before the student acts (None: no hints, the network sees zeros);
 * ``extra_loss()`` once: a term added to the PPO loss of every minibatch (None: none);
-* ``after_update(iteration, rollout)`` after each student update: teacher updates, and
-  the mode's metrics, which go into the metrics files (names in ``metric_names``);
+* ``actor()`` once: a policy that acts in the envs instead of the student (None: the
+  student acts); with an actor the student is not updated and ``after_update`` trains
+  the actor (the ``glam`` mode, where the teacher LM is the policy);
+* ``after_update(iteration, rollout)`` after each rollout's update (GAE is in the
+  rollout): teacher updates, and the mode's metrics, which go into the metrics files
+  (names in ``metric_names``; they may also fill the trainer's own columns);
 * ``state_dict()`` / ``load_state_dict()`` with every checkpoint.
 
 Only modes that work are registered; ``bidir train --mode`` offers exactly these.
@@ -20,7 +24,7 @@ from typing import Any, Callable
 
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import ExtraLoss
-from bidir_core.training.collector import HintSource
+from bidir_core.training.collector import Actor, HintSource
 
 __all__ = ["ModeHooks", "PPOMode", "available_modes", "make_mode", "register_mode"]
 
@@ -42,8 +46,12 @@ class ModeHooks:
         """An extra loss term for the student's update, or None."""
         return None
 
+    def actor(self) -> Actor | None:
+        """The policy acting instead of the student (which is then not trained), or None."""
+        return None
+
     def after_update(self, iteration: int, rollout: RolloutBuffer) -> dict[str, float]:
-        """Run after the student's update of ``iteration``; return metrics to log."""
+        """Run after the update of ``iteration`` (the student's, if it acts); return metrics."""
         return {}
 
     def state_dict(self) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import torch
 
 from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOConfig, PPOLearner
+from bidir_core.training import glam as _glam  # noqa: F401  (registers the glam mode)
 from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
@@ -75,7 +76,7 @@ class TrainConfig:
     task: str = DEFAULT_TASK
     """Task id (see ``bidir tasks``)."""
     mode: str = "bidir"
-    """Training mode: ppo, teach or bidir (see ``training.modes``)."""
+    """Training mode: ppo, teach, bidir or glam (see ``training.modes``)."""
     seed: int = 0
     """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
     num_envs: int = 16
@@ -101,7 +102,7 @@ class TrainConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
     teacher: TeacherModeConfig = field(default_factory=TeacherModeConfig)
-    """The teacher and its guidance/feedback settings (modes teach and bidir)."""
+    """The teacher and its guidance/feedback settings (modes teach, bidir and glam)."""
 
     @property
     def num_steps(self) -> int:
@@ -188,7 +189,8 @@ def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
 
 
 class Trainer:
-    """Trains a student in ``run_dir``; ``train()`` runs (or continues) to total_frames."""
+    """Trains a student (in ``glam``, the teacher) in ``run_dir``; ``train()`` runs (or
+    continues) to total_frames."""
 
     def __init__(
         self,
@@ -221,6 +223,7 @@ class Trainer:
             num_groups=config.env_groups,
             env_threads=config.env_threads,
             hint_source=self.mode.hint_source(),
+            actor=self.mode.actor(),
         )
         self.iteration = 0
         self.frames = 0
@@ -359,9 +362,11 @@ class Trainer:
         episodes = self.collector.collect()
         buf = self.collector.buffer
         buf.compute_gae(self.collector.next_values, cfg.ppo.gamma, cfg.ppo.gae_lambda)
-        stats = self.learner.update(
-            buf, self.collector.mission, self.iteration, cfg.seed, self.mode.extra_loss()
-        )
+        stats: dict[str, Any] = {}
+        if self.collector.actor is None:  # the student acted: it learns
+            stats = self.learner.update(
+                buf, self.collector.mission, self.iteration, cfg.seed, self.mode.extra_loss()
+            )
         stats.update(self.mode.after_update(self.iteration, buf))
         self.frames += cfg.steps_per_iteration
         for r, s in zip(episodes.returns.tolist(), episodes.successes.tolist()):

@@ -1,0 +1,202 @@
+"""The ``glam`` mode (SPEC.md §4): the teacher LM is the policy, fine-tuned by PPO alone.
+
+The paper's baseline, GLAM (Carta et al., "Grounding Large Language Models in Interactive
+Environments with Online Reinforcement Learning", 2023) as in Lamorel's PPO example: no
+student is trained. Each step of a rollout the N envs' Lamorel prompts are built in C++
+(``env.prompts()``), one LM batch gives log πT over the teacher's action strings and
+V(x) from GLAM's value head (Linear–Sigmoid–Linear–Sigmoid–Linear on the LM's last
+hidden state), and the actions are drawn from πT ("done", which no teacher scores, is
+never drawn). Episodes cut by the time limit bootstrap from V of their final observation,
+whose prompt is rebuilt from its image (``describe_images``) and mission. GAE runs in C++
+(``RolloutBuffer.compute_gae``) and ``TeacherPPO.update`` fine-tunes the LM and the head.
+
+The rollout goes through the trainer's collector (the mode's ``actor()`` replaces the
+student there), so frames, episode metrics, checkpoints and resume are the other modes'.
+
+Settings: the model and its learning rate come from ``teacher`` (``name``,
+``temperature``, ``teacher_lr``, ``max_batch``, ``probe_states``, ``probe_every``); the
+PPO hyper-parameters of its update from ``ppo`` (``gamma``, ``gae_lambda``,
+``update_epochs``, ``num_minibatches``, ``clip_coef``, ``clip_vloss``, ``norm_adv``,
+``ent_coef``, ``vf_coef``, ``max_grad_norm``, ``anneal_lr``), as they would train the
+student. ``ppo.learning_rate`` is the student's and unused; the value head learns at
+``TeacherPPO``'s ``head_lr``. Metrics: the trainer's columns (the update's losses are the
+teacher's) plus the teacher's agreement with the oracle planner on fixed probe states and
+on the rollout's states, and its entropy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from bidir_core import _core
+from bidir_core.rollout import RolloutBuffer
+from bidir_core.training.modes import ModeHooks, register_mode
+from bidir_core.training.teacher_modes import TeacherModeConfig
+from bidir_core.vector_env import BidirVecEnv
+
+__all__ = ["GlamMode", "TeacherActor"]
+
+
+def mission_strings(missions: np.ndarray) -> list[str]:
+    """Decode zero-padded UTF-8 mission rows (n, MISSION_BYTES)."""
+    return [bytes(row).rstrip(b"\0").decode("utf-8") for row in missions]
+
+
+class TeacherActor:
+    """The collector's ``Actor``: πT and the value head of a ``TeacherPPO``, batched per step.
+
+    Records what the update and the metrics need: every step's prompt (flat index
+    t * N + n, the rollout's order), log πT and the oracle planner's action.
+    """
+
+    def __init__(self, learner: Any, num_envs: int, num_steps: int) -> None:
+        self.learner = learner
+        self.num_envs = num_envs
+        num_scored = len(learner.teacher.actions)
+        if num_scored > _core.NUM_ACTIONS:
+            raise ValueError(
+                f"the teacher scores {num_scored} actions, the envs have {_core.NUM_ACTIONS}"
+            )
+        self.prompts: list[str] = [""] * (num_steps * num_envs)
+        self.logp = np.zeros((num_steps, num_envs, num_scored), np.float32)
+        self.oracle = np.zeros((num_steps, num_envs), np.int64)
+
+    def act(self, t: int, env: BidirVecEnv, env_offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """log πT (n, 7) (-inf for actions the teacher does not score) and V (n,)."""
+        lo, n = env_offset, env.num_envs
+        prompts = env.prompts()
+        start = t * self.num_envs + lo
+        self.prompts[start : start + n] = prompts
+        self.oracle[t, lo : lo + n] = env.expert_actions()
+        logp, values = self.learner.evaluate(prompts)
+        self.logp[t, lo : lo + n] = logp
+        full = torch.full((n, _core.NUM_ACTIONS), -math.inf)
+        full[:, : logp.shape[1]] = torch.from_numpy(logp)
+        return full, torch.from_numpy(values)
+
+    def values(self, images: np.ndarray, missions: np.ndarray) -> np.ndarray:
+        """V of observations, from the prompts of their images and missions."""
+        from bidir_core.teacher.prompt import make_prompts
+
+        sentences = _core.describe_images(np.ascontiguousarray(images))
+        return self.learner.evaluate(make_prompts(mission_strings(missions), sentences))[1]
+
+
+def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:
+    """1 - Var(returns - values) / Var(returns) (NaN when the returns are constant)."""
+    var = float(np.var(returns))
+    return math.nan if var == 0 else 1.0 - float(np.var(returns - values)) / var
+
+
+class GlamMode(ModeHooks):
+    """``glam``: the teacher acts and learns by PPO with its own value head; no student."""
+
+    name = "glam"
+    metric_names = (
+        "probe_agreement", "probe_expert_prob", "teacher_agreement", "teacher_entropy",
+        "teacher_version",
+    )  # fmt: skip
+
+    def __init__(self, config: Any) -> None:
+        from bidir_core.teacher import actions_for_task, load_teacher, oracle_samples
+        from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
+        from bidir_core.teacher.learner import TeacherPPO
+
+        tc: TeacherModeConfig = config.teacher.validate()
+        ppo = config.ppo
+        if ppo.target_kl is not None:
+            raise ValueError("ppo.target_kl is not supported by the glam mode (set it to None)")
+        if tc.explore_eps > 0:
+            raise ValueError(
+                "teacher.explore_eps must be 0 in the glam mode: the teacher already acts"
+            )
+        self.config = config
+        self.tc = tc
+        self.teacher = load_teacher(
+            tc.name,
+            actions=actions_for_task(config.task),
+            temperature=tc.temperature,
+            batch_size=tc.max_batch,
+        )
+        self.learner = TeacherPPO(
+            self.teacher,
+            TeacherPPOConfig(
+                lr=tc.teacher_lr,
+                clip=ppo.clip_coef,
+                epochs=ppo.update_epochs,
+                minibatch_size=-(-config.steps_per_iteration // ppo.num_minibatches),
+                entropy_coef=ppo.ent_coef,
+                value_coef=ppo.vf_coef,
+                value_clip=ppo.clip_coef if ppo.clip_vloss else None,
+                max_grad_norm=ppo.max_grad_norm,
+                normalize_advantages=ppo.norm_adv,
+                value_head=True,
+                seed=config.seed,
+            ),
+        )
+        self._base_lrs = [group["lr"] for group in self.learner.optimizer.param_groups]
+        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps)
+        self.probe_prompts, self.probe_oracle = oracle_samples(
+            config.task, tc.probe_states, seed=config.seed + 777
+        )
+
+    def probe(self) -> dict[str, float]:
+        """The teacher's agreement with the oracle on the fixed probe states."""
+        logp = self.teacher.action_logprobs(self.probe_prompts)
+        oracle = self.probe_oracle
+        ok = oracle < logp.shape[1]
+        expert = np.zeros(len(oracle))
+        expert[ok] = np.exp(logp[ok, oracle[ok]])
+        return {
+            "probe_agreement": float((logp.argmax(1) == oracle).mean()),
+            "probe_expert_prob": float(expert.mean()),
+        }
+
+    # -- hooks ---------------------------------------------------------------------------
+    def actor(self) -> TeacherActor:
+        return self._actor
+
+    def after_update(self, iteration: int, rollout: RolloutBuffer) -> dict[str, float]:
+        """PPO on the teacher over the rollout (GAE already computed); its metrics."""
+        out: dict[str, float] = {}
+        last = self.config.total_iterations
+        if iteration == 1 or iteration % self.tc.probe_every == 0 or iteration == last:
+            out.update(self.probe())  # the teacher this rollout used, before its update
+        logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])
+        out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()).mean())
+        out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
+        frac = max(0.0, 1.0 - (iteration - 1) / last) if self.config.ppo.anneal_lr else 1.0
+        for group, base in zip(self.learner.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base * frac
+        res = self.learner.update(
+            self._actor.prompts,
+            rollout.actions.ravel(),
+            rollout.advantages.ravel(),
+            rollout.logprobs.ravel(),
+            returns=rollout.returns.ravel(),
+            old_values=rollout.values.ravel(),
+        )
+        out.update(
+            policy_loss=res["policy_loss"],
+            value_loss=res["value_loss"],
+            entropy=res["entropy"],
+            approx_kl=res["approx_kl"],
+            clipfrac=res["clip_frac"],
+            explained_variance=explained_variance(rollout.values.ravel(), rollout.returns.ravel()),
+            learning_rate=self.learner.optimizer.param_groups[0]["lr"],
+            teacher_version=res["version"],
+        )
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"learner": self.learner.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.learner.load_state_dict(state["learner"])
+
+
+register_mode("glam", GlamMode)
