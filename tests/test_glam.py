@@ -11,7 +11,6 @@ import torch
 from bidir_core.cli import main
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
-from bidir_core.teacher.loading import TeacherNotFoundError
 from bidir_core.training import TrainConfig, Trainer, evaluate, read_metrics
 from bidir_core.training.glam import GlamMode
 from bidir_core.training.metrics import WALL_TIME_COLUMNS
@@ -227,8 +226,8 @@ def test_cli_offers_glam_and_eval_refuses_a_glam_run(tmp_path, capsys) -> None:
     assert main(["eval", str(run)]) == 2
     assert "glam run" in capsys.readouterr().err
     other = tmp_path / "other"
-    with pytest.raises(TeacherNotFoundError, match="does not exist"):
-        main([*argv[:3], "--run-dir", str(other), "--teacher", str(tmp_path / "no-model")])
+    assert main([*argv[:3], "--run-dir", str(other), "--teacher", str(tmp_path / "no-model")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert not other.exists()
     with pytest.raises(SystemExit):
         main(["train", "--mode", "glma"])

@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        # FileNotFoundError covers TeacherNotFoundError: a missing model says how to get one.
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
 
