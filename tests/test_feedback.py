@@ -24,6 +24,7 @@ def reference_feedback(r, v, term, trunc, fv, nv, q, lt, lb, gamma, lam, rho_max
             deltas[t, n] = r[t, n] + gamma * b - v[t, n]
     rho = np.minimum(rho_max, np.exp(lt.astype(np.float64) - lb.astype(np.float64)))
     fb = np.zeros((T, N))
+    adv = np.zeros((T, N))
     lengths = np.zeros((T, N), np.int32)
     for n in range(N):
         for t in range(T):
@@ -37,8 +38,9 @@ def reference_feedback(r, v, term, trunc, fv, nv, q, lt, lb, gamma, lam, rho_max
                     break
                 j += 1
             fb[t, n] = rho[t, n] * total
+            adv[t, n] = total
             lengths[t, n] = j - t + 1
-    return deltas, fb, lengths
+    return deltas, fb, lengths, adv, np.where(q, rho, 0.0)
 
 
 def random_rollout(rng: np.random.Generator, T: int = 40, N: int = 6) -> dict[str, np.ndarray]:
@@ -63,10 +65,12 @@ def test_matches_numpy_reference(seed: int, gamma: float, lam: float, rho_max: f
     roll = random_rollout(np.random.default_rng(seed))
     agg = FeedbackAggregator(gamma=gamma, lam=lam, rho_max=rho_max)
     out = agg(**roll)
-    deltas, fb, lengths = reference_feedback(*roll.values(), gamma, lam, rho_max)
+    deltas, fb, lengths, adv, ratios = reference_feedback(*roll.values(), gamma, lam, rho_max)
     np.testing.assert_allclose(out.deltas, deltas, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out.raw, fb, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(out.window_lengths, lengths)
+    np.testing.assert_allclose(out.advantages, adv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.ratios, ratios, rtol=1e-5, atol=1e-6)
     assert out.window_lengths[roll["queries"]].min() >= 1
 
 
@@ -77,18 +81,46 @@ def test_normalisation_uses_running_stats_over_queries_and_clips() -> None:
     for _ in range(3):
         roll = random_rollout(rng)
         out = agg(**roll)
-        seen.append(out.raw[roll["queries"]].astype(np.float64))
+        seen.append(out.advantages[roll["queries"]].astype(np.float64))
     allq = np.concatenate(seen)
     assert agg.stats.count == allq.size
     assert agg.stats.mean == pytest.approx(allq.mean(), rel=1e-6)
     assert agg.stats.var == pytest.approx(allq.var(), rel=1e-6)
     q = roll["queries"]
-    expect = np.clip((out.raw - allq.mean()) / (allq.std() + 1e-8), -1.5, 1.5)
+    # the ratio weights the normalised (unweighted) advantage; raw = ratio * advantage
+    rho = np.minimum(1.0, np.exp(roll["teacher_logprobs"] - roll["behaviour_logprobs"]))
+    np.testing.assert_allclose(out.ratios[q], rho[q], rtol=1e-5)
+    np.testing.assert_allclose(out.raw[q], (rho * out.advantages)[q], rtol=1e-4, atol=1e-6)
+    expect = rho * np.clip((out.advantages - allq.mean()) / (allq.std() + 1e-8), -1.5, 1.5)
     np.testing.assert_allclose(out.normalized[q], expect[q], rtol=1e-4, atol=1e-5)
     assert np.all(out.normalized[~q] == 0)
     assert np.abs(out.normalized).max() <= 1.5
     stats = out.stats()
     assert stats["feedback/queries"] == q.sum()
+
+
+def test_an_action_the_teacher_never_proposes_gets_no_feedback() -> None:
+    """piT(a) = 0 (rho = 0) must give feedback 0 even when the critic's running mean is
+    negative; centring the rho-weighted feedback would hand it -mean / std > 0 instead."""
+    T, N = 4, 2
+    queries = np.ones((T, N), np.bool_)
+    roll = {
+        "rewards": np.zeros((T, N), np.float32),
+        "values": np.full((T, N), 0.5, np.float32),  # an over-optimistic critic: delta < 0
+        "terminated": np.ones((T, N), np.bool_),
+        "truncated": np.zeros((T, N), np.bool_),
+        "final_values": np.zeros((T, N), np.float32),
+        "next_values": np.zeros(N, np.float32),
+        "queries": queries,
+        "behaviour_logprobs": np.full((T, N), np.log(0.5), np.float32),
+    }
+    roll["values"][:, 1] = 0.3
+    teacher = np.full((T, N), np.log(0.5), np.float32)
+    teacher[:, 1] = -np.inf  # env 1's actions are ones the teacher never proposes
+    out = FeedbackAggregator(clip=5.0)(**roll, teacher_logprobs=teacher)
+    assert out.advantages[:, 1] == pytest.approx(-0.3) and out.ratios[:, 1].max() == 0
+    assert np.all(out.normalized[:, 1] == 0)
+    assert np.all(out.normalized[:, 0] < 0)  # the worse-than-average action, proposed
 
 
 def test_state_round_trip_restores_normalisation() -> None:

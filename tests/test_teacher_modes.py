@@ -137,3 +137,51 @@ def test_mode_runs_end_to_end_and_resumes_teacher_and_student(tmp_path, mode: st
             ) for i in opt)
         assert resumed.train()["status"] == "finished"
     assert [int(r["iteration"]) for r in read_metrics(run)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("baseline", ["running", "prompt"])
+def test_prompt_baseline_stops_mass_escaping_to_untaken_actions(baseline: str) -> None:
+    """A critic biased state by state: every action taken in state A looks bad (-1), every
+    action in state B good (+1). Centred on the running mean, the teacher pushes all of A's
+    taken actions down and A's mass escapes to actions nobody took; centred per prompt,
+    nothing in A is preferred over anything else, so A is left as it was."""
+    prompt_a = wrong_state()
+    env = bidir_core.make_vec(TASK, 8, seed=3)
+    env.reset(seed=3)
+    prompt_b = env.prompts([0])[0]
+    assert prompt_b != prompt_a
+    config = types.SimpleNamespace(
+        teacher=TeacherModeConfig(feedback="parametric", query_every=1, teacher_lr=1e-3,
+                                  feedback_baseline=baseline),
+        num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
+        ppo=PPOConfig(), seed=0,
+    )
+    mode = BidirMode(config)
+    try:
+        before = np.exp(mode.policy.action_logprobs([prompt_a])[0])
+        T, N = 8, 4
+        buf = RolloutBuffer(T, N)
+        in_a = np.arange(N) < 2  # envs 0, 1 in state A, envs 2, 3 in state B
+        buf.actions[:] = np.where(np.arange(N) % 2 == 0, 0, 2)[None, :]  # left / forward
+        buf.rewards[:] = np.where(in_a, -1.0, 1.0)[None, :]
+        buf.terminated[:] = True
+        buf.logprobs[:] = np.log(0.5)
+        hints = mode.hints
+        hints.queries[:] = True
+        codes = bidir_core._core.hash_prompts([prompt_a, prompt_b])
+        hints.hashes[:] = np.where(in_a, codes[0], codes[1])[None, :]
+        hints.prompts = {t * N + n: prompt_a if in_a[n] else prompt_b
+                         for t in range(T) for n in range(N)}
+        mode.trainer = types.SimpleNamespace(
+            collector=types.SimpleNamespace(next_values=np.zeros(N, np.float32)), frames=0
+        )
+        for iteration in range(1, 4):
+            mode.after_update(iteration, buf)
+        after = np.exp(mode.policy.action_logprobs([prompt_a])[0])
+        untaken = [1, 3, 4, 5]
+        if baseline == "prompt":
+            np.testing.assert_allclose(after, before, atol=1e-5)
+        else:
+            assert after[untaken].sum() > before[untaken].sum() + 0.05, (before, after)
+    finally:
+        mode.close()

@@ -23,7 +23,8 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
                          const py::object& queries_obj, const py::object& teacher_obj,
                          const py::object& behaviour_obj, const py::object& gamma_obj,
                          const py::object& lam_obj, const py::object& rho_max_obj,
-                         const py::object& deltas_obj, const py::object& feedback_obj,
+                         const py::object& deltas_obj, const py::object& advantages_obj,
+                         const py::object& ratios_obj, const py::object& feedback_obj,
                          const py::object& window_lengths_obj) {
   const RolloutArrays r = CheckRolloutArrays(rewards_obj, values_obj, terminated_obj,
                                              truncated_obj, final_values_obj, next_values_obj);
@@ -31,6 +32,8 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
   const py::array teacher = AsArray(teacher_obj, "teacher_logprobs");
   const py::array behaviour = AsArray(behaviour_obj, "behaviour_logprobs");
   py::array deltas = AsArray(deltas_obj, "deltas");
+  py::array advantages = AsArray(advantages_obj, "advantages");
+  py::array ratios = AsArray(ratios_obj, "ratios");
   py::array feedback = AsArray(feedback_obj, "feedback");
   py::array window_lengths = AsArray(window_lengths_obj, "window_lengths");
   const py::ssize_t t = r.t, n = r.n;
@@ -38,6 +41,8 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
   CheckArray<float>(teacher, "teacher_logprobs", {t, n}, false);
   CheckArray<float>(behaviour, "behaviour_logprobs", {t, n}, false);
   CheckArray<float>(deltas, "deltas", {t, n}, true);
+  CheckArray<float>(advantages, "advantages", {t, n}, true);
+  CheckArray<float>(ratios, "ratios", {t, n}, true);
   CheckArray<float>(feedback, "feedback", {t, n}, true);
   CheckArray<int32_t>(window_lengths, "window_lengths", {t, n}, true);
   const double gamma = UnitInterval(gamma_obj, "gamma");
@@ -47,10 +52,11 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
   for (const ByteRange& x :
        {RangeOf(queries, "queries"), RangeOf(teacher, "teacher_logprobs"),
         RangeOf(behaviour, "behaviour_logprobs"), RangeOf(deltas, "deltas"),
+        RangeOf(advantages, "advantages"), RangeOf(ratios, "ratios"),
         RangeOf(feedback, "feedback"), RangeOf(window_lengths, "window_lengths")}) {
     ranges.push_back(x);
   }
-  CheckNoOverlap(ranges, 3);
+  CheckNoOverlap(ranges, 5);
   FeedbackInputs in;
   in.T = static_cast<int>(t);
   in.N = static_cast<int>(n);
@@ -63,11 +69,14 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
   in.queries = static_cast<const bool*>(queries.data());
   in.teacher_logprobs = static_cast<const float*>(teacher.data());
   in.behaviour_logprobs = static_cast<const float*>(behaviour.data());
-  auto* d = static_cast<float*>(deltas.mutable_data());
-  auto* f = static_cast<float*>(feedback.mutable_data());
-  auto* w = static_cast<int32_t*>(window_lengths.mutable_data());
+  FeedbackOutputs out;
+  out.deltas = static_cast<float*>(deltas.mutable_data());
+  out.advantages = static_cast<float*>(advantages.mutable_data());
+  out.ratios = static_cast<float*>(ratios.mutable_data());
+  out.feedback = static_cast<float*>(feedback.mutable_data());
+  out.window_lengths = static_cast<int32_t*>(window_lengths.mutable_data());
   py::gil_scoped_release release;
-  AggregateFeedback(in, gamma, lam, rho_max, d, f, w);
+  AggregateFeedback(in, gamma, lam, rho_max, out);
 }
 
 // A float32 array of any shape (C-contiguous) and an optional bool mask of the same shape.
@@ -231,9 +240,11 @@ void BindFeedback(py::module_& m) {
         py::arg("terminated"), py::arg("truncated"), py::arg("final_values"),
         py::arg("next_values"), py::arg("queries"), py::arg("teacher_logprobs"),
         py::arg("behaviour_logprobs"), py::arg("gamma"), py::arg("lam"), py::arg("rho_max"),
-        py::arg("deltas"), py::arg("feedback"), py::arg("window_lengths"),
-        "Writes (T, N) TD errors, per-query window feedback (lambda-discounted, importance-"
-        "weighted sums of TD errors) and window lengths in place; see feedback/td_feedback.h.");
+        py::arg("deltas"), py::arg("advantages"), py::arg("ratios"), py::arg("feedback"),
+        py::arg("window_lengths"),
+        "Writes (T, N) TD errors and, at query steps, the window sums of TD errors "
+        "(advantages), the truncated importance ratios, their product (feedback) and the "
+        "window lengths, in place; see feedback/td_feedback.h.");
 
   py::class_<RunningMeanStd>(m, "RunningMeanStd",
                              "Running mean and variance (Chan et al.'s parallel Welford).")

@@ -7,7 +7,7 @@
 namespace bidir {
 
 void AggregateFeedback(const FeedbackInputs& in, double gamma, double lam, double rho_max,
-                       float* deltas, float* feedback, int32_t* window_lengths) {
+                       const FeedbackOutputs& out) {
   const int T = in.T, N = in.N;
   const double gl = gamma * lam;
   for (int n = 0; n < N; ++n) {
@@ -32,17 +32,19 @@ void AggregateFeedback(const FeedbackInputs& in, double gamma, double lam, doubl
       const bool continues = !term && !trunc && t + 1 < T && !in.queries[i + N];
       acc = delta + (continues ? gl * acc : 0.0);
       len = 1 + (continues ? len : 0);
-      deltas[i] = static_cast<float>(delta);
+      out.deltas[i] = static_cast<float>(delta);
       if (in.queries[i]) {
         const double log_ratio = static_cast<double>(in.teacher_logprobs[i]) -
                                  static_cast<double>(in.behaviour_logprobs[i]);
         // exp overflows to inf for huge log ratios; min() then gives rho_max.
         const double rho = std::min(rho_max, std::exp(log_ratio));
-        feedback[i] = static_cast<float>(rho * acc);
-        window_lengths[i] = len;
+        out.advantages[i] = static_cast<float>(acc);
+        out.ratios[i] = static_cast<float>(rho);
+        out.feedback[i] = static_cast<float>(rho * acc);
+        out.window_lengths[i] = len;
       } else {
-        feedback[i] = 0.0f;
-        window_lengths[i] = 0;
+        out.advantages[i] = out.ratios[i] = out.feedback[i] = 0.0f;
+        out.window_lengths[i] = 0;
       }
     }
   }

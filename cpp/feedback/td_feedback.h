@@ -28,10 +28,12 @@
 // whichever comes first. Its feedback is the lambda-discounted sum of the TD errors in the
 // window (GAE over the window), weighted by the query's importance ratio:
 //
-//   feedback[t, n] = rho_t * sum_{j=t..e} (gamma * lam)^(j-t) * delta_j
+//   advantages[t, n] = sum_{j=t..e} (gamma * lam)^(j-t) * delta_j
+//   ratios[t, n] = rho_t
+//   feedback[t, n] = rho_t * advantages[t, n]
 //   window_lengths[t, n] = e - t + 1
 //
-// Both are 0 where queries[t, n] is false. Steps before an env's first query in the
+// All four are 0 where queries[t, n] is false. Steps before an env's first query in the
 // rollout belong to the previous rollout's window and are not counted.
 #ifndef BIDIR_FEEDBACK_TD_FEEDBACK_H_
 #define BIDIR_FEEDBACK_TD_FEEDBACK_H_
@@ -55,11 +57,20 @@ struct FeedbackInputs {
   const float* behaviour_logprobs = nullptr;
 };
 
-// Writes the (T, N) outputs deltas, feedback and window_lengths (see the header comment).
-// gamma and lam in [0, 1], rho_max > 0. Sums are accumulated in double, rounded to float
-// once per output. Outputs must not overlap the inputs.
+// The (T, N) outputs of AggregateFeedback (see the header comment).
+struct FeedbackOutputs {
+  float* deltas = nullptr;
+  float* advantages = nullptr;
+  float* ratios = nullptr;
+  float* feedback = nullptr;
+  int32_t* window_lengths = nullptr;
+};
+
+// Writes every output (see the header comment). gamma and lam in [0, 1], rho_max > 0.
+// Sums are accumulated in double, rounded to float once per output. Outputs must not
+// overlap the inputs or each other.
 void AggregateFeedback(const FeedbackInputs& in, double gamma, double lam, double rho_max,
-                       float* deltas, float* feedback, int32_t* window_lengths);
+                       const FeedbackOutputs& out);
 
 }  // namespace bidir
 

@@ -41,15 +41,17 @@ struct Column {
 };
 
 struct Out {
-  explicit Out(int n) : deltas(n), feedback(n), lengths(n) {}
-  std::vector<float> deltas, feedback;
+  explicit Out(int n) : deltas(n), advantages(n), ratios(n), feedback(n), lengths(n) {}
+  FeedbackOutputs Pointers() {
+    return {deltas.data(), advantages.data(), ratios.data(), feedback.data(), lengths.data()};
+  }
+  std::vector<float> deltas, advantages, ratios, feedback;
   std::vector<int32_t> lengths;
 };
 
 Out Aggregate(const Column& c, double gamma, double lam, double rho_max = 1.0) {
   Out o(c.T);
-  AggregateFeedback(c.Inputs(), gamma, lam, rho_max, o.deltas.data(), o.feedback.data(),
-                    o.lengths.data());
+  AggregateFeedback(c.Inputs(), gamma, lam, rho_max, o.Pointers());
   return o;
 }
 
@@ -104,6 +106,9 @@ TEST(AggregateFeedback, TruncatedImportanceRatios) {
   c.behaviour = {std::log(0.25f), std::log(0.3f)};  // ratios 2 and 3
   Out o = Aggregate(c, 0.0, 1.0, 1.5);
   EXPECT_FLOAT_EQ(o.feedback[0], 1.5f);  // min(1.5, 2) * 1
+  EXPECT_FLOAT_EQ(o.ratios[0], 1.5f);
+  EXPECT_FLOAT_EQ(o.advantages[0], 1.0f);  // unweighted
+  EXPECT_EQ(o.ratios[1], 0.0f);            // not a query
   c.teacher[0] = std::log(0.1f);  // ratio 0.4: kept, and it weighs the whole window
   o = Aggregate(c, 1.0, 1.0, 1.5);  // step 1's ratio (3) is not the query's: ignored
   EXPECT_NEAR(o.feedback[0], 0.4f * (1.0f + 1.0f), 1e-6);
@@ -142,8 +147,7 @@ TEST(AggregateFeedback, ColumnsAreIndependent) {
                     te.data(),
                     be.data()};
   Out two(6);
-  AggregateFeedback(in, 0.99, 0.95, 1.0, two.deltas.data(), two.feedback.data(),
-                    two.lengths.data());
+  AggregateFeedback(in, 0.99, 0.95, 1.0, two.Pointers());
   for (int t = 0; t < 3; ++t) {
     EXPECT_EQ(two.feedback[t * 2 + 1], single.feedback[t]);
     EXPECT_EQ(two.lengths[t * 2 + 1], single.lengths[t]);

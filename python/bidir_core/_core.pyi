@@ -137,9 +137,9 @@ class FeedbackTable:
     @property
     def rate(self) -> float:
         ...
-def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
+def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, advantages: typing.Any, ratios: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
     """
-    Writes (T, N) TD errors, per-query window feedback (lambda-discounted, importance-weighted sums of TD errors) and window lengths in place; see feedback/td_feedback.h.
+    Writes (T, N) TD errors and, at query steps, the window sums of TD errors (advantages), the truncated importance ratios, their product (feedback) and the window lengths, in place; see feedback/td_feedback.h.
     """
 def compute_gae(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, gamma: typing.Any, lam: typing.Any, advantages: typing.Any, returns: typing.Any) -> None:
     """

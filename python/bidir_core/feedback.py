@@ -6,6 +6,20 @@ the next query or the episode's end), computed in C++ (``_core.aggregate_feedbac
 exact definition is in ``cpp/feedback/td_feedback.h``). ``FeedbackAggregator`` adds the
 running mean/std normalisation and clipping, and ``FeedbackTable`` (C++) keeps a running
 feedback per (prompt hash, action) for the non-parametric teacher correction.
+
+Order of weighting and normalisation. The teacher's update is an importance-weighted policy
+gradient: each query contributes rho_t * A_t * grad log piT(a_t | x_t), where A_t is the
+student critic's window sum of TD errors (its advantage estimate for a_t) and rho_t the
+truncated ratio min(rho_max, piT(a_t|x_t) / mu(a_t|s_t)). The normalised feedback is
+therefore ``rho_t * clip((A_t - mean) / (std + eps))``, with the running statistics taken
+over the unweighted A_t: the ratio weights the normalised advantage, it is not normalised
+itself. Normalising the weighted ``raw = rho_t * A_t`` instead (centring after weighting)
+gives every query whose action the teacher would never propose (rho_t ~ 0, e.g. the
+student's random "toggle" early on) the feedback ``-mean / std``: whenever the critic's
+running mean is negative that is a positive advantage on an action with piT ~ 0, whose
+log-prob gradient is largest, and the teacher drifted onto "toggle"/"drop" (measured:
+probe agreement 0.81 -> 0.64 in 25k frames with guided exploration; 0.81 -> 0.66 with
+query_every=1 and lr 1e-4).
 """
 
 from __future__ import annotations
@@ -33,6 +47,11 @@ class FeedbackBatch:
     """float32 raw feedback normalised by the running statistics and clipped."""
     window_lengths: np.ndarray
     """int32 number of steps each query's hint covered (0 where there was no query)."""
+    advantages: np.ndarray
+    """float32 unweighted window sums of TD errors at query steps (0 elsewhere): the
+    critic's advantage estimate of the action taken, ``raw = ratios * advantages``."""
+    ratios: np.ndarray
+    """float32 truncated importance ratios min(rho_max, piT/mu) at query steps (0 elsewhere)."""
     queries: np.ndarray
     """bool: where a teacher query was answered (the mask of the three arrays above)."""
 
@@ -50,6 +69,7 @@ class FeedbackBatch:
             "feedback/normalized_mean": float(self.normalized[q].mean()),
             "feedback/positive_fraction": float((raw > 0).mean()),
             "feedback/window_mean": float(self.window_lengths[q].mean()),
+            "feedback/ratio_mean": float(self.ratios[q].mean()),
             "feedback/td_error_abs_mean": float(np.abs(self.deltas).mean()),
         }
 
@@ -103,6 +123,8 @@ class FeedbackAggregator:
                 "deltas": np.zeros(shape, np.float32),
                 "raw": np.zeros(shape, np.float32),
                 "window_lengths": np.zeros(shape, np.int32),
+                "advantages": np.zeros(shape, np.float32),
+                "ratios": np.zeros(shape, np.float32),
             }
         return self._out
 
@@ -123,8 +145,9 @@ class FeedbackAggregator:
         """Aggregates one rollout ((T, N) arrays as in ``RolloutBuffer``; ``next_values``
         (N,)). ``teacher_logprobs`` is log piT(a_t | x_t) of the action taken at each query,
         ``behaviour_logprobs`` log mu of the policy that chose it (both read at query steps
-        only). With ``update_stats`` the
-        running statistics first absorb this rollout's raw feedback."""
+        only). With ``update_stats`` the running statistics first absorb this rollout's
+        unweighted window sums (``advantages``); ``normalized`` is
+        ``ratios * clip((advantages - mean) / (std + eps))`` (see the module docstring)."""
         out = self._outputs(np.shape(rewards)) if np.ndim(rewards) == 2 else {}
         if not out:
             raise ValueError(f"rewards must have shape (T, N), got {np.shape(rewards)}")
@@ -142,17 +165,22 @@ class FeedbackAggregator:
             self.lam,
             self.rho_max,
             out["deltas"],
+            out["advantages"],
+            out["ratios"],
             out["raw"],
             out["window_lengths"],
         )
         if update_stats:
-            self.stats.update(out["raw"], queries)
-        normalized = self.stats.normalize(out["raw"], queries, eps=self.eps, clip=self.clip)
+            self.stats.update(out["advantages"], queries)
+        normalized = self.stats.normalize(out["advantages"], queries, eps=self.eps, clip=self.clip)
+        normalized *= out["ratios"]
         return FeedbackBatch(
             deltas=out["deltas"],
             raw=out["raw"],
             normalized=normalized,
             window_lengths=out["window_lengths"],
+            advantages=out["advantages"],
+            ratios=out["ratios"],
             queries=queries,
         )
 
