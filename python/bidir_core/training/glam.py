@@ -35,7 +35,7 @@ import torch
 from bidir_core import _core
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.training.modes import ModeHooks, register_mode
-from bidir_core.training.teacher_modes import TeacherModeConfig
+from bidir_core.training.teacher_modes import OracleProbe, TeacherModeConfig
 from bidir_core.vector_env import BidirVecEnv
 
 __all__ = ["GlamMode", "TeacherActor"]
@@ -102,7 +102,7 @@ class GlamMode(ModeHooks):
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
-        from bidir_core.teacher import actions_for_task, load_teacher, oracle_samples
+        from bidir_core.teacher import actions_for_task, load_teacher
         from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
         from bidir_core.teacher.learner import TeacherPPO
 
@@ -140,21 +140,11 @@ class GlamMode(ModeHooks):
         )
         self._base_lrs = [group["lr"] for group in self.learner.optimizer.param_groups]
         self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps)
-        self.probe_prompts, self.probe_oracle = oracle_samples(
-            config.task, tc.probe_states, seed=config.seed + 777
-        )
+        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states."""
-        logp = self.teacher.action_logprobs(self.probe_prompts)
-        oracle = self.probe_oracle
-        ok = oracle < logp.shape[1]
-        expert = np.zeros(len(oracle))
-        expert[ok] = np.exp(logp[ok, oracle[ok]])
-        return {
-            "probe_agreement": float((logp.argmax(1) == oracle).mean()),
-            "probe_expert_prob": float(expert.mean()),
-        }
+        return self.oracle_probe(self.teacher)
 
     # -- hooks ---------------------------------------------------------------------------
     def actor(self) -> TeacherActor:
@@ -164,7 +154,7 @@ class GlamMode(ModeHooks):
         """PPO on the teacher over the rollout (GAE already computed); its metrics."""
         out: dict[str, float] = {}
         last = self.config.total_iterations
-        if iteration == 1 or iteration % self.tc.probe_every == 0 or iteration == last:
+        if OracleProbe.due(iteration, self.tc.probe_every, last):
             out.update(self.probe())  # the teacher this rollout used, before its update
         logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])
         out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()).mean())

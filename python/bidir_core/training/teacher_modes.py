@@ -68,7 +68,7 @@ from bidir_core.student.ppo import ExtraLoss
 from bidir_core.training.modes import ModeHooks, register_mode
 from bidir_core.vector_env import BidirVecEnv
 
-__all__ = ["TEACHER_MODES", "TeacherModeConfig", "TeacherHints", "CorrectedTeacher", "TeachMode", "BidirMode"]
+__all__ = ["TEACHER_MODES", "BidirMode", "CorrectedTeacher", "OracleProbe", "TeachMode", "TeacherHints", "TeacherModeConfig"]
 
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
@@ -238,6 +238,33 @@ class CorrectedTeacher:
             return logits.astype(np.float32)
 
 
+class OracleProbe:
+    """Fixed oracle-labelled states of a task, on which a teacher's agreement is measured
+    (``probe_agreement``: argmax piT == the oracle's action; ``probe_expert_prob``: mean
+    piT of the oracle's action)."""
+
+    def __init__(self, task: str, num_states: int, seed: int) -> None:
+        from bidir_core.teacher import oracle_samples
+
+        self.prompts, self.oracle = oracle_samples(task, num_states, seed=seed + 777)
+
+    @staticmethod
+    def due(iteration: int, every: int, last: int) -> bool:
+        """Measure at the first and last iterations and every ``every`` in between."""
+        return iteration == 1 or iteration % every == 0 or iteration == last
+
+    def __call__(self, teacher: Any) -> dict[str, float]:
+        """The agreement metrics of ``teacher`` (anything with ``action_logprobs``)."""
+        logp = teacher.action_logprobs(self.prompts)
+        ok = self.oracle < logp.shape[1]
+        expert = np.zeros(len(self.oracle))
+        expert[ok] = np.exp(logp[ok, self.oracle[ok]])
+        return {
+            "probe_agreement": float((logp.argmax(1) == self.oracle).mean()),
+            "probe_expert_prob": float(expert.mean()),
+        }
+
+
 class TeacherHints:
     """The collector's hint source: queries the service, fills hints, records the queries.
 
@@ -373,24 +400,12 @@ class TeachMode(ModeHooks):
             self.service, config.num_envs, config.num_steps, tc.query_every,
             keep_prompts=True, wait=tc.hint_wait,
         )
-        from bidir_core.teacher import oracle_samples
-
-        self.probe_prompts, self.probe_oracle = oracle_samples(
-            config.task, tc.probe_states, seed=config.seed + 777
-        )
+        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
         self.frames = 0
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states."""
-        logp = self.policy.action_logprobs(self.probe_prompts)
-        oracle = self.probe_oracle
-        ok = oracle < logp.shape[1]
-        expert = np.zeros(len(oracle))
-        expert[ok] = np.exp(logp[ok, oracle[ok]])
-        return {
-            "probe_agreement": float((logp.argmax(1) == oracle).mean()),
-            "probe_expert_prob": float(expert.mean()),
-        }
+        return self.oracle_probe(self.policy)
 
     # -- hooks ---------------------------------------------------------------------------
     def attach(self, trainer: Any) -> None:
@@ -415,7 +430,7 @@ class TeachMode(ModeHooks):
             "teacher_queries": float(idx.size),
         }
         last = self.config.total_iterations
-        if iteration == 1 or iteration % self.tc.probe_every == 0 or iteration == last:
+        if OracleProbe.due(iteration, self.tc.probe_every, last):
             out.update(self.probe())  # the teacher this rollout used, before its update
         if idx.size:
             logp = self.policy.action_logprobs(prompts)
