@@ -103,12 +103,26 @@ def convert_smollm2(out_dir: Path | None = None) -> Path:
     config.pop("quantization_config", None)
     model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config))
     model.load_state_dict(quantised.state_dict(), strict=True)
+    return save_model_dir(model, tokenizer, out_dir)
+
+
+def save_model_dir(
+    model: Any, tokenizer: Any, out_dir: Path, files: dict[str, str] | None = None
+) -> Path:
+    """Save model, tokenizer and extra text ``files`` (name -> content) as ``out_dir``.
+
+    Written to a temporary sibling directory and renamed over ``out_dir``, so a crash never
+    leaves a half-written model behind.
+    """
+    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     os.chmod(tmp, 0o755)
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -100,6 +98,7 @@ def pretrain_tiny(
     import torch
     from transformers import LlamaForCausalLM
 
+    from bidir_core.teacher.loading import save_model_dir
     from bidir_core.teacher.prompt import DEFAULT_ACTIONS
     from bidir_core.teacher.samples import oracle_samples
     from bidir_core.teacher.scoring import action_token_ids, prompt_token_ids
@@ -177,20 +176,10 @@ def pretrain_tiny(
             "seconds": round(elapsed, 1),
             "config": asdict(cfg),
         }
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-        os.chmod(tmp, 0o755)
-        try:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            stored = {k: v for k, v in metrics.items() if k != "seconds"}
-            (tmp / "pretrain.json").write_text(json.dumps(stored, indent=2) + "\n")
-            if out_dir.exists():
-                shutil.rmtree(out_dir)
-            os.replace(tmp, out_dir)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        stored = {k: v for k, v in metrics.items() if k != "seconds"}
+        save_model_dir(
+            model, tokenizer, out_dir, {"pretrain.json": json.dumps(stored, indent=2) + "\n"}
+        )
         log(f"saved {n_params:,}-parameter teacher to {out_dir} in {elapsed:.0f}s")
         return metrics
     finally:
