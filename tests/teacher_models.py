@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bidir_core
 import torch
 from bidir_core.teacher.vocab import babyai_tokenizer
 
@@ -78,3 +79,12 @@ def make_model(kind: str, seed: int = 0):
         )
         return T5ForConditionalGeneration(cfg).eval()
     raise ValueError(kind)
+
+
+def wrong_state() -> str:
+    """A GoToRedBallNoDists state where the shipped tiny teacher prefers "turn left" but the
+    oracle says "turn right" (env 7 of seed 3)."""
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 8, seed=3)
+    env.reset(seed=3)
+    assert env.expert_actions()[7] == 1
+    return env.prompts([7])[0]

@@ -13,8 +13,9 @@ from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training import TrainConfig, Trainer, evaluate, read_metrics
 from bidir_core.training.glam import GlamMode
-from bidir_core.training.metrics import WALL_TIME_COLUMNS
 from bidir_core.training.teacher_modes import TeacherModeConfig
+from run_helpers import history
+from teacher_models import wrong_state
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
@@ -38,14 +39,6 @@ def small_config(**kwargs) -> TrainConfig:
     }
     values.update(kwargs)
     return TrainConfig(**values)
-
-
-def history(run_dir) -> list[dict]:
-    """The metrics rows without the wall-time columns."""
-    return [
-        {k: v for k, v in row.items() if k not in WALL_TIME_COLUMNS}
-        for row in read_metrics(run_dir)
-    ]
 
 
 def clone(state: dict) -> dict:
@@ -151,15 +144,6 @@ def test_bootstrap_values_come_from_the_observation_prompts() -> None:
             torch.testing.assert_close(logp[:, :6].exp().sum(1), torch.ones(8))
         obs, *_ = env.step(rng.integers(0, 6, 8))
     assert carried > 0
-
-
-def wrong_state() -> str:
-    """A state where the shipped tiny teacher prefers "turn left" but the oracle says
-    "turn right" (env 7 of seed 3)."""
-    env = bidir_core.make_vec(TASK, 8, seed=3)
-    env.reset(seed=3)
-    assert env.expert_actions()[7] == 1
-    return env.prompts([7])[0]
 
 
 def test_ppo_update_raises_pi_t_of_rewarded_actions_and_fits_the_value() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import types
 
+import bidir_core
 import numpy as np
 import pytest
 import torch
-
-import bidir_core
 from bidir_core.rollout import RolloutBuffer
-from bidir_core.training.teacher_modes import BidirMode, TeacherModeConfig
 from bidir_core.student.ppo import PPOConfig
+from bidir_core.training.teacher_modes import BidirMode, TeacherModeConfig
+from teacher_models import wrong_state
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
@@ -19,15 +19,6 @@ TASK = "BabyAI-GoToRedBallNoDists-v0"
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)
-
-
-def wrong_state() -> str:
-    """A state where the shipped tiny teacher prefers "turn left" but the oracle says
-    "turn right" (env 7 of seed 3)."""
-    env = bidir_core.make_vec(TASK, 8, seed=3)
-    env.reset(seed=3)
-    assert env.expert_actions()[7] == 1
-    return env.prompts([7])[0]
 
 
 def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8) -> BidirMode:
@@ -93,7 +84,7 @@ def test_teacher_mode_config_rejects_bad_values() -> None:
 
 @pytest.mark.parametrize("mode", ["teach", "bidir"])
 def test_mode_runs_end_to_end_and_resumes_teacher_and_student(tmp_path, mode: str) -> None:
-    from bidir_core.training import Trainer, TrainConfig, read_metrics
+    from bidir_core.training import TrainConfig, Trainer, read_metrics
 
     run = tmp_path / "run"
     config = TrainConfig(

@@ -15,8 +15,8 @@ from bidir_core.training import (
     load_checkpoint,
     read_metrics,
 )
-from bidir_core.training.metrics import WALL_TIME_COLUMNS
 from bidir_core.training.trainer import METRIC_COLUMNS
+from run_helpers import history
 
 
 @pytest.fixture(autouse=True)
@@ -37,14 +37,6 @@ def small_config(**kwargs) -> TrainConfig:
     }
     values.update(kwargs)
     return TrainConfig(**values)
-
-
-def history(run_dir) -> list[dict]:
-    """The metrics rows without the wall-time columns."""
-    return [
-        {k: v for k, v in row.items() if k not in WALL_TIME_COLUMNS}
-        for row in read_metrics(run_dir)
-    ]
 
 
 def test_ppo_learns_empty_5x5(tmp_path):
