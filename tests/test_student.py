@@ -329,3 +329,119 @@ def test_flat_parameters_share_storage_and_clip_like_torch():
         torch.testing.assert_close(norm, ref_norm)
         for p, q in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(p.grad, q.grad)
+
+
+def fused_kernel(net: ActorCritic, **overrides) -> bidir_core._core.MlpPpoGradient:
+    args = {
+        "weights": [layer.weight.detach().numpy() for layer in net.layers()],
+        "biases": [layer.bias.detach().numpy() for layer in net.layers()],
+        "grad_weights": [np.zeros(tuple(layer.weight.shape), np.float32) for layer in net.layers()],
+        "grad_biases": [np.zeros(tuple(layer.bias.shape), np.float32) for layer in net.layers()],
+        "clip_coef": 0.2, "ent_coef": 0.01, "vf_coef": 0.5, "norm_adv": True, "clip_vloss": True,
+    }  # fmt: skip
+    args.update(overrides)
+    return bidir_core._core.MlpPpoGradient(**args)
+
+
+def test_fused_kernel_gradient_matches_autograd_on_chosen_rows():
+    """compute(rows) gives ppo_loss's autograd gradient of those rows of the inputs."""
+    torch.manual_seed(2)
+    net = ActorCritic(hidden=16)
+    inputs = random_inputs(20, seed=3)
+    x = net.features(*inputs)
+    rows = np.array([7, 2, 19, 11, 4, 0], np.int64)
+    g = torch.Generator().manual_seed(5)
+    n = len(rows)
+    actions = torch.randint(0, 7, (n,), generator=g)
+    old_lp = -2.0 + 0.3 * torch.randn(n, generator=g)
+    old_v, adv, ret = (torch.randn(n, generator=g) for _ in range(3))
+    logits, values = net.forward_features(x[torch.from_numpy(rows)])
+    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, PPOConfig())
+    expected = torch.autograd.grad(loss, [p for layer in net.layers() for p in (layer.weight, layer.bias)])
+    gw = kernel_grads = (
+        [np.zeros(tuple(layer.weight.shape), np.float32) for layer in net.layers()],
+        [np.zeros(tuple(layer.bias.shape), np.float32) for layer in net.layers()],
+    )
+    kernel = fused_kernel(net, grad_weights=gw[0], grad_biases=gw[1])
+    kernel.set_inputs(x.detach().numpy())
+    got_stats = kernel.compute(rows, actions.numpy(), old_lp.numpy(), old_v.numpy(), adv.numpy(), ret.numpy())
+    got = [t for pair in zip(*kernel_grads) for t in pair]
+    for g_exp, g_got in zip(expected, got):
+        torch.testing.assert_close(torch.from_numpy(g_got), g_exp, rtol=1e-4, atol=1e-6)
+    names = ["policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"]
+    torch.testing.assert_close(torch.from_numpy(got_stats), torch.stack([stats[k] for k in names]))
+
+
+def test_fused_kernel_rejects_bad_input():
+    net = ActorCritic(hidden=8)
+    kernel = fused_kernel(net)
+    x = net.features(*random_inputs(4)).detach().numpy()
+    fields = (np.zeros(2, np.int64), *(np.zeros(2, np.float32) for _ in range(4)))
+    with pytest.raises(TypeError, match="x must have dtype float32"):
+        kernel.set_inputs(x.astype(np.float64))
+    with pytest.raises(ValueError, match="x must have shape"):
+        kernel.set_inputs(x[:, :-1].copy())
+    kernel.set_inputs(x)
+    with pytest.raises(ValueError, match="row 4 is outside"):
+        kernel.compute(np.array([0, 4]), *fields)
+    with pytest.raises(ValueError, match="action 7 at row 1"):
+        kernel.compute(np.array([0, 1]), np.array([0, 7]), *fields[1:])
+    with pytest.raises(ValueError, match="advantages must have shape"):
+        kernel.compute(np.array([0, 1]), *fields[:3], np.zeros(3, np.float32), fields[4])
+    weights = [layer.weight.detach().numpy() for layer in net.layers()]
+    with pytest.raises(ValueError, match="grad_weights must not share memory with weights"):
+        fused_kernel(net, grad_weights=weights)
+    shapes = [(8, net.num_features), (8, 5), (8, 8)]  # layer 1 takes 5, layer 0 gives 8
+    with pytest.raises(ValueError, match=r"weights\[1\] takes 5 inputs, weights\[0\] gives 8"):
+        fused_kernel(
+            net,
+            weights=[np.zeros(s, np.float32) for s in shapes],
+            grad_weights=[np.zeros(s, np.float32) for s in shapes],
+        )
+    with pytest.raises(ValueError, match="ent_coef"):
+        fused_kernel(net, ent_coef=-1.0)
+
+
+def test_clipped_adam_step_matches_torch():
+    """_core.clipped_adam_step == clip_grad_norm_ + torch.optim.Adam, step by step."""
+    g = torch.Generator().manual_seed(0)
+    ours = torch.randn(50, generator=g)
+    ref = torch.nn.Parameter(ours.clone())
+    opt = torch.optim.Adam([ref], lr=3e-3, eps=1e-5)
+    m, v, step = np.zeros(50, np.float32), np.zeros(50, np.float32), np.zeros((), np.float32)
+    for scale in (10.0, 0.01, 3.0):
+        grad = scale * torch.randn(50, generator=g)
+        ref.grad = grad.clone()
+        ref_norm = torch.nn.utils.clip_grad_norm_([ref], 0.5)
+        opt.step()
+        ours_grad = grad.numpy().copy()
+        norm = bidir_core._core.clipped_adam_step(
+            ours.numpy(), ours_grad, m, v, step, 3e-3, 0.9, 0.999, 1e-5, 0.5
+        )
+        assert norm == pytest.approx(float(ref_norm), rel=1e-5)
+        torch.testing.assert_close(torch.from_numpy(ours_grad), ref.grad)
+        torch.testing.assert_close(ours, ref.detach(), rtol=1e-5, atol=1e-7)
+    state = opt.state[ref]
+    torch.testing.assert_close(torch.from_numpy(m), state["exp_avg"])
+    torch.testing.assert_close(torch.from_numpy(v), state["exp_avg_sq"])
+    assert float(step) == float(state["step"]) == 3.0
+    with pytest.raises(ValueError, match="grad must have shape"):
+        bidir_core._core.clipped_adam_step(ours.numpy(), ours_grad[:3].copy(), m, v, step, 1e-3, 0.9, 0.999, 1e-5, 0.5)
+    with pytest.raises(ValueError, match="must not share memory"):
+        bidir_core._core.clipped_adam_step(ours.numpy(), ours.numpy(), m, v, step, 1e-3, 0.9, 0.999, 1e-5, 0.5)
+
+
+def test_fused_update_keeps_torch_optimizer_state_in_torch_format():
+    """After a fused update, the optimiser state is torch Adam's; a torch step continues it."""
+    buf, mission = filled_rollout(8, 4, seed=4)
+    torch.manual_seed(0)
+    net = ActorCritic(hidden=16)
+    learner = PPOLearner(net, PPOConfig(num_minibatches=2, update_epochs=1), 10)
+    learner.update(buf, mission, iteration=1, seed=1)
+    state = learner.optimizer.state_dict()["state"][0]
+    assert float(state["step"]) == 2.0 and state["exp_avg"].abs().sum() > 0
+    before = learner.flat.param.detach().clone()
+    learner.flat.param.grad.fill_(0.01)
+    learner.optimizer.step()
+    assert float(learner.optimizer.state_dict()["state"][0]["step"]) == 3.0
+    assert not torch.equal(before, learner.flat.param.detach())

@@ -1,11 +1,11 @@
 """
-bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE, feedback.
+bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE, feedback, the student's PPO gradient.
 """
 from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['FeedbackTable', 'MISSION_BYTES', 'NUM_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'compute_gae', 'describe_images', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['FeedbackTable', 'MISSION_BYTES', 'MlpPpoGradient', 'NUM_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'hash_prompts', 'list_tasks', 'shuffled_indices']
 class VecEnv:
     """
     Raw batched environments; use bidir_core.make_vec().
@@ -137,9 +137,40 @@ class FeedbackTable:
     @property
     def rate(self) -> float:
         ...
+class MlpPpoGradient:
+    """
+    The PPO loss gradient of one minibatch through the student's MLP (ReLU between
+    layers; the last layer gives the logits and the value), written into the gradient
+    arrays given at construction. The first layer's input may be sparse: only the
+    weight columns of features a minibatch uses are touched. Not thread-safe.
+    """
+    def __init__(self, weights: list, biases: list, grad_weights: list, grad_biases: list, clip_coef: typing.Any, ent_coef: typing.Any, vf_coef: typing.Any, norm_adv: bool, clip_vloss: bool) -> None:
+        """
+        weights[l] float32 (out, in) and biases[l] (out,) per layer, in torch's layout;
+        grad_weights / grad_biases the same shapes, overwritten by compute().
+        """
+    def compute(self, rows: typing.Any, actions: typing.Any, old_logprobs: typing.Any, old_values: typing.Any, advantages: typing.Any, returns: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Writes the gradients of the minibatch of rows (n,) int64 of set_inputs' x, with
+        int64 actions and float32 old log-probs, old values, advantages and returns (n,)
+        of those rows; returns the
+        statistics (policy_loss, value_loss, entropy, approx_kl, clipfrac) float32 (5,).
+        """
+    def set_inputs(self, x: typing.Any) -> None:
+        """
+        Keeps the non-zeros of the rollout's network inputs x (B, features) float32;
+        compute() reads its rows from them.
+        """
 def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, advantages: typing.Any, ratios: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
     """
     Writes (T, N) TD errors and, at query steps, the window sums of TD errors (advantages), the truncated importance ratios, their product (feedback) and the window lengths, in place; see feedback/td_feedback.h.
+    """
+def clipped_adam_step(param: typing.Any, grad: typing.Any, exp_avg: typing.Any, exp_avg_sq: typing.Any, step: typing.Any, lr: typing.Any, beta1: typing.Any, beta2: typing.Any, eps: typing.Any, max_grad_norm: typing.Any) -> float:
+    """
+    One optimiser step on flat float32 (n,) arrays, in place: grad scaled to L2 norm
+    <= max_grad_norm (as torch.nn.utils.clip_grad_norm_), then torch.optim.Adam's
+    update with its state exp_avg, exp_avg_sq and step (a float32 0-d array, incremented).
+    Returns the gradient norm before clipping.
     """
 def compute_gae(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, gamma: typing.Any, lam: typing.Any, advantages: typing.Any, returns: typing.Any) -> None:
     """

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bidir_core import _core
 from bidir_core.rollout import RolloutBuffer
 
 __all__ = ["ExtraLoss", "FlatParameters", "PPOConfig", "PPOLearner", "ppo_loss", "ppo_loss_grad"]
@@ -275,13 +276,15 @@ class PPOLearner:
     """Runs PPO updates of an actor-critic on rollouts held in a RolloutBuffer.
 
     For ``ActorCritic`` (a parameter-free ``features`` map followed by dense layers) the
-    update computes the features of the whole rollout once, runs the layers without
-    autograd, takes the gradient at the network's outputs in closed form
-    (``ppo_loss_grad``; by autograd through ``ppo_loss`` when an extra loss is added) and
-    backpropagates it through the layers by hand, into the optimiser's flat gradient
-    buffer (see ``FlatParameters``). This is the same gradient as ``loss.backward()``
-    (tests check it) at a fraction of the cost for this small network. Other modules use
-    ordinary autograd.
+    update computes the features of the whole rollout once; each minibatch's gradient is
+    then one C++ call (``_core.MlpPpoGradient``: forward, the closed-form loss gradient of
+    ``ppo_loss_grad``, backward, touching only the first-layer columns of the features the
+    minibatch uses) into the optimiser's flat gradient buffer (see ``FlatParameters``).
+    With an extra loss term the layers run in torch without autograd, the gradient at the
+    outputs comes from autograd through ``ppo_loss`` plus the extra term, and is
+    backpropagated by hand. Both are the same gradient as ``loss.backward()`` (tests check
+    it) at a fraction of the cost for this small network. Other modules use ordinary
+    autograd.
     Each epoch gathers its shuffled rollout once; minibatches are slices of it.
     """
 
@@ -303,6 +306,7 @@ class PPOLearner:
         self._flat: dict[str, torch.Tensor] | None = None
         self._flat_key: tuple[int, int] | None = None
         self._features: torch.Tensor | None = None
+        self._kernel: _core.MlpPpoGradient | None = None
 
     def learning_rate(self, iteration: int) -> float:
         """Step size at 1-based ``iteration``: linear from learning_rate towards 0."""
@@ -342,12 +346,16 @@ class PPOLearner:
         lr = self.learning_rate(iteration)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        fields = list(MINIBATCH_FIELDS)
+        fused = self.manual_backward and extra_loss is None
+        fields = list(_LOSS_FIELDS) if fused else list(MINIBATCH_FIELDS)
         if self.manual_backward:
             inputs = [flat[k] for k in ("image", "direction", "mission", "hints", "hint_valid")]
             self._features = self.net.features(*inputs, out=self._features)
-            if extra_loss is None:
-                fields = list(_LOSS_FIELDS)
+        if fused:
+            kernel = self._fused_kernel()
+            kernel.set_inputs(self._features.numpy())
+            adam = self._adam_arrays()
+            beta1, beta2 = self.optimizer.param_groups[0]["betas"]
         totals: torch.Tensor | None = None
         extra_totals: dict[str, torch.Tensor] = {}
         count = 0
@@ -356,23 +364,31 @@ class PPOLearner:
                 np.random.SeedSequence([seed, iteration, epoch]).generate_state(1, np.uint64)[0]
             )
             parts = list(rollout.minibatches(cfg.num_minibatches, epoch_seed))
-            perm = torch.from_numpy(np.concatenate(parts))
+            perm_np = np.concatenate(parts)
+            perm = torch.from_numpy(perm_np)
             shuffled = {k: flat[k].index_select(0, perm) for k in fields}
-            if self.manual_backward:
+            if self.manual_backward and not fused:
                 assert self._features is not None
                 shuffled_x = self._features.index_select(0, perm)
             lo = 0
             for part in parts:
                 hi = lo + len(part)
                 mb = {k: v[lo:hi] for k, v in shuffled.items()}
-                if self.manual_backward:
-                    stats = self._manual_gradients(shuffled_x[lo:hi], mb, extra_loss)
+                if fused:
+                    # Gradient, clipping and Adam: two C++ calls on the flat buffers.
+                    main = torch.from_numpy(
+                        kernel.compute(perm_np[lo:hi], *(mb[k].numpy() for k in _LOSS_FIELDS))
+                    )
+                    extra = {}
+                    _core.clipped_adam_step(*adam, lr, beta1, beta2, cfg.adam_eps, cfg.max_grad_norm)
                 else:
-                    stats = self._autograd_gradients(mb, extra_loss)
+                    if self.manual_backward:
+                        main, extra = self._manual_gradients(shuffled_x[lo:hi], mb, extra_loss)
+                    else:
+                        main, extra = self._autograd_gradients(mb, extra_loss)
+                    self.flat.clip_grad_norm(cfg.max_grad_norm)
+                    self.optimizer.step()
                 lo = hi
-                self.flat.clip_grad_norm(cfg.max_grad_norm)
-                self.optimizer.step()
-                main, extra = stats
                 totals = main.clone() if totals is None else totals.add_(main)
                 for k, v in extra.items():
                     extra_totals[k] = extra_totals[k] + v if k in extra_totals else v.clone()
@@ -427,6 +443,38 @@ class PPOLearner:
             for p, g in zip(self.params, grads):
                 p.grad.copy_(g)
         return stats, extra_stats
+
+    def _fused_kernel(self) -> _core.MlpPpoGradient:
+        """The C++ minibatch gradient of the network's layers (built once)."""
+        if self._kernel is None:
+            cfg, layers = self.config, self.net.layers()
+            self._kernel = _core.MlpPpoGradient(
+                [layer.weight.detach().numpy() for layer in layers],
+                [layer.bias.detach().numpy() for layer in layers],
+                [layer.weight.grad.numpy() for layer in layers],
+                [layer.bias.grad.numpy() for layer in layers],
+                clip_coef=cfg.clip_coef, ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef,
+                norm_adv=cfg.norm_adv, clip_vloss=cfg.clip_vloss,
+            )
+        return self._kernel
+
+    def _adam_arrays(self) -> tuple[np.ndarray, ...]:
+        """numpy views of the flat parameter, its gradient and the optimiser's Adam state
+        (created in torch's own format on first use, so ``optimizer.state_dict()``,
+        checkpoints and later ``optimizer.step()`` calls see the same state)."""
+        param = self.flat.param
+        state = self.optimizer.state[param]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32)
+            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        return (
+            param.detach().numpy(),
+            param.grad.numpy(),
+            state["exp_avg"].numpy(),
+            state["exp_avg_sq"].numpy(),
+            state["step"].numpy(),
+        )
 
     def _manual_gradients(
         self, x: torch.Tensor, mb: dict[str, torch.Tensor], extra_loss: ExtraLoss | None
