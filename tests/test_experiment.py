@@ -65,9 +65,9 @@ def test_results_of_a_fake_experiment(tmp_path):
         "ppo-s0": [_row(1, None, None, 1.0), _row(2, 0.2, 0.1, 2.0), _row(3, 0.5, 0.3, 3.0)],
         "ppo-s1": [_row(1, 0.0, 0.0, 1.5), _row(2, 0.4, 0.3, 3.0), _row(3, 0.7, 0.5, 4.5)],
         "teach-s0": [
-            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6),
+            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
             _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
-            _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7),
+            _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7, probe_agreement_determined=0.95),
         ],
         # This seed stopped after iteration 2: it counts at budget 2 only.
         "teach-s1": [
@@ -102,11 +102,14 @@ def test_results_of_a_fake_experiment(tmp_path):
     assert teach3["seeds"] == 1
     assert teach3["success"] == {"mean": 0.9, "ci": None, "n": 1}
     assert teach3["probe_agreement"] == {"mean": 0.7, "ci": None, "n": 1}
+    assert teach3["probe_agreement_determined"] == {"mean": 0.95, "ci": None, "n": 1}
+    assert by["teach", 2]["probe_agreement_determined"] == {"mean": 0.9, "ci": None, "n": 1}
 
     md = (tmp_path / "results.md").read_text()
     assert "last 100 training episodes" in md and "95% Student-t" in md
-    assert "| ppo | 2 | 128 | 2 | 0.300 ± 1.271 | 0.200 ± 1.271 | 2.5 ± 6.4 | — |" in md
-    assert "| teach | 3 | 192 | 1 | 0.900 | 0.800 | 6.0 | 0.700 |" in md
+    assert "| ppo | 2 | 128 | 2 | 0.300 ± 1.271 | 0.200 ± 1.271 | 2.5 ± 6.4 | — | — |" in md
+    assert "| teach | 3 | 192 | 1 | 0.900 | 0.800 | 6.0 | 0.700 | 0.950 |" in md
+    assert "0.900 (n=1) |" in md  # budget 2: one of the two seeds measured it
 
     paths = plot_results(cfg)
     assert sorted(p.name for p in paths) == [

@@ -189,7 +189,6 @@ def test_ppo_update_raises_pi_t_of_rewarded_actions_and_fits_the_value() -> None
     "kwargs,match",
     [
         ({"ppo": PPOConfig(target_kl=0.02)}, "target_kl"),
-        ({"teacher": TeacherModeConfig(explore_eps=0.2)}, "explore_eps"),
         ({"teacher": TeacherModeConfig(teacher_lr=0.0)}, "teacher_lr"),
     ],
 )

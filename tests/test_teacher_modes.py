@@ -176,3 +176,51 @@ def test_prompt_baseline_stops_mass_escaping_to_untaken_actions(baseline: str) -
             assert after[untaken].sum() > before[untaken].sum() + 0.05, (before, after)
     finally:
         mode.close()
+
+
+class _OracleTeacher:
+    """Answers the oracle's action of the probe states it was built from (one-hot)."""
+
+    def __init__(self, prompts: list[str], oracle: np.ndarray, flip: np.ndarray) -> None:
+        # "toggle" (5), which the oracle never answers on this task, where flip is set.
+        self.answer = {}
+        for prompt, action, wrong in zip(prompts, oracle.tolist(), flip.tolist()):
+            self.answer[prompt] = 5 if wrong else action
+
+    def action_logprobs(self, prompts: list[str]) -> np.ndarray:
+        out = np.full((len(prompts), 6), -20.0, np.float32)
+        out[np.arange(len(prompts)), [self.answer[p] for p in prompts]] = 0.0
+        return out
+
+
+def test_probe_separates_states_whose_prompt_determines_the_oracle_action() -> None:
+    from bidir_core.training.teacher_modes import OracleProbe
+
+    probe = OracleProbe(TASK, 128, seed=0)
+    # Where the red ball is out of view the oracle's turn depends on what the prompt does
+    # not show: some such prompts carry several oracle actions and are not determined.
+    visible = np.array(["red ball" in p.split("Observation:")[1] for p in probe.prompts])
+    assert 0.0 < probe.determined.mean() < 1.0
+    assert probe.determined[visible].all() and not probe.determined[~visible].all()
+    assert not (probe.oracle == 5).any()
+    # A teacher wrong exactly on the undetermined states: determined agreement 1.
+    teacher = _OracleTeacher(probe.prompts, probe.oracle, ~probe.determined)
+    stats = probe(teacher)
+    assert stats["probe_agreement_determined"] == 1.0
+    assert stats["probe_agreement"] == pytest.approx(probe.determined.mean())
+    # Wrong on one determined prompt: its states alone lower the determined agreement.
+    prompts = np.array(probe.prompts)
+    one = prompts[np.flatnonzero(probe.determined)[0]]
+    stats = probe(_OracleTeacher(probe.prompts, probe.oracle, ~probe.determined | (prompts == one)))
+    expected = 1.0 - (prompts == one).sum() / probe.determined.sum()
+    assert stats["probe_agreement_determined"] == pytest.approx(expected)
+
+
+def test_linear_decay_anneals_or_stays_constant() -> None:
+    from bidir_core.training.teacher_modes import linear_decay
+
+    assert [linear_decay(0.5, f, 100) for f in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]
+    assert linear_decay(0.25, 10**9, 0) == 0.25  # 0 frames: never annealed
+    TeacherModeConfig(explore_frames=0, guidance_frames=0).validate()
+    with pytest.raises(ValueError, match="explore_frames"):
+        TeacherModeConfig(explore_frames=-1).validate()

@@ -453,9 +453,10 @@ def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) 
                 "return": mean_ci([_at(r, budget, "rolling_return") for r in reached.values()]),
                 "time_s": mean_ci([_at(r, budget, "time_s") for r in reached.values()]),
             }
-            agreement = [_at(r, budget, "probe_agreement", latest=True) for r in reached.values()]
-            if any(a is not None for a in agreement):
-                entry["probe_agreement"] = mean_ci(agreement)
+            for key in ("probe_agreement", "probe_agreement_determined"):
+                values = [_at(r, budget, key, latest=True) for r in reached.values()]
+                if any(a is not None for a in values):
+                    entry[key] = mean_ci(values)
             results.append(entry)
     summary: dict[str, Any] = {
         "task": cfg.task,
@@ -534,18 +535,26 @@ def _fmt(stat: dict[str, Any] | None, digits: int = 3, seeds: int | None = None)
     return text + (f" (n={stat['n']})" if seeds is not None and stat["n"] < seeds else "")
 
 
+# The teacher-agreement columns of the results table: (metric, column title).
+AGREEMENT_COLUMNS = (
+    ("probe_agreement", "teacher probe agreement"),
+    ("probe_agreement_determined", "... where the prompt determines the oracle"),
+)
+
+
 def results_table(summary: dict[str, Any]) -> str:
     """The results as a markdown table (and the evaluation table, if any)."""
-    has_agreement = any("probe_agreement" in r for r in summary["results"])
+    agreements = [(key, label) for key, label in AGREEMENT_COLUMNS
+                  if any(key in r for r in summary["results"])]  # fmt: skip
     head = ["mode", "iterations", "frames", "seeds", "success (rolling)", "return (rolling)",
-            "wall time (s)"] + (["teacher probe agreement"] if has_agreement else [])  # fmt: skip
+            "wall time (s)"] + [label for _, label in agreements]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sorted(summary["results"], key=lambda r: r["iterations"]):  # stable: mode order
         n = r["seeds"]
         cells = [r["mode"], str(r["iterations"]), f"{r['frames']:,}", str(n),
                  _fmt(r["success"], 3, n), _fmt(r["return"], 3, n), _fmt(r["time_s"], 1, n)]  # fmt: skip
-        if has_agreement:
-            cells.append(_fmt(r["probe_agreement"], 3, n) if "probe_agreement" in r else "—")
+        for key, _ in agreements:
+            cells.append(_fmt(r[key], 3, n) if key in r else "—")
         lines.append("| " + " | ".join(cells) + " |")
     evaluation = summary.get("evaluation")
     if evaluation:
@@ -608,7 +617,7 @@ def plot_results(cfg: ExperimentConfig) -> list[Path]:
         }
         per_mode[mode] = {
             key: _curves(runs, key, n_it)
-            for key in ("rolling_success", "time_s", "probe_agreement")
+            for key in ("rolling_success", "time_s", "probe_agreement", "probe_agreement_determined")
         }
 
     def band(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -655,12 +664,19 @@ def plot_results(cfg: ExperimentConfig) -> list[Path]:
     if with_teacher:
         fig, ax = plt.subplots(figsize=(7, 4))
         for mode, curves in with_teacher.items():
-            mean, lo, hi = band(curves["probe_agreement"])
-            ok = ~np.isnan(mean)
-            ax.plot(frames[ok], mean[ok], lw=2, marker="o", ms=3, color=colors[mode], label=mode)
-            ax.fill_between(frames[ok], lo[ok], hi[ok], color=colors[mode], alpha=0.2)
+            for key, style, label in (
+                ("probe_agreement_determined", "-", f"{mode}: prompt determines the oracle"),
+                ("probe_agreement", ":", f"{mode}: all probe states"),
+            ):
+                mean, lo, hi = band(curves[key])
+                ok = ~np.isnan(mean)
+                if not ok.any():
+                    continue
+                ax.plot(frames[ok], mean[ok], lw=2, ls=style, marker="o", ms=3,
+                        color=colors[mode], label=label)  # fmt: skip
+                ax.fill_between(frames[ok], lo[ok], hi[ok], color=colors[mode], alpha=0.15)
         ax.set_xlabel("frames")
-        ax.set_ylabel("teacher agreement with the oracle (probe states)")
+        ax.set_ylabel("teacher agreement with the oracle")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.set_title(title)

@@ -97,8 +97,8 @@ class GlamMode(ModeHooks):
 
     name = "glam"
     metric_names = (
-        "probe_agreement", "probe_expert_prob", "teacher_agreement", "teacher_entropy",
-        "teacher_version",
+        "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
+        "teacher_entropy", "teacher_version",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -110,10 +110,6 @@ class GlamMode(ModeHooks):
         ppo = config.ppo
         if ppo.target_kl is not None:
             raise ValueError("ppo.target_kl is not supported by the glam mode (set it to None)")
-        if tc.explore_eps > 0:
-            raise ValueError(
-                "teacher.explore_eps must be 0 in the glam mode: the teacher already acts"
-            )
         self.config = config
         self.tc = tc
         self.teacher = load_teacher(
