@@ -307,6 +307,8 @@ class PPOLearner:
         self._flat_key: tuple[int, int] | None = None
         self._features: torch.Tensor | None = None
         self._kernel: _core.MlpPpoGradient | None = None
+        # With manual_backward and no extra loss: the C++ minibatch step (False: torch ops).
+        self.fused = True
 
     def learning_rate(self, iteration: int) -> float:
         """Step size at 1-based ``iteration``: linear from learning_rate towards 0."""
@@ -346,7 +348,7 @@ class PPOLearner:
         lr = self.learning_rate(iteration)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        fused = self.manual_backward and extra_loss is None
+        fused = self.fused and self.manual_backward and extra_loss is None
         fields = list(_LOSS_FIELDS) if fused else list(MINIBATCH_FIELDS)
         if self.manual_backward:
             inputs = [flat[k] for k in ("image", "direction", "mission", "hints", "hint_valid")]
