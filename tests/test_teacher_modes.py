@@ -224,3 +224,92 @@ def test_linear_decay_anneals_or_stays_constant() -> None:
     TeacherModeConfig(explore_frames=0, guidance_frames=0).validate()
     with pytest.raises(ValueError, match="explore_frames"):
         TeacherModeConfig(explore_frames=-1).validate()
+
+
+class _DirectionCritic(torch.nn.Module):
+    """A stand-in student whose value is its observation's direction (0..3)."""
+
+    num_actions = 7
+
+    def forward(self, image, direction, mission, hint, hint_valid):
+        return torch.zeros(len(direction), 7), direction.float()
+
+
+def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() -> None:
+    from bidir_core.student.network import MissionTokenizer
+    from bidir_core.training.lookahead import CriticLookahead
+
+    env = bidir_core.make_vec(TASK, 8, seed=3)
+    env.reset(seed=3)
+    look = CriticLookahead(TASK, 6, gamma=0.5)
+    try:
+        states = [env.get_state(i) for i in range(8)]
+        q = look(states, _DirectionCritic(), MissionTokenizer())
+        assert q.shape == (8, 6)
+        for i, state in enumerate(states):
+            d = state["agent_dir"]
+            # Turns change the direction; the other actions keep it (nothing to pick up
+            # or toggle in front here), and no episode ends on one step from these starts.
+            assert q[i, 0] == pytest.approx(0.5 * ((d - 1) % 4))
+            assert q[i, 1] == pytest.approx(0.5 * ((d + 1) % 4))
+            assert q[i, 4] == pytest.approx(0.5 * d)
+        # An env one action from its goal: that action earns the reward and ends the
+        # episode (no bootstrap); the lookahead leaves the saved state untouched.
+        for _ in range(40):
+            near = np.flatnonzero(env._core.plan_lengths() == 1)
+            if near.size:
+                break
+            env.step(env.expert_actions())
+        i = int(near[0])
+        best = int(env.expert_actions()[i])
+        state = env.get_state(i)
+        q = look([state], _DirectionCritic(), MissionTokenizer())[0]
+        assert 0.0 < q[best] <= 1.0 and q[best] == pytest.approx(1 - 0.9 * (state["step_count"] + 1) / state["max_steps"])
+        assert env.get_state(i)["agent_dir"] == state["agent_dir"]
+    finally:
+        look.close()
+
+
+def test_lookahead_feedback_moves_a_wrong_teacher_towards_the_right_action() -> None:
+    """With feedback_source="lookahead" the critic's Q of every suggestion reaches the
+    teacher: where Q says "turn right" is best, the teacher's piT(right) rises, although
+    no rollout action was ever "turn right" (the TD feedback could not see that)."""
+    prompt = wrong_state()
+    config = types.SimpleNamespace(
+        teacher=TeacherModeConfig(feedback_source="lookahead", teacher_lr=1e-3),
+        num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
+        ppo=PPOConfig(), seed=0,
+    )  # fmt: skip
+    mode = BidirMode(config)
+    real = mode.lookahead
+    try:
+        before = np.exp(mode.policy.action_logprobs([prompt])[0])
+        assert before[0] > before[1]
+        hints = mode.hints
+        hints.queries[:] = True
+        hints.hashes[:] = bidir_core._core.hash_prompts([prompt])[0]
+        hints.prompts = {i: prompt for i in range(32)}
+        hints.states = {i: {} for i in range(32)}
+        # The critic: "turn right" leads 0.3 higher than anything else.
+        mode.lookahead = lambda states, net, tok: np.tile([0.5, 0.8, 0.5, 0.5, 0.5, 0.5], (len(states), 1))
+        buf = RolloutBuffer(8, 4)
+        buf.actions[:] = 0  # the student always turned left
+        mode.trainer = types.SimpleNamespace(
+            collector=types.SimpleNamespace(next_values=np.zeros(4, np.float32)), frames=0,
+            net=None, tokenizer=None,
+        )  # fmt: skip
+        for iteration in range(1, 4):
+            stats = mode.after_update(iteration, buf)
+        after = np.exp(mode.policy.action_logprobs([prompt])[0])
+        assert after[1] > before[1] + 0.05, (before, after)
+        assert stats["teacher_version"] == 3
+    finally:
+        mode.lookahead = real
+        mode.close()
+
+
+def test_lookahead_needs_the_hint_input_off() -> None:
+    with pytest.raises(ValueError, match="hint_input"):
+        TeacherModeConfig(feedback_source="lookahead", hint_input=True).validate()
+    with pytest.raises(ValueError, match="feedback_source"):
+        TeacherModeConfig(feedback_source="oracle").validate()

@@ -78,6 +78,7 @@ __all__ = ["TEACHER_MODES", "BidirMode", "CorrectedTeacher", "OracleProbe", "Tea
 
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
+FEEDBACK_SOURCES = ("td", "lookahead")
 TEACHER_MODES = ("teach", "bidir")
 
 
@@ -121,6 +122,16 @@ class TeacherModeConfig:
     teacher's suggestions keep being tried and judged)."""
     feedback: str = "parametric"
     """bidir: how feedback updates the teacher: parametric, table or both."""
+    feedback_source: str = "td"
+    """bidir: what judges a teacher query. ``td`` (SPEC.md §4): the truncated importance
+    ratio times the student's TD errors over the steps the hint covered, i.e. the critic's
+    verdict on the action the student actually took. ``lookahead``: the critic's verdict
+    on every action the teacher could suggest, Q(s, a) = r + gamma (1 - done) V_S(s') from
+    one step of a copy of the env (saved with the query), minus the mean over piT; the
+    teacher then learns from a suggestion sampled from piT, on-policy (and the table from
+    all actions). ``td`` can only correct the teacher where the student tries something
+    else; ``lookahead`` also where student and teacher share a habit (needs
+    ``hint_input`` off: the critic is read without hints)."""
     feedback_lambda: float = 0.95
     """lambda of the window sum of TD errors."""
     rho_max: float = 4.0
@@ -205,6 +216,16 @@ class TeacherModeConfig:
             )
         if not isinstance(self.hint_input, bool):
             raise TypeError("teacher.hint_input must be a bool")
+        if self.feedback_source not in FEEDBACK_SOURCES:
+            raise ValueError(
+                f"teacher.feedback_source must be one of {', '.join(FEEDBACK_SOURCES)}, "
+                f"got {self.feedback_source!r}"
+            )
+        if self.feedback_source == "lookahead" and self.hint_input:
+            raise ValueError(
+                "teacher.feedback_source='lookahead' reads the student's critic without hints: "
+                "turn teacher.hint_input off"
+            )
         return self
 
     @classmethod
@@ -332,6 +353,8 @@ class TeacherHints:
         self.hashes = np.zeros((num_steps, num_envs), np.uint64)
         self.oracle = np.zeros((num_steps, num_envs), np.int64)
         self.prompts: dict[int, str] = {}  # flat index t * N + n -> prompt text
+        self.record_states = False  # keep each queried env's state (lookahead feedback)
+        self.states: dict[int, dict[str, Any]] = {}  # flat index -> env.get_state()
         self._since = np.full(num_envs, query_every, np.int64)  # steps since the last query
         self.buffer: RolloutBuffer | None = None
 
@@ -344,6 +367,7 @@ class TeacherHints:
             if t == 0:
                 self.queries[:] = False
                 self.prompts.clear()
+                self.states.clear()
             else:
                 self.service.tick()
         if t > 0 and self.buffer is not None:
@@ -356,6 +380,9 @@ class TeacherHints:
             self.queries[t, ids] = True
             self.hashes[t, ids] = hashes[due]
             self.oracle[t, ids] = env.expert_actions()[due]
+            if self.record_states:
+                for i, flat in zip(due.tolist(), (t * num_envs + ids).tolist()):
+                    self.states[flat] = env.get_state(i)
             if self.keep_prompts:
                 texts = env.prompts(due)
                 for i, text in zip(ids.tolist(), texts):
@@ -545,9 +572,20 @@ class BidirMode(TeachMode):
                 ),
             )
         self._teacher_lp = np.zeros((config.num_steps, config.num_envs), np.float32)
+        self.lookahead = None
+        if tc.feedback_source == "lookahead":
+            from bidir_core.training.lookahead import CriticLookahead
+
+            self.hints.record_states = True
+            self.lookahead = CriticLookahead(
+                config.task, len(self.teacher.actions), config.ppo.gamma
+            )
+            self._sampler = np.random.default_rng([config.seed, 1729])
 
     def teacher_update(self, rollout: RolloutBuffer, idx: np.ndarray, prompts: list[str],
                        logp: np.ndarray) -> dict[str, float]:
+        if self.lookahead is not None:
+            return self._lookahead_update(idx, prompts, logp)
         actions = rollout.actions.ravel()[idx]
         # The teacher scores only its own candidates (not "done"): other actions have
         # piT = 0, so their feedback is weighted 0 and they are left out of its update.
@@ -593,6 +631,50 @@ class BidirMode(TeachMode):
         out["teacher_version"] = float(self.policy.version)
         out["table_entries"] = float(len(self.table))
         return out
+
+    def _lookahead_update(self, idx: np.ndarray, prompts: list[str],
+                          logp: np.ndarray) -> dict[str, float]:
+        """``feedback_source="lookahead"``: the critic's Q of every suggestion (see
+        ``CriticLookahead``), centred on its mean under piT, scaled by its std plus
+        ``feedback_eps`` and clipped; the LM learns from one suggestion per query sampled
+        from piT (on-policy, no importance ratio), the table from all of them."""
+        assert self.lookahead is not None
+        states = [self.hints.states[i] for i in idx.tolist()]
+        q = self.lookahead(states, self.trainer.net, self.trainer.tokenizer)
+        p = np.exp(logp.astype(np.float64))
+        p /= p.sum(axis=1, keepdims=True)
+        adv = q - (p * q).sum(axis=1, keepdims=True)
+        scale = float(adv.std()) + self.tc.feedback_eps
+        z = np.clip(adv / scale, -self.tc.feedback_clip, self.tc.feedback_clip)
+        rows = np.arange(len(idx))
+        cumulative = p.cumsum(axis=1)
+        draws = self._sampler.random(len(idx))[:, None]
+        actions = np.minimum((cumulative < draws).sum(axis=1), p.shape[1] - 1)
+        chosen = adv[rows, actions]
+        out = {
+            "feedback_mean": float(chosen.mean()),
+            "feedback_std": float(chosen.std()),
+            "feedback_positive": float((chosen > 0).mean()),
+            "feedback_window": 1.0,
+        }
+        if self.learner is not None:
+            base = self.teacher.action_logprobs(prompts) if len(self.table) else logp
+            res = self.learner.update(prompts, actions, z[rows, actions].astype(np.float32),
+                                      base[rows, actions])  # fmt: skip
+            out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
+        if self.tc.feedback in ("table", "both"):
+            k = p.shape[1]
+            hashes = np.repeat(self.hints.hashes.ravel()[idx], k)
+            self.table.update(hashes, np.tile(np.arange(k), len(idx)), z.ravel().astype(np.float32))
+        self.policy.publish()
+        out["teacher_version"] = float(self.policy.version)
+        out["table_entries"] = float(len(self.table))
+        return out
+
+    def close(self) -> None:
+        super().close()
+        if self.lookahead is not None:
+            self.lookahead.close()
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
