@@ -23,7 +23,9 @@ def _one_thread():
 
 def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8) -> BidirMode:
     config = types.SimpleNamespace(
-        teacher=TeacherModeConfig(feedback=feedback, query_every=1, teacher_lr=1e-3),
+        teacher=TeacherModeConfig(
+            feedback=feedback, feedback_source="td", query_every=1, teacher_lr=1e-3
+        ),
         num_envs=num_envs,
         num_steps=num_steps,
         steps_per_iteration=num_envs * num_steps,
@@ -142,7 +144,7 @@ def test_prompt_baseline_stops_mass_escaping_to_untaken_actions(baseline: str) -
     prompt_b = env.prompts([0])[0]
     assert prompt_b != prompt_a
     config = types.SimpleNamespace(
-        teacher=TeacherModeConfig(feedback="parametric", query_every=1, teacher_lr=1e-3,
+        teacher=TeacherModeConfig(feedback="parametric", feedback_source="td", query_every=1, teacher_lr=1e-3,
                                   feedback_baseline=baseline),
         num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
         ppo=PPOConfig(), seed=0,
@@ -308,8 +310,12 @@ def test_lookahead_feedback_moves_a_wrong_teacher_towards_the_right_action() -> 
         mode.close()
 
 
-def test_lookahead_needs_the_hint_input_off() -> None:
+def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
+    from bidir_core.training import TrainConfig, Trainer
+
+    config = TrainConfig(teacher=TeacherModeConfig(feedback_source="lookahead", hint_input=True))
     with pytest.raises(ValueError, match="hint_input"):
-        TeacherModeConfig(feedback_source="lookahead", hint_input=True).validate()
+        Trainer(config, tmp_path / "run", progress=False, tensorboard=False)
+    assert not (tmp_path / "run").exists()
     with pytest.raises(ValueError, match="feedback_source"):
         TeacherModeConfig(feedback_source="oracle").validate()

@@ -122,7 +122,7 @@ class TeacherModeConfig:
     teacher's suggestions keep being tried and judged)."""
     feedback: str = "parametric"
     """bidir: how feedback updates the teacher: parametric, table or both."""
-    feedback_source: str = "td"
+    feedback_source: str = "lookahead"
     """bidir: what judges a teacher query. ``td`` (SPEC.md §4): the truncated importance
     ratio times the student's TD errors over the steps the hint covered, i.e. the critic's
     verdict on the action the student actually took. ``lookahead``: the critic's verdict
@@ -131,7 +131,11 @@ class TeacherModeConfig:
     teacher then learns from a suggestion sampled from piT, on-policy (and the table from
     all actions). ``td`` can only correct the teacher where the student tries something
     else; ``lookahead`` also where student and teacher share a habit (needs
-    ``hint_input`` off: the critic is read without hints)."""
+    ``hint_input`` off: the critic is read without hints). The default: over 25.6k frames
+    (GoToRedBallNoDists, tiny teacher, seeds 0 and 1) the teacher's agreement where the
+    prompt determines the oracle went 0.91 -> 0.985 and 0.89 -> 0.97 with ``lookahead``;
+    with ``td`` 0.91 -> 0.95 and 0.89 -> 0.93, and over 51.2k frames 0.90 -> 0.91 +- 0.05
+    (3 seeds; one seed's student and teacher settled on the three left turns)."""
     feedback_lambda: float = 0.95
     """lambda of the window sum of TD errors."""
     rho_max: float = 4.0
@@ -221,11 +225,7 @@ class TeacherModeConfig:
                 f"teacher.feedback_source must be one of {', '.join(FEEDBACK_SOURCES)}, "
                 f"got {self.feedback_source!r}"
             )
-        if self.feedback_source == "lookahead" and self.hint_input:
-            raise ValueError(
-                "teacher.feedback_source='lookahead' reads the student's critic without hints: "
-                "turn teacher.hint_input off"
-            )
+
         return self
 
     @classmethod
@@ -573,6 +573,11 @@ class BidirMode(TeachMode):
             )
         self._teacher_lp = np.zeros((config.num_steps, config.num_envs), np.float32)
         self.lookahead = None
+        if tc.feedback_source == "lookahead" and tc.hint_input:
+            raise ValueError(
+                "teacher.feedback_source='lookahead' reads the student's critic without hints: "
+                "turn teacher.hint_input off, or use teacher.feedback_source='td'"
+            )
         if tc.feedback_source == "lookahead":
             from bidir_core.training.lookahead import CriticLookahead
 
