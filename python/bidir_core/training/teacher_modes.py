@@ -10,16 +10,18 @@ Both run the student's PPO loop with a teacher LM behind the asynchronous servic
   (``guidance_coef``), and guided exploration, where the executed action is drawn from
   (1 - eps_k) piS + eps_k piT (``explore_eps``; by default the only one on, and constant);
 * ``bidir`` adds student -> teacher: after each student update the rollout's queries are
-  judged by the student's critic (``FeedbackAggregator``: the query's truncated
-  importance ratio times the lambda-discounted TD errors of the steps its hint covered),
-  and the normalised feedback updates the teacher: a clipped policy-gradient step on the
-  LM (``parametric``), the C++ per-(prompt, action) feedback table added to the teacher's
-  logits (``table``), or both.
+  judged by the student's critic, and the normalised feedback updates the teacher: a
+  clipped policy-gradient step on the LM (``parametric``), the C++ per-(prompt, action)
+  feedback table added to the teacher's logits (``table``), or both. The critic judges
+  either the action taken (``feedback_source="td"``, SPEC.md §4, ``FeedbackAggregator``:
+  the query's truncated importance ratio times the lambda-discounted TD errors of the
+  steps its hint covered) or, by default, every suggestion by one step of lookahead from
+  the query's saved state (``"lookahead"``, ``CriticLookahead``).
 
 ``teach`` keeps the teacher frozen: the one-directional baseline.
 
-Why the defaults of the feedback path are what they are (seed 0, GoToRedBallNoDists, tiny
-teacher, probe agreement 0.812 at the start, 25.6k-frame runs; details in the field
+Why the defaults of the TD feedback path are what they are (seed 0, GoToRedBallNoDists,
+tiny teacher, probe agreement 0.812 at the start, 25.6k-frame runs; details in the field
 docstrings):
 
 * the importance ratio weights the *normalised* advantage (``FeedbackAggregator``). With
@@ -47,7 +49,10 @@ docstrings):
   better. With hint input and guidance the student copied the tiny teacher's wrong turn
   (left, where the ball is straight to the right), the critic found it fine, and bidir
   made the teacher surer of it (piT(left) 0.5 -> 0.99 there; determined agreement 0.91 ->
-  0.90). With the defaults the same run ends at 0.95, and the teacher turns right there.
+  0.90). With these settings the same run ends at 0.95, and the teacher turns right
+  there; but in a longer run of the same seed the student itself settled on the three
+  left turns and the TD feedback followed it (0.90 at 51.2k frames), which is why the
+  default ``feedback_source`` is ``lookahead`` (0.91 -> 0.985 in 25.6k frames).
 
 ``probe_agreement`` also counts states the feedback cannot fix: a quarter of the probe
 states do not show the goal, and there the oracle (which sees the whole grid) picks a
@@ -642,7 +647,15 @@ class BidirMode(TeachMode):
         """``feedback_source="lookahead"``: the critic's Q of every suggestion (see
         ``CriticLookahead``), centred on its mean under piT, scaled by its std plus
         ``feedback_eps`` and clipped; the LM learns from one suggestion per query sampled
-        from piT (on-policy, no importance ratio), the table from all of them."""
+        from piT (on-policy, no importance ratio), the table from all of them.
+
+        A teacher sure of a wrong action samples only that action, whose advantage
+        against its own mean is 0, so the LM stops learning there: in a 51.2k-frame run
+        (seed 0) it settled on "turn left" with piT = 1.0 where the critic's Q preferred
+        "turn right" in 43 of 44 such states (determined agreement 0.91 -> 0.94 -> 0.89).
+        Drawing the action uniformly instead (the expected step sum_a A(a) grad log piT)
+        was worse: every action better than the teacher's mean rose, no-ops included
+        (0.91 -> 0.83 and 0.89 -> 0.76 over 25.6k frames)."""
         assert self.lookahead is not None
         states = [self.hints.states[i] for i in idx.tolist()]
         q = self.lookahead(states, self.trainer.net, self.trainer.tokenizer)
