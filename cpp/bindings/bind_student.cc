@@ -17,19 +17,6 @@
 namespace bidir {
 namespace {
 
-double NonNegativeReal(const py::object& v, const char* name) {
-  if (py::isinstance<py::bool_>(v) || !PyNumber_Check(v.ptr()) || PyComplex_Check(v.ptr())) {
-    throw py::type_error(std::string(name) + " must be a float, got " +
-                         std::string(py::str(py::type::handle_of(v).attr("__name__"))));
-  }
-  const double d = v.cast<double>();
-  if (!(d >= 0.0 && d < HUGE_VAL)) {
-    throw py::value_error(std::string(name) + " must be a finite number >= 0, got " +
-                          std::string(py::str(v)));
-  }
-  return d;
-}
-
 // Holds the network's parameter and gradient arrays (checked once) and the scratch
 // buffers; compute() runs one minibatch. Not thread-safe: one object per learner.
 class PyMlpPpoGradient {

@@ -58,13 +58,19 @@ inline py::array AsArray(const py::object& obj, const char* name) {
   return py::reinterpret_borrow<py::array>(obj);
 }
 
-// Checks that x is a real number in [0, 1]; TypeError / ValueError naming `name`.
-inline double UnitInterval(const py::object& x, const char* name) {
+// Returns x as a double if it is a real number (not bool, not complex); else TypeError
+// naming `name`.
+inline double RealNumber(const py::object& x, const char* name) {
   if (py::isinstance<py::bool_>(x) || !PyNumber_Check(x.ptr()) || PyComplex_Check(x.ptr())) {
     throw py::type_error(std::string(name) + " must be a float, got " +
                          std::string(py::str(py::type::handle_of(x).attr("__name__"))));
   }
-  const double v = x.cast<double>();
+  return x.cast<double>();
+}
+
+// Checks that x is a real number in [0, 1]; TypeError / ValueError naming `name`.
+inline double UnitInterval(const py::object& x, const char* name) {
+  const double v = RealNumber(x, name);
   if (!(v >= 0.0 && v <= 1.0)) {  // also rejects NaN
     throw py::value_error(std::string(name) + " must be in [0, 1], got " + std::string(py::str(x)));
   }
@@ -73,13 +79,19 @@ inline double UnitInterval(const py::object& x, const char* name) {
 
 // Checks that x is a finite real number > 0; TypeError / ValueError naming `name`.
 inline double PositiveReal(const py::object& x, const char* name) {
-  if (py::isinstance<py::bool_>(x) || !PyNumber_Check(x.ptr()) || PyComplex_Check(x.ptr())) {
-    throw py::type_error(std::string(name) + " must be a float, got " +
-                         std::string(py::str(py::type::handle_of(x).attr("__name__"))));
-  }
-  const double v = x.cast<double>();
+  const double v = RealNumber(x, name);
   if (!(v > 0.0 && v < HUGE_VAL)) {  // also rejects NaN and inf
     throw py::value_error(std::string(name) + " must be a finite number > 0, got " +
+                          std::string(py::str(x)));
+  }
+  return v;
+}
+
+// Checks that x is a finite real number >= 0; TypeError / ValueError naming `name`.
+inline double NonNegativeReal(const py::object& x, const char* name) {
+  const double v = RealNumber(x, name);
+  if (!(v >= 0.0 && v < HUGE_VAL)) {  // also rejects NaN and inf
+    throw py::value_error(std::string(name) + " must be a finite number >= 0, got " +
                           std::string(py::str(x)));
   }
   return v;

@@ -41,8 +41,9 @@ void CheckShapes(const std::vector<DenseLayer>& layers, const PpoMinibatch& batc
 }
 
 // Writes d loss / d out (n, A + 1) into grad and the statistics into stats.
+// logp is scratch of num_actions floats.
 void PpoLossGradient(const float* out, int num_actions, const PpoMinibatch& b,
-                     const PpoLossConfig& c, float* grad, float* stats) {
+                     const PpoLossConfig& c, float* logp, float* grad, float* stats) {
   const int n = b.n, width = num_actions + 1;
   const float inv_n = 1.0f / static_cast<float>(n);
   const float eps = c.clip_coef;
@@ -55,7 +56,6 @@ void PpoLossGradient(const float* out, int num_actions, const PpoMinibatch& b,
     adv_scale = 1.0 / (std::sqrt(ss / (n - 1)) + 1e-8);
   }
   double policy = 0.0, value = 0.0, entropy = 0.0, kl = 0.0, clipped_count = 0.0;
-  std::vector<float> logp(num_actions);  // small: A floats
   for (int i = 0; i < n; ++i) {
     const float* z = out + static_cast<size_t>(i) * width;
     float* g = grad + static_cast<size_t>(i) * width;
@@ -188,7 +188,9 @@ void Run(const SparseRows& x, const int64_t* rows, const std::vector<DenseLayer>
   // The loss gradient at the outputs.
   const int width = layers.back().out;
   s.grad_out.resize(static_cast<size_t>(n) * width);
-  PpoLossGradient(s.acts.back().data(), width - 1, batch, config, s.grad_out.data(), stats);
+  s.logp.resize(width - 1);
+  PpoLossGradient(s.acts.back().data(), width - 1, batch, config, s.logp.data(),
+                  s.grad_out.data(), stats);
 
   // Backward.
   s.grad.assign(s.grad_out.begin(), s.grad_out.end());

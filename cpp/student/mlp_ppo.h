@@ -77,7 +77,7 @@ struct SparseRows {
 // so repeated calls allocate nothing once they have seen the largest shapes.
 struct MlpPpoScratch {
   std::vector<std::vector<float>> acts;
-  std::vector<float> grad, grad_prev, grad_out, wt, gw_used, nz_value;
+  std::vector<float> grad, grad_prev, grad_out, wt, gw_used, nz_value, logp;
   std::vector<int32_t> used, mark, nz_index, row_start;
 };
 
