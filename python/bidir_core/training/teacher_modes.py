@@ -619,8 +619,7 @@ class BidirMode(TeachMode):
         else:
             advantages = fb.normalized.ravel()[idx][scored]
         prompts = [p for p, ok in zip(prompts, scored.tolist()) if ok]
-        actions, rows = actions[scored], rows[: int(scored.sum())]
-        logp = logp[scored]
+        actions, logp = actions[scored], logp[scored]
         stats = fb.stats()
         out = {
             "feedback_mean": stats.get("feedback/raw_mean", math.nan),
@@ -630,17 +629,9 @@ class BidirMode(TeachMode):
         }
         if not prompts:
             return out
-        if self.learner is not None:
-            base = self.teacher.action_logprobs(prompts) if len(self.table) else logp
-            res = self.learner.update(prompts, actions, advantages, base[rows, actions])
-            out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
-        if self.tc.feedback in ("table", "both"):
-            hashes = self.hints.hashes.ravel()[idx][scored]
-            self.table.update(hashes, actions, advantages.astype(np.float32))
-        self.policy.publish()
-        out["teacher_version"] = float(self.policy.version)
-        out["table_entries"] = float(len(self.table))
-        return out
+        hashes = self.hints.hashes.ravel()[idx][scored]
+        table_rows = (hashes, actions, advantages.astype(np.float32))
+        return self._update_teacher(out, prompts, actions, advantages, logp, table_rows)
 
     def _lookahead_update(self, idx: np.ndarray, prompts: list[str],
                           logp: np.ndarray) -> dict[str, float]:
@@ -675,15 +666,26 @@ class BidirMode(TeachMode):
             "feedback_positive": float((chosen > 0).mean()),
             "feedback_window": 1.0,
         }
+        k = p.shape[1]
+        table_rows = (np.repeat(self.hints.hashes.ravel()[idx], k),
+                      np.tile(np.arange(k), len(idx)), z.ravel().astype(np.float32))  # fmt: skip
+        advantages = z[rows, actions].astype(np.float32)
+        return self._update_teacher(out, prompts, actions, advantages, logp, table_rows)
+
+    def _update_teacher(self, out: dict[str, float], prompts: list[str], actions: np.ndarray,
+                        advantages: np.ndarray, logp: np.ndarray,
+                        table_rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, float]:
+        """Apply one rollout's feedback: the LM's clipped policy-gradient step on (prompt,
+        action, advantage) with old log-probs from ``logp`` (B, A) (``parametric``), the
+        table's update on ``table_rows`` = (hashes, actions, feedback) (``table``), then
+        publish the new teacher version; adds their metrics to ``out`` and returns it."""
         if self.learner is not None:
+            rows = np.arange(len(prompts))
             base = self.teacher.action_logprobs(prompts) if len(self.table) else logp
-            res = self.learner.update(prompts, actions, z[rows, actions].astype(np.float32),
-                                      base[rows, actions])  # fmt: skip
+            res = self.learner.update(prompts, actions, advantages, base[rows, actions])
             out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         if self.tc.feedback in ("table", "both"):
-            k = p.shape[1]
-            hashes = np.repeat(self.hints.hashes.ravel()[idx], k)
-            self.table.update(hashes, np.tile(np.arange(k), len(idx)), z.ravel().astype(np.float32))
+            self.table.update(*table_rows)
         self.policy.publish()
         out["teacher_version"] = float(self.policy.version)
         out["table_entries"] = float(len(self.table))
