@@ -52,6 +52,58 @@ def test_ratio_clipping_stops_the_update():
     np.testing.assert_allclose(teacher.action_logprobs(PROMPTS), before, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_unique", [1, 3, 7, 40])
+def test_grouped_minibatches_keep_each_prompt_whole(n_unique):
+    teacher = Teacher(make_model("llama"), tokenizer())
+    learner = TeacherPPO(teacher, PPOConfig(minibatch_size=16))
+    rng = np.random.default_rng(n_unique)
+    prompts = [f"prompt {i}" for i in rng.integers(0, n_unique, 50)]
+    for _ in range(3):
+        batches = learner._minibatches(prompts)
+        # as many steps as random minibatches would take
+        assert len(batches) == 4
+        seen = torch.cat(batches).sort().values
+        assert seen.tolist() == list(range(50))
+        if len(set(prompts)) < 4:  # too few prompts to group: random slices
+            assert [len(b) for b in batches] == [16, 16, 16, 2]
+            continue
+        owners = {}
+        for b, idx in enumerate(batches):
+            assert len(idx) > 0
+            for i in idx.tolist():
+                assert owners.setdefault(prompts[i], b) == b
+
+
+def test_ungrouped_minibatches_are_random_slices():
+    teacher = Teacher(make_model("llama"), tokenizer())
+    learner = TeacherPPO(teacher, PPOConfig(minibatch_size=16, group_prompts=False))
+    batches = learner._minibatches(["same prompt"] * 50)
+    assert [len(b) for b in batches] == [16, 16, 16, 2]
+    assert torch.cat(batches).sort().values.tolist() == list(range(50))
+
+
+def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
+    from bidir_core.teacher import scoring
+
+    teacher = Teacher(make_model("llama"), tokenizer())
+    learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=2, minibatch_size=4))
+    prompts = (PROMPTS * 4)[:14]
+    n = len(prompts)
+    scored = []
+    real = scoring.batched_action_scores
+    monkeypatch.setattr(
+        scoring,
+        "batched_action_scores",
+        lambda m, ids, *a, **k: (scored.append(len(ids)), real(m, ids, *a, **k))[1],
+    )
+    old = teacher.action_logprobs(prompts)
+    scored.clear()
+    learner.update(prompts, np.full(n, 3), np.ones(n, np.float32), old[:, 3])
+    assert sum(scored) == 2 * len(set(prompts))
+    assert teacher.version == 2 * -(-n // 4)
+    assert (teacher.action_logprobs(prompts)[:, 3] > old[:, 3]).all()
+
+
 def test_value_head_is_glams_mlp_and_learns_returns():
     head = ValueHead(32, width=16)
     kinds = [type(m).__name__ for m in head.net]

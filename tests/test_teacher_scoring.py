@@ -132,6 +132,46 @@ def test_tensor_version_has_grad_and_matches(kind):
     assert grads and any(g.abs().sum() > 0 for g in grads)
 
 
+@pytest.mark.parametrize("kind", ["llama", "t5"])
+def test_repeated_prompts_run_once_with_the_same_values_and_gradients(kind, monkeypatch):
+    from bidir_core.teacher import scoring
+
+    model = make_model(kind)
+    teacher = Teacher(model, tokenizer(), batch_size=3)
+    prompts = [PROMPTS[1], PROMPTS[0], PROMPTS[1], PROMPTS[2], PROMPTS[0], PROMPTS[1]]
+    unique, inverse = scoring.unique_prompts(prompts)
+    assert unique == [PROMPTS[1], PROMPTS[0], PROMPTS[2]]
+    assert inverse.tolist() == [0, 1, 0, 2, 1, 0]
+    scored = []
+    real = scoring.batched_action_scores
+    monkeypatch.setattr(
+        scoring,
+        "batched_action_scores",
+        lambda m, ids, *a, **k: (scored.append(len(ids)), real(m, ids, *a, **k))[1],
+    )
+    rows = teacher.action_logprobs(prompts)
+    assert sum(scored) == 3
+    np.testing.assert_allclose(rows, teacher.action_logprobs(unique)[inverse.numpy()], atol=1e-6)
+    # the gradient through the gathered rows is the gradient of the repeated rows
+    weights = torch.arange(1.0, 1.0 + len(prompts) * len(teacher.actions)).view(len(prompts), -1)
+    grads = []
+    for batch in (prompts, None):
+        model.zero_grad()
+        if batch is None:  # one prompt at a time: no sharing at all
+            loss = sum(
+                (teacher.action_logprobs_tensor([p]) * weights[i]).sum()
+                for i, p in enumerate(prompts)
+            )
+        else:
+            loss = (teacher.action_logprobs_tensor(batch) * weights).sum()
+        loss.backward()
+        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    for shared, alone in zip(*grads, strict=True):
+        torch.testing.assert_close(shared, alone, rtol=1e-3, atol=1e-4)
+    _, hidden = teacher.action_logprobs_tensor(prompts, return_hidden=True)
+    torch.testing.assert_close(hidden[2], hidden[0])
+
+
 def test_chunked_batches_match():
     model, tok = make_model("gpt2"), tokenizer()
     whole = Teacher(model, tok, batch_size=64).action_logprobs(PROMPTS * 3)

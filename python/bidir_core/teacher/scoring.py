@@ -38,6 +38,7 @@ __all__ = [
     "batched_action_scores",
     "naive_action_scores",
     "prompt_token_ids",
+    "unique_prompts",
 ]
 
 
@@ -126,6 +127,18 @@ def prompt_token_ids(tokenizer: Any, prompts: Sequence[str]) -> list[list[int]]:
             ids = [int(bos)]
         out.append(ids)
     return out
+
+
+def unique_prompts(prompts: Sequence[str]) -> tuple[list[str], torch.Tensor]:
+    """The distinct prompts in first-seen order and, per prompt, its row among them.
+
+    Scoring runs the LM once per distinct prompt: a rollout repeats prompts (in one
+    GoToRedBallNoDists iteration 256 queries hold ~100 distinct ones), and gathering the
+    rows back gives the same values and, through ``index_select``, the same gradients.
+    """
+    rows: dict[str, int] = {}
+    inverse = [rows.setdefault(p, len(rows)) for p in prompts]
+    return list(rows), torch.tensor(inverse, dtype=torch.long)
 
 
 def _padded(rows: Sequence[Sequence[int]], pad: int, *, left: bool, device: Any):
@@ -345,10 +358,11 @@ class Teacher:
         prompts = _check_prompts(prompts)
         if not prompts:
             return torch.zeros((0, len(self.actions)))
+        unique, inverse = unique_prompts(prompts)
         with self.lock, torch.inference_mode():
             chunks = []
-            for start in range(0, len(prompts), self.batch_size):
-                ids = prompt_token_ids(self.tokenizer, prompts[start : start + self.batch_size])
+            for start in range(0, len(unique), self.batch_size):
+                ids = prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
                 if naive:
                     chunks.append(naive_action_scores(self.model, ids, self._action_ids))
                 else:
@@ -356,7 +370,7 @@ class Teacher:
                         self.model, ids, self._action_ids, pad_id=self._pad_id
                     )
                     chunks.append(scores)
-            return torch.cat(chunks).float().cpu()
+            return torch.cat(chunks).float().cpu()[inverse]
 
     def action_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
         """log πT(a|prompt) as float32 (B, len(actions)); each row is log-normalised."""
@@ -373,16 +387,20 @@ class Teacher:
         prompts = _check_prompts(prompts)
         if not prompts:
             raise ValueError("prompts must not be empty")
+        unique, inverse = unique_prompts(prompts)
         logps, hiddens = [], []
-        for start in range(0, len(prompts), self.batch_size):
-            ids = prompt_token_ids(self.tokenizer, prompts[start : start + self.batch_size])
+        for start in range(0, len(unique), self.batch_size):
+            ids = prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
             scores, hidden = batched_action_scores(
                 self.model, ids, self._action_ids, pad_id=self._pad_id, return_hidden=return_hidden
             )
             logps.append(torch.log_softmax(scores / self.temperature, dim=-1))
             hiddens.append(hidden)
-        logp = torch.cat(logps)
-        return (logp, torch.cat(hiddens)) if return_hidden else logp
+        index = inverse.to(logps[0].device)
+        logp = torch.cat(logps).index_select(0, index)
+        if not return_hidden:
+            return logp
+        return logp, torch.cat(hiddens).index_select(0, index)
 
     def __repr__(self) -> str:
         kind = "seq2seq" if self.is_seq2seq else "causal"
