@@ -104,6 +104,48 @@ def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
     assert (teacher.action_logprobs(prompts)[:, 3] > old[:, 3]).all()
 
 
+def test_fit_targets_moves_a_sure_pi_t_to_the_targets():
+    teacher = Teacher(make_model("llama"), tokenizer())
+    learner = TeacherPPO(teacher, PPOConfig(lr=1e-2, epochs=2, minibatch_size=2))
+    n, k = len(PROMPTS), len(teacher.actions)
+    sure = np.zeros((n, k))
+    sure[:, 0] = 1.0
+    for _ in range(6):
+        stats = learner.fit_targets(PROMPTS, sure)
+    assert stats["version"] == teacher.version == 6 * 2 * 2
+    assert (np.exp(teacher.action_logprobs(PROMPTS)[:, 0]) > 0.99).all()
+    # from there, each prompt moves to its own target, and KL(q || piT) falls
+    target = np.full((n, k), 0.05)
+    target[np.arange(n), np.arange(n) % k] = 1 - 0.05 * (k - 1)
+    first = learner.fit_targets(PROMPTS, target)
+    for _ in range(8):
+        last = learner.fit_targets(PROMPTS, target)
+    assert last["policy_loss"] < first["policy_loss"]
+    moved = np.exp(teacher.action_logprobs(PROMPTS))[np.arange(n), np.arange(n) % k]
+    assert (moved[1:] > 0.3).all(), moved  # prompt 0's target action is the sure one
+
+
+def test_fit_targets_rejects_bad_targets():
+    teacher = Teacher(make_model("llama"), tokenizer())
+    learner = TeacherPPO(teacher)
+    n, k = len(PROMPTS), len(teacher.actions)
+    good = np.full((n, k), 1.0 / k)
+    with pytest.raises(ValueError, match=r"targets must have shape"):
+        learner.fit_targets(PROMPTS, good[:, :-1])
+    with pytest.raises(ValueError, match="sum to 1"):
+        learner.fit_targets(PROMPTS, good * 2)
+    bad = good.copy()
+    bad[0, 0] = -0.1
+    bad[0, 1] += 0.1
+    with pytest.raises(ValueError, match=">= 0"):
+        learner.fit_targets(PROMPTS, bad)
+    with pytest.raises(TypeError, match="not a str"):
+        learner.fit_targets(PROMPTS[0], good[:1])
+    with pytest.raises(ValueError, match="at least one"):
+        learner.fit_targets([], np.zeros((0, k)))
+    assert teacher.version == 0
+
+
 def test_value_head_is_glams_mlp_and_learns_returns():
     head = ValueHead(32, width=16)
     kinds = [type(m).__name__ for m in head.net]

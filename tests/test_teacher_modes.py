@@ -10,6 +10,8 @@ import pytest
 import torch
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
+from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
+from bidir_core.teacher.learner import TeacherPPO
 from bidir_core.training.teacher_modes import BidirMode, TeacherModeConfig
 from teacher_models import wrong_state
 
@@ -272,42 +274,97 @@ def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() ->
         look.close()
 
 
-def test_lookahead_feedback_moves_a_wrong_teacher_towards_the_right_action() -> None:
-    """With feedback_source="lookahead" the critic's Q of every suggestion reaches the
-    teacher: where Q says "turn right" is best, the teacher's piT(right) rises, although
-    no rollout action was ever "turn right" (the TD feedback could not see that)."""
-    prompt = wrong_state()
+def _lookahead_mode(update: str) -> BidirMode:
     config = types.SimpleNamespace(
-        teacher=TeacherModeConfig(feedback_source="lookahead", teacher_lr=1e-3),
+        teacher=TeacherModeConfig(
+            feedback_source="lookahead", lookahead_update=update, teacher_lr=1e-3
+        ),
         num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
         ppo=PPOConfig(), seed=0,
     )  # fmt: skip
-    mode = BidirMode(config)
+    return BidirMode(config)
+
+
+def _run_lookahead_feedback(mode: BidirMode, prompt: str, iterations: int = 3) -> dict:
+    """Feed ``iterations`` rollouts of queries of ``prompt`` whose critic says "turn
+    right" leads 0.3 higher than anything else; the student always turned left."""
     real = mode.lookahead
     try:
-        before = np.exp(mode.policy.action_logprobs([prompt])[0])
-        assert before[0] > before[1]
         hints = mode.hints
         hints.queries[:] = True
         hints.hashes[:] = bidir_core._core.hash_prompts([prompt])[0]
         hints.prompts = {i: prompt for i in range(32)}
         hints.states = {i: {} for i in range(32)}
-        # The critic: "turn right" leads 0.3 higher than anything else.
-        mode.lookahead = lambda states, net, tok: np.tile([0.5, 0.8, 0.5, 0.5, 0.5, 0.5], (len(states), 1))
+        q = [0.5, 0.8, 0.5, 0.5, 0.5, 0.5]
+        mode.lookahead = lambda states, net, tok: np.tile(q, (len(states), 1))
         buf = RolloutBuffer(8, 4)
-        buf.actions[:] = 0  # the student always turned left
+        buf.actions[:] = 0
         mode.trainer = types.SimpleNamespace(
             collector=types.SimpleNamespace(next_values=np.zeros(4, np.float32)), frames=0,
             net=None, tokenizer=None,
         )  # fmt: skip
-        for iteration in range(1, 4):
+        for iteration in range(1, iterations + 1):
             stats = mode.after_update(iteration, buf)
+        return stats
+    finally:
+        mode.lookahead = real
+
+
+@pytest.mark.parametrize("update", ["target", "sample"])
+def test_lookahead_feedback_moves_a_wrong_teacher_towards_the_right_action(update) -> None:
+    """With feedback_source="lookahead" the critic's Q of every suggestion reaches the
+    teacher: where Q says "turn right" is best, the teacher's piT(right) rises, although
+    no rollout action was ever "turn right" (the TD feedback could not see that)."""
+    prompt = wrong_state()
+    mode = _lookahead_mode(update)
+    try:
+        before = np.exp(mode.policy.action_logprobs([prompt])[0])
+        assert before[0] > before[1]
+        stats = _run_lookahead_feedback(mode, prompt)
         after = np.exp(mode.policy.action_logprobs([prompt])[0])
         assert after[1] > before[1] + 0.05, (before, after)
         assert stats["teacher_version"] == 3
     finally:
-        mode.lookahead = real
         mode.close()
+
+
+def test_target_update_corrects_a_teacher_sure_of_the_wrong_action() -> None:
+    """A teacher with piT(left) ~ 1 where the critic prefers "right": the sampled policy
+    gradient nearly always samples "left" (advantage ~0 against its own mean) and barely
+    moves;
+    the target update moves piT towards piT exp(z / eta) and turns right."""
+    prompt = wrong_state()
+    moved = {}
+    for update in ("sample", "target"):
+        mode = _lookahead_mode(update)
+        try:
+            sure = np.zeros((32, len(mode.teacher.actions)))
+            sure[:, 0] = 1.0
+            sharpen = TeacherPPO(mode.teacher, TeacherPPOConfig(lr=3e-3, epochs=4))
+            while np.exp(mode.policy.action_logprobs([prompt])[0, 0]) < 0.995:
+                sharpen.fit_targets([prompt] * 32, sure)
+            before = np.exp(mode.policy.action_logprobs([prompt])[0])
+            assert before[0] > 0.995, before
+            _run_lookahead_feedback(mode, prompt, iterations=6)
+            moved[update] = np.exp(mode.policy.action_logprobs([prompt])[0])[1] - before[1]
+        finally:
+            mode.close()
+    assert moved["sample"] < 0.1, moved  # it moves only on the rare draws of "right"
+    assert moved["target"] > 0.5, moved
+
+
+def test_improvement_targets_reweight_pi_t_by_exp_z_over_eta() -> None:
+    from bidir_core.training.teacher_modes import improvement_targets
+
+    p = np.array([[0.7, 0.2, 0.1], [0.98, 0.01, 0.01]])
+    z = np.array([[0.0, 1.0, -1.0], [-3.0, 3.0, 0.0]])
+    for eta in (0.5, 1.0, 4.0):
+        q = improvement_targets(np.log(p), z, eta)
+        expected = p * np.exp(z / eta)
+        np.testing.assert_allclose(q, expected / expected.sum(1, keepdims=True), rtol=1e-12)
+    # a large eta keeps piT; a small one goes to the critic's best action
+    np.testing.assert_allclose(improvement_targets(np.log(p), z, 1e9), p, rtol=1e-6)
+    assert (improvement_targets(np.log(p), z, 1e-3).argmax(1) == [1, 1]).all()
 
 
 def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
@@ -319,3 +376,7 @@ def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
     assert not (tmp_path / "run").exists()
     with pytest.raises(ValueError, match="feedback_source"):
         TeacherModeConfig(feedback_source="oracle").validate()
+    with pytest.raises(ValueError, match="lookahead_update"):
+        TeacherModeConfig(lookahead_update="greedy").validate()
+    with pytest.raises(ValueError, match="target_temperature"):
+        TeacherModeConfig(target_temperature=0.0).validate()

@@ -296,6 +296,56 @@ class TeacherPPO:
         out["version"] = float(self.teacher.version)
         return out
 
+    def fit_targets(self, prompts: Sequence[str], targets: Any) -> dict[str, float]:
+        """Move πT towards target distributions over the actions: epochs of minibatch
+        steps on the cross-entropy -sum_a q(a) log πT(a | prompt) (minus the entropy
+        bonus), with the same minibatches, gradient clip and version bumps as ``update``.
+
+        ``targets`` (B, A): one distribution per prompt (non-negative rows summing to 1).
+        Where ``update``'s policy gradient scales by πT(a) and so stalls on an action πT
+        is sure of, this gradient, πT - q on the logits, does not. Returns the mean
+        KL(q || πT) during the steps (``policy_loss``) and πT's entropy.
+        """
+        cfg = self.config
+        if isinstance(prompts, str):
+            raise TypeError("prompts must be a sequence of str, not a str")
+        prompts = list(prompts)
+        n, k = len(prompts), len(self.teacher.actions)
+        if n == 0:
+            raise ValueError("fit_targets needs at least one sample")
+        arr = np.asarray(targets)
+        if arr.shape != (n, k):
+            raise ValueError(f"targets must have shape ({n}, {k}), got {arr.shape}")
+        if arr.dtype.kind not in "fiu":
+            raise TypeError(f"targets must be numbers, got dtype {arr.dtype}")
+        if not np.isfinite(arr).all() or (arr < 0).any():
+            raise ValueError("targets must be finite and >= 0")
+        if not np.allclose(arr.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError("each row of targets must sum to 1")
+        q = torch.as_tensor(arr.astype(np.float32)).to(self.teacher.device)
+        q_log_q = torch.special.xlogy(q, q).sum(-1)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        stats: dict[str, list[float]] = {"policy_loss": [], "entropy": []}
+        for _ in range(cfg.epochs):
+            for idx in self._minibatches(prompts):
+                logp_all = self.teacher.action_logprobs_tensor([prompts[i] for i in idx.tolist()])
+                target = q[idx.to(q.device)]
+                cross_entropy = -(target * logp_all).sum(-1).mean()
+                entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
+                loss = cross_entropy - cfg.entropy_coef * entropy
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                with self.teacher.lock:
+                    self.optimizer.step()
+                    self.teacher.version += 1
+                kl = cross_entropy.item() + float(q_log_q[idx.to(q.device)].mean())
+                stats["policy_loss"].append(kl)
+                stats["entropy"].append(entropy.item())
+        out = {key: float(np.mean(v)) for key, v in stats.items()}
+        out["version"] = float(self.teacher.version)
+        return out
+
     def _minibatches(self, prompts: list[str]) -> list[torch.Tensor]:
         """One epoch's minibatches of sample indices (see ``PPOConfig.group_prompts``)."""
         n, size = len(prompts), self.config.minibatch_size

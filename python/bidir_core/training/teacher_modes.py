@@ -84,6 +84,7 @@ __all__ = ["TEACHER_MODES", "BidirMode", "CorrectedTeacher", "OracleProbe", "Tea
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
 FEEDBACK_SOURCES = ("td", "lookahead")
+LOOKAHEAD_UPDATES = ("target", "sample")
 TEACHER_MODES = ("teach", "bidir")
 
 
@@ -141,6 +142,19 @@ class TeacherModeConfig:
     prompt determines the oracle went 0.91 -> 0.985 and 0.89 -> 0.97 with ``lookahead``;
     with ``td`` 0.91 -> 0.95 and 0.89 -> 0.93, and over 51.2k frames 0.90 -> 0.91 +- 0.05
     (3 seeds; one seed's student and teacher settled on the three left turns)."""
+    lookahead_update: str = "target"
+    """bidir with ``feedback_source="lookahead"``: how the LM learns from the critic's
+    scaled advantages z(a) of every action. ``target``: cross-entropy towards
+    q(a) ~ piT(a) exp(z(a) / ``target_temperature``), piT before the update (the
+    KL-regularised improvement of piT; its gradient piT - q on the logits does not vanish
+    where piT is sure of an action the critic rates below another). ``sample``: the
+    clipped policy gradient on one action per query sampled from piT; a teacher sure of a
+    wrong action then samples only it, whose advantage against its own mean is 0, and
+    stops learning there (in a 51.2k-frame run, seed 0, it settled on "turn left" with
+    piT = 1.0 where the critic preferred "turn right" in 43 of 44 such states)."""
+    target_temperature: float = 1.0
+    """eta of ``lookahead_update="target"``, in units of the scaled advantage z (z is
+    clipped to +-``feedback_clip``): smaller moves piT further per update."""
     feedback_lambda: float = 0.95
     """lambda of the window sum of TD errors."""
     rho_max: float = 4.0
@@ -206,12 +220,13 @@ class TeacherModeConfig:
                              ("feedback_eps", 0.0, math.inf),
                              ("teacher_lr", 0.0, math.inf), ("table_alpha", 0.0, math.inf),
                              ("teacher_entropy_coef", 0.0, math.inf),
+                             ("target_temperature", 0.0, math.inf),
                              ("table_rate", 0.0, 1.0), ("hint_wait", 0.0, 60.0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             strict = name in ("temperature", "rho_max", "feedback_clip", "feedback_eps", "teacher_lr",
-                              "table_rate")
+                              "table_rate", "target_temperature")
             if not (lo <= value <= hi) or (strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
         if self.feedback_baseline not in FEEDBACK_BASELINES:
@@ -230,7 +245,11 @@ class TeacherModeConfig:
                 f"teacher.feedback_source must be one of {', '.join(FEEDBACK_SOURCES)}, "
                 f"got {self.feedback_source!r}"
             )
-
+        if self.lookahead_update not in LOOKAHEAD_UPDATES:
+            raise ValueError(
+                f"teacher.lookahead_update must be one of {', '.join(LOOKAHEAD_UPDATES)}, "
+                f"got {self.lookahead_update!r}"
+            )
         return self
 
     @classmethod
@@ -452,6 +471,15 @@ def prompt_relative(advantages: np.ndarray, ratios: np.ndarray, hashes: np.ndarr
     return (np.asarray(ratios, np.float64) * z).astype(np.float32)
 
 
+def improvement_targets(logp: np.ndarray, z: np.ndarray, eta: float) -> np.ndarray:
+    """softmax(logp + z / eta) per row, float64: piT reweighted by exp(z / eta), the
+    maximiser of E_q[z] - eta KL(q || piT) (``lookahead_update="target"``)."""
+    logits = np.asarray(logp, np.float64) + np.asarray(z, np.float64) / eta
+    logits -= logits.max(axis=1, keepdims=True)
+    q = np.exp(logits)
+    return q / q.sum(axis=1, keepdims=True)
+
+
 class TeachMode(ModeHooks):
     """``teach``: a frozen teacher guides the student (hint input, CE guidance, exploration)."""
 
@@ -637,16 +665,18 @@ class BidirMode(TeachMode):
                           logp: np.ndarray) -> dict[str, float]:
         """``feedback_source="lookahead"``: the critic's Q of every suggestion (see
         ``CriticLookahead``), centred on its mean under piT, scaled by its std plus
-        ``feedback_eps`` and clipped; the LM learns from one suggestion per query sampled
-        from piT (on-policy, no importance ratio), the table from all of them.
+        ``feedback_eps`` and clipped to z; the LM learns from all of them towards
+        piT exp(z / eta) (``lookahead_update="target"``) or from one suggestion per query
+        sampled from piT (``"sample"``, on-policy, no importance ratio); the table learns
+        from all of them.
 
-        A teacher sure of a wrong action samples only that action, whose advantage
-        against its own mean is 0, so the LM stops learning there: in a 51.2k-frame run
-        (seed 0) it settled on "turn left" with piT = 1.0 where the critic's Q preferred
-        "turn right" in 43 of 44 such states (determined agreement 0.91 -> 0.94 -> 0.89).
-        Drawing the action uniformly instead (the expected step sum_a A(a) grad log piT)
-        was worse: every action better than the teacher's mean rose, no-ops included
-        (0.91 -> 0.83 and 0.89 -> 0.76 over 25.6k frames)."""
+        With ``"sample"``, a teacher sure of a wrong action samples only that action,
+        whose advantage against its own mean is 0, so the LM stops learning there: in a
+        51.2k-frame run (seed 0) it settled on "turn left" with piT = 1.0 where the
+        critic's Q preferred "turn right" in 43 of 44 such states (determined agreement
+        0.91 -> 0.94 -> 0.89). Drawing the action uniformly instead (the expected step
+        sum_a A(a) grad log piT) was worse: every action better than the teacher's mean
+        rose, no-ops included (0.91 -> 0.83 and 0.89 -> 0.76 over 25.6k frames)."""
         assert self.lookahead is not None
         states = [self.hints.states[i] for i in idx.tolist()]
         q = self.lookahead(states, self.trainer.net, self.trainer.tokenizer)
@@ -656,9 +686,12 @@ class BidirMode(TeachMode):
         scale = float(adv.std()) + self.tc.feedback_eps
         z = np.clip(adv / scale, -self.tc.feedback_clip, self.tc.feedback_clip)
         rows = np.arange(len(idx))
-        cumulative = p.cumsum(axis=1)
-        draws = self._sampler.random(len(idx))[:, None]
-        actions = np.minimum((cumulative < draws).sum(axis=1), p.shape[1] - 1)
+        if self.tc.lookahead_update == "target":
+            actions = p.argmax(axis=1)  # feedback statistics: the teacher's own pick
+        else:
+            cumulative = p.cumsum(axis=1)
+            draws = self._sampler.random(len(idx))[:, None]
+            actions = np.minimum((cumulative < draws).sum(axis=1), p.shape[1] - 1)
         chosen = adv[rows, actions]
         out = {
             "feedback_mean": float(chosen.mean()),
@@ -670,19 +703,29 @@ class BidirMode(TeachMode):
         table_rows = (np.repeat(self.hints.hashes.ravel()[idx], k),
                       np.tile(np.arange(k), len(idx)), z.ravel().astype(np.float32))  # fmt: skip
         advantages = z[rows, actions].astype(np.float32)
-        return self._update_teacher(out, prompts, actions, advantages, logp, table_rows)
+        target_z = z if self.tc.lookahead_update == "target" else None
+        return self._update_teacher(out, prompts, actions, advantages, logp, table_rows,
+                                    target_z=target_z)
 
     def _update_teacher(self, out: dict[str, float], prompts: list[str], actions: np.ndarray,
                         advantages: np.ndarray, logp: np.ndarray,
-                        table_rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, float]:
+                        table_rows: tuple[np.ndarray, np.ndarray, np.ndarray], *,
+                        target_z: np.ndarray | None = None) -> dict[str, float]:
         """Apply one rollout's feedback: the LM's clipped policy-gradient step on (prompt,
-        action, advantage) with old log-probs from ``logp`` (B, A) (``parametric``), the
-        table's update on ``table_rows`` = (hashes, actions, feedback) (``table``), then
-        publish the new teacher version; adds their metrics to ``out`` and returns it."""
+        action, advantage) with old log-probs from ``logp`` (B, A) (``parametric``) or, with
+        ``target_z`` (B, A), its cross-entropy step towards piT exp(z / eta); the table's
+        update on ``table_rows`` = (hashes, actions, feedback) (``table``); then publish the
+        new teacher version; adds their metrics to ``out`` and returns it."""
         if self.learner is not None:
             rows = np.arange(len(prompts))
+            # the LM's own log-probs (``logp`` holds the table's correction when it has one)
             base = self.teacher.action_logprobs(prompts) if len(self.table) else logp
-            res = self.learner.update(prompts, actions, advantages, base[rows, actions])
+            if target_z is not None:
+                res = self.learner.fit_targets(
+                    prompts, improvement_targets(base, target_z, self.tc.target_temperature)
+                )
+            else:
+                res = self.learner.update(prompts, actions, advantages, base[rows, actions])
             out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         if self.tc.feedback in ("table", "both"):
             self.table.update(*table_rows)
