@@ -239,6 +239,57 @@ class _DirectionCritic(torch.nn.Module):
         return torch.zeros(len(direction), 7), direction.float()
 
 
+class _ForwardStudent(_DirectionCritic):
+    """A stand-in student that always goes forward; its value is its direction."""
+
+    def forward(self, image, direction, mission, hint, hint_valid):
+        logits = torch.zeros(len(direction), 7)
+        logits[:, 2] = 1.0
+        return logits, direction.float()
+
+
+@pytest.mark.parametrize("horizon", [2, 5, 30])
+def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
+    """Q(s, a) = the discounted rewards of a and then the student's greedy actions for
+    horizon - 1 steps, plus gamma^H V of where that ends (nothing once the episode ends),
+    against a one-env reference; 8 states in chunks of 3 (the last one partial)."""
+    from bidir_core.student.network import MissionTokenizer
+    from bidir_core.training.lookahead import CriticLookahead
+
+    gamma = 0.9
+    env = bidir_core.make_vec(TASK, 8, seed=5)
+    env.reset(seed=5)
+    for _ in range(3):  # some states nearer the goal, some episodes further on
+        env.step(env.expert_actions())
+    states = [env.get_state(i) for i in range(8)]
+    look = CriticLookahead(TASK, 6, gamma, horizon=horizon, chunk=3)
+    ref_env = bidir_core.make_vec(TASK, 1, autoreset_mode="SameStep")
+    ref_env.reset(seed=0)
+    ended = 0
+    try:
+        q = look(states, _ForwardStudent(), MissionTokenizer())
+        for i, state in enumerate(states):
+            for a in range(6):
+                ref_env.set_state(0, state)
+                total, discount, action = 0.0, 1.0, a
+                for step in range(horizon):
+                    obs, reward, terminated, truncated, _ = ref_env.step(np.array([action]))
+                    total += discount * float(reward[0])
+                    discount *= gamma
+                    if terminated[0] or truncated[0]:
+                        ended += 1
+                        break
+                    if step == horizon - 1:
+                        total += discount * float(obs["direction"][0])
+                    action = 2
+                assert q[i, a] == pytest.approx(total, abs=1e-9), (i, a)
+        if horizon == 30:
+            assert ended > 0  # some rollouts reach the goal or the wall-bound time limit
+    finally:
+        look.close()
+        ref_env.close()
+
+
 def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() -> None:
     from bidir_core.student.network import MissionTokenizer
     from bidir_core.training.lookahead import CriticLookahead
@@ -380,3 +431,5 @@ def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
         TeacherModeConfig(lookahead_update="greedy").validate()
     with pytest.raises(ValueError, match="target_temperature"):
         TeacherModeConfig(target_temperature=0.0).validate()
+    with pytest.raises(ValueError, match="lookahead_horizon"):
+        TeacherModeConfig(lookahead_horizon=0).validate()

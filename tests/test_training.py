@@ -165,8 +165,9 @@ def test_checkpoint_of_another_config_is_rejected(finished_run):
     config = json.loads((finished_run / "config.json").read_text())
     config["num_envs"] = 4
     (finished_run / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="different config.json"):
+    with pytest.raises(CheckpointError, match="different config.json") as err:
         Trainer.resume(finished_run, progress=False)
+    assert "num_envs: 8 in the checkpoint, 4 now" in str(err.value)
 
 
 def test_evaluate_counts_episodes_and_is_reproducible(finished_run):

@@ -1,19 +1,28 @@
-"""The student's critic judging every action a teacher could suggest, by one step of lookahead.
+"""The student judging every action a teacher could suggest, by lookahead from saved states.
 
 ``CriticLookahead(states)`` restores each saved env state (``BidirVecEnv.get_state``) into
-a scratch vector env of one env per candidate action, steps action k in env k, and reads
-the student's value of where each step leads:
+a scratch vector env, one env per (state, candidate action), takes action a there and then
+follows the student's greedy policy for ``horizon - 1`` more steps, bootstrapping from the
+student's value where the horizon ends:
 
-    Q(s, a) = r(s, a) + gamma * (1 - done) * V_S(s'_a)
+    Q(s, a) = r_0 + gamma r_1 + ... + gamma^(H-1) r_(H-1) + gamma^H (1 - done) V_S(s_H)
 
-For the teacher this is the critic's verdict on each suggestion from the state the query
+with r_0 the reward of a, and r_1.. those of the student's greedy actions. ``horizon`` 1 is
+one step on the critic, r(s, a) + gamma (1 - done) V_S(s'_a); a longer horizon replaces the
+critic's estimate by what the student's policy actually achieves after each suggestion.
+That matters once the student has converged: on GoToRedBallNoDists one step more costs
+0.9 / max_steps ~ 0.014 of return, about the critic's own error, so the 1-step Q often
+ranks a detour above the shortest path (in a 51.2k-frame run its argmax agreed with the
+oracle on 62-71% of the states whose prompt determines the oracle's action).
+
+For the teacher this is the student's verdict on each suggestion from the state the query
 was made in, including suggestions the student never takes: with the TD feedback of
-SPEC.md §4 the critic only judges the actions actually taken, so a mistake the student
-shares with the teacher (e.g. three left turns where one right turn reaches the goal)
-never looks like one. It is one policy-improvement step on the student's own values.
+SPEC.md §4 only the actions actually taken are judged, so a mistake the student shares
+with the teacher (e.g. three left turns where one right turn reaches the goal) never looks
+like one.
 
-Episodes that end on the lookahead step (termination or time limit) count only their
-reward; the value is read with no teacher hint (the student's ``hint_input`` off).
+Episodes that end inside the horizon (termination or time limit) count only their rewards;
+the student acts and is valued with no teacher hint (its ``hint_input`` off).
 """
 
 from __future__ import annotations
@@ -29,14 +38,23 @@ __all__ = ["CriticLookahead"]
 
 
 class CriticLookahead:
-    """Q(s, a) of the student's critic for the first ``num_actions`` actions of saved states."""
+    """Q(s, a) of the student for the first ``num_actions`` actions of saved states.
 
-    def __init__(self, task: str, num_actions: int, gamma: float) -> None:
+    ``chunk`` saved states are rolled out at once (``chunk * num_actions`` scratch envs).
+    """
+
+    def __init__(self, task: str, num_actions: int, gamma: float, *, horizon: int = 1,
+                 chunk: int = 64) -> None:
+        for name, value in (("num_actions", num_actions), ("horizon", horizon), ("chunk", chunk)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         self.num_actions = int(num_actions)
         self.gamma = float(gamma)
-        self.env = make_vec(task, self.num_actions, autoreset_mode="SameStep")
+        self.horizon = int(horizon)
+        self.chunk = int(chunk)
+        self.env = make_vec(task, self.num_actions * self.chunk, autoreset_mode="SameStep")
         self.env.reset(seed=0)
-        self._actions = np.arange(self.num_actions, dtype=np.int64)
+        self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
 
     def close(self) -> None:
         self.env.close()
@@ -44,36 +62,41 @@ class CriticLookahead:
     def __call__(self, states: list[dict[str, Any]], net: Any, tokenizer: Any) -> np.ndarray:
         """Q values (len(states), num_actions) float64 from the student ``net`` (an
         ``ActorCritic``) and its mission ``tokenizer``."""
+        out = np.zeros((len(states), self.num_actions))
+        for start in range(0, len(states), self.chunk):
+            part = states[start : start + self.chunk]
+            out[start : start + len(part)] = self._rollouts(part, net, tokenizer)
+        return out
+
+    def _rollouts(self, states: list[dict[str, Any]], net: Any, tokenizer: Any) -> np.ndarray:
         k = self.num_actions
         n = len(states) * k
-        images = np.zeros((n, 7, 7, 3), np.uint8)
-        directions = np.zeros(n, np.int64)
-        missions = None
-        rewards = np.zeros(n, np.float64)
-        done = np.zeros(n, np.bool_)
-        for q, state in enumerate(states):
-            for i in range(k):
-                self.env.set_state(i, state)
-            obs, reward, terminated, truncated, _ = self.env.step(self._actions)
-            rows = slice(q * k, (q + 1) * k)
-            images[rows] = obs["image"]
-            directions[rows] = obs["direction"]
-            if missions is None:
-                missions = np.zeros((n, obs["mission"].shape[1]), np.uint8)
-            missions[rows] = obs["mission"]
-            rewards[rows] = reward
-            done[rows] = terminated | truncated
-        if n == 0:
-            return np.zeros((0, k))
+        for s, state in enumerate(states):
+            for a in range(k):
+                self.env.set_state(s * k + a, state)
+        actions = self._first.copy()
+        returns = np.zeros(n)
+        discount = np.ones(n)
+        alive = np.ones(n, np.bool_)
         tokens = np.zeros((n, tokenizer.max_tokens), np.int64)
-        tokenizer.encode_rows(missions, tokens)
-        with torch.inference_mode():
-            _, values = net(
-                torch.from_numpy(images),
-                torch.from_numpy(directions),
-                torch.from_numpy(tokens),
-                torch.zeros((n, net.num_actions)),
-                torch.zeros(n, dtype=torch.bool),
-            )
-        q_values = rewards + self.gamma * (~done) * values.double().numpy()
-        return q_values.reshape(len(states), k)
+        for step in range(self.horizon):
+            obs, reward, terminated, truncated, _ = self.env.step(actions)
+            returns += alive * discount * reward[:n]
+            alive &= ~(terminated[:n] | truncated[:n])
+            discount *= self.gamma
+            if not alive.any():
+                break
+            tokenizer.encode_rows(obs["mission"][:n], tokens)
+            with torch.inference_mode():
+                logits, values = net(
+                    torch.from_numpy(obs["image"][:n].copy()),
+                    torch.from_numpy(obs["direction"][:n].astype(np.int64)),
+                    torch.from_numpy(tokens),
+                    torch.zeros((n, net.num_actions)),
+                    torch.zeros(n, dtype=torch.bool),
+                )
+            if step == self.horizon - 1:
+                returns += alive * discount * values.double().numpy()
+            else:
+                actions[:n] = logits.argmax(1).numpy()
+        return returns.reshape(len(states), k)

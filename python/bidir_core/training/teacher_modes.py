@@ -152,6 +152,10 @@ class TeacherModeConfig:
     wrong action then samples only it, whose advantage against its own mean is 0, and
     stops learning there (in a 51.2k-frame run, seed 0, it settled on "turn left" with
     piT = 1.0 where the critic preferred "turn right" in 43 of 44 such states)."""
+    lookahead_horizon: int = 1
+    """bidir with ``feedback_source="lookahead"``: steps H of each suggestion's lookahead:
+    the suggested action, then H - 1 greedy actions of the student, then the student's
+    value (1: r + gamma V_S(s') on the critic alone; see ``CriticLookahead``)."""
     target_temperature: float = 1.0
     """eta of ``lookahead_update="target"``, in units of the scaled advantage z (z is
     clipped to +-``feedback_clip``): smaller moves piT further per update."""
@@ -208,7 +212,7 @@ class TeacherModeConfig:
             raise ValueError("teacher.name must be a non-empty string")
         for name, low in (("query_every", 1), ("guidance_frames", 0), ("explore_frames", 0),
                           ("teacher_epochs", 1), ("max_batch", 1), ("max_staleness", 0),
-                          ("probe_states", 1), ("probe_every", 1)):
+                          ("probe_states", 1), ("probe_every", 1), ("lookahead_horizon", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"teacher.{name} must be an int, got {type(value).__name__}")
@@ -616,7 +620,8 @@ class BidirMode(TeachMode):
 
             self.hints.record_states = True
             self.lookahead = CriticLookahead(
-                config.task, len(self.teacher.actions), config.ppo.gamma
+                config.task, len(self.teacher.actions), config.ppo.gamma,
+                horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
 

@@ -287,7 +287,11 @@ class Trainer:
                     f"checkpoint {path} has unknown format {state.get('format')!r}"
                 )
             if state["config"] != self.config.to_dict():
-                raise CheckpointError(f"checkpoint {path} was written by a different config.json")
+                differ = ", ".join(_config_differences(state["config"], self.config.to_dict()))
+                raise CheckpointError(
+                    f"checkpoint {path} was written by a different config.json ({differ}; an "
+                    "option missing on one side comes from another bidir_core version)"
+                )
             self.net.load_state_dict(state["model"])
             self.learner.optimizer.load_state_dict(state["optimizer"])
             self.collector.load_state_dict(state["collector"])
@@ -444,3 +448,15 @@ class Trainer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _config_differences(saved: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the options on which two config dicts differ."""
+    out = []
+    for key in sorted(set(saved) | set(current), key=str):
+        a, b = saved.get(key, "<missing>"), current.get(key, "<missing>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} in the checkpoint, {b!r} now")
+    return out
