@@ -88,3 +88,19 @@ def wrong_state() -> str:
     env.reset(seed=3)
     assert env.expert_actions()[7] == 1
     return env.prompts([7])[0]
+
+
+def count_scored_prompts(monkeypatch) -> list[int]:
+    """Record the number of prompts of every LM scoring call (``batched_action_scores``)."""
+    from bidir_core.teacher import scoring
+
+    calls: list[int] = []
+    real = scoring.batched_action_scores
+
+    def counted(model, prompt_ids, *args, **kwargs):
+        calls.append(len(prompt_ids))
+        return real(model, prompt_ids, *args, **kwargs)
+
+    monkeypatch.setattr(scoring, "batched_action_scores", counted)
+    return calls
+

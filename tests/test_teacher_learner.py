@@ -9,7 +9,7 @@ import pytest
 import torch
 from bidir_core.teacher.learner import PPOConfig, TeacherPPO, ValueHead, apply_lora
 from bidir_core.teacher.scoring import Teacher
-from teacher_models import PROMPTS, make_model, tokenizer
+from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
 
 torch.set_num_threads(1)
 
@@ -83,19 +83,12 @@ def test_ungrouped_minibatches_are_random_slices():
 
 
 def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
-    from bidir_core.teacher import scoring
 
     teacher = Teacher(make_model("llama"), tokenizer())
     learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=2, minibatch_size=4))
     prompts = (PROMPTS * 4)[:14]
     n = len(prompts)
-    scored = []
-    real = scoring.batched_action_scores
-    monkeypatch.setattr(
-        scoring,
-        "batched_action_scores",
-        lambda m, ids, *a, **k: (scored.append(len(ids)), real(m, ids, *a, **k))[1],
-    )
+    scored = count_scored_prompts(monkeypatch)
     old = teacher.action_logprobs(prompts)
     scored.clear()
     learner.update(prompts, np.full(n, 3), np.ones(n, np.float32), old[:, 3])

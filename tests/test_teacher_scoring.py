@@ -15,7 +15,7 @@ from bidir_core.teacher.prompt import (
     make_prompts,
 )
 from bidir_core.teacher.scoring import Teacher, naive_action_scores, prompt_token_ids
-from teacher_models import PROMPTS, make_model, tokenizer
+from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
 
 torch.set_num_threads(1)
 KINDS = ["llama", "gpt2", "t5"]
@@ -142,13 +142,7 @@ def test_repeated_prompts_run_once_with_the_same_values_and_gradients(kind, monk
     unique, inverse = scoring.unique_prompts(prompts)
     assert unique == [PROMPTS[1], PROMPTS[0], PROMPTS[2]]
     assert inverse.tolist() == [0, 1, 0, 2, 1, 0]
-    scored = []
-    real = scoring.batched_action_scores
-    monkeypatch.setattr(
-        scoring,
-        "batched_action_scores",
-        lambda m, ids, *a, **k: (scored.append(len(ids)), real(m, ids, *a, **k))[1],
-    )
+    scored = count_scored_prompts(monkeypatch)
     rows = teacher.action_logprobs(prompts)
     assert sum(scored) == 3
     np.testing.assert_allclose(rows, teacher.action_logprobs(unique)[inverse.numpy()], atol=1e-6)

@@ -248,7 +248,6 @@ class TeacherPPO:
                 None if old_values is None else _as_1d("old_values", old_values, n, torch.float32)
             )
         device = self.teacher.device
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         stats: dict[str, list[float]] = {
             k: [] for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
         }
@@ -281,12 +280,7 @@ class TeacherPPO:
                     v_loss = 0.5 * v_loss.mean()
                     loss = loss + cfg.value_coef * v_loss
                     stats["value_loss"].append(v_loss.item())
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                with self.teacher.lock:
-                    self.optimizer.step()
-                    self.teacher.version += 1
+                self._step(loss)
                 with torch.no_grad():
                     stats["policy_loss"].append(pg.item())
                     stats["entropy"].append(entropy.item())
@@ -324,7 +318,6 @@ class TeacherPPO:
             raise ValueError("each row of targets must sum to 1")
         q = torch.as_tensor(arr.astype(np.float32)).to(self.teacher.device)
         q_log_q = torch.special.xlogy(q, q).sum(-1)
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         stats: dict[str, list[float]] = {"policy_loss": [], "entropy": []}
         for _ in range(cfg.epochs):
             for idx in self._minibatches(prompts):
@@ -333,18 +326,23 @@ class TeacherPPO:
                 cross_entropy = -(target * logp_all).sum(-1).mean()
                 entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
                 loss = cross_entropy - cfg.entropy_coef * entropy
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                with self.teacher.lock:
-                    self.optimizer.step()
-                    self.teacher.version += 1
+                self._step(loss)
                 kl = cross_entropy.item() + float(q_log_q[idx.to(q.device)].mean())
                 stats["policy_loss"].append(kl)
                 stats["entropy"].append(entropy.item())
         out = {key: float(np.mean(v)) for key, v in stats.items()}
         out["version"] = float(self.teacher.version)
         return out
+
+    def _step(self, loss: torch.Tensor) -> None:
+        """One optimizer step on ``loss`` (gradient-norm clipped); bumps the version."""
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        with self.teacher.lock:
+            self.optimizer.step()
+            self.teacher.version += 1
 
     def _minibatches(self, prompts: list[str]) -> list[torch.Tensor]:
         """One epoch's minibatches of sample indices (see ``PPOConfig.group_prompts``)."""
