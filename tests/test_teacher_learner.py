@@ -83,7 +83,6 @@ def test_ungrouped_minibatches_are_random_slices():
 
 
 def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
-
     teacher = Teacher(make_model("llama"), tokenizer())
     learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=2, minibatch_size=4))
     prompts = (PROMPTS * 4)[:14]
