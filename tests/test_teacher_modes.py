@@ -271,10 +271,11 @@ def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
         for i, state in enumerate(states):
             for a in range(6):
                 ref_env.set_state(0, state)
-                total, discount, action = 0.0, 1.0, a
+                total, discount, action, earned = 0.0, 1.0, a, False
                 for step in range(horizon):
                     obs, reward, terminated, truncated, _ = ref_env.step(np.array([action]))
                     total += discount * float(reward[0])
+                    earned |= bool(reward[0] != 0)
                     discount *= gamma
                     if terminated[0] or truncated[0]:
                         ended += 1
@@ -283,8 +284,10 @@ def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
                         total += discount * float(obs["direction"][0])
                     action = 2
                 assert q[i, a] == pytest.approx(total, abs=1e-9), (i, a)
+                assert look.rewarded[i, a] == earned, (i, a)
         if horizon == 30:
             assert ended > 0  # some rollouts reach the goal or the wall-bound time limit
+            assert look.rewarded.any()
     finally:
         look.close()
         ref_env.close()
@@ -325,10 +328,11 @@ def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() ->
         look.close()
 
 
-def _lookahead_mode(update: str) -> BidirMode:
+def _lookahead_mode(update: str, grounded: bool = True) -> BidirMode:
     config = types.SimpleNamespace(
         teacher=TeacherModeConfig(
-            feedback_source="lookahead", lookahead_update=update, teacher_lr=1e-3
+            feedback_source="lookahead", lookahead_update=update, teacher_lr=1e-3,
+            lookahead_grounded=grounded,
         ),
         num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
         ppo=PPOConfig(), seed=0,
@@ -336,7 +340,19 @@ def _lookahead_mode(update: str) -> BidirMode:
     return BidirMode(config)
 
 
-def _run_lookahead_feedback(mode: BidirMode, prompt: str, iterations: int = 3) -> dict:
+class _StubLookahead:
+    """Fixed Q values in every state; ``rewarded`` says whether the rollouts earned reward."""
+
+    def __init__(self, q: list[float], rewarded: bool = True) -> None:
+        self.q, self.reward = np.asarray(q), rewarded
+
+    def __call__(self, states, net, tokenizer) -> np.ndarray:
+        self.rewarded = np.full((len(states), len(self.q)), self.reward)
+        return np.tile(self.q, (len(states), 1))
+
+
+def _run_lookahead_feedback(mode: BidirMode, prompt: str, iterations: int = 3,
+                            rewarded: bool = True) -> dict:
     """Feed ``iterations`` rollouts of queries of ``prompt`` whose critic says "turn
     right" leads 0.3 higher than anything else; the student always turned left."""
     real = mode.lookahead
@@ -346,8 +362,7 @@ def _run_lookahead_feedback(mode: BidirMode, prompt: str, iterations: int = 3) -
         hints.hashes[:] = bidir_core._core.hash_prompts([prompt])[0]
         hints.prompts = {i: prompt for i in range(32)}
         hints.states = {i: {} for i in range(32)}
-        q = [0.5, 0.8, 0.5, 0.5, 0.5, 0.5]
-        mode.lookahead = lambda states, net, tok: np.tile(q, (len(states), 1))
+        mode.lookahead = _StubLookahead([0.5, 0.8, 0.5, 0.5, 0.5, 0.5], rewarded)
         buf = RolloutBuffer(8, 4)
         buf.actions[:] = 0
         mode.trainer = types.SimpleNamespace(
@@ -375,6 +390,27 @@ def test_lookahead_feedback_moves_a_wrong_teacher_towards_the_right_action(updat
         after = np.exp(mode.policy.action_logprobs([prompt])[0])
         assert after[1] > before[1] + 0.05, (before, after)
         assert stats["teacher_version"] == 3
+    finally:
+        mode.close()
+
+
+@pytest.mark.parametrize("grounded", [True, False])
+def test_only_grounded_lookahead_feedback_reaches_the_teacher(grounded) -> None:
+    """Where no suggestion's rollout earned a reward, the Q values are the critic's guesses
+    at the horizon: with ``lookahead_grounded`` the teacher does not learn from them."""
+    prompt = wrong_state()
+    mode = _lookahead_mode("sample", grounded=grounded)
+    try:
+        before = np.exp(mode.policy.action_logprobs([prompt])[0])
+        stats = _run_lookahead_feedback(mode, prompt, rewarded=False)
+        after = np.exp(mode.policy.action_logprobs([prompt])[0])
+        if grounded:
+            np.testing.assert_array_equal(after, before)
+            assert stats["feedback_grounded"] == 0.0 and mode.teacher.version == 0
+            assert "teacher_version" not in stats
+        else:
+            assert after[1] > before[1] + 0.05
+            assert stats["feedback_grounded"] == 1.0 and stats["teacher_version"] == 3
     finally:
         mode.close()
 
@@ -433,3 +469,5 @@ def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
         TeacherModeConfig(target_temperature=0.0).validate()
     with pytest.raises(ValueError, match="lookahead_horizon"):
         TeacherModeConfig(lookahead_horizon=0).validate()
+    with pytest.raises(TypeError, match="lookahead_grounded"):
+        TeacherModeConfig(lookahead_grounded=1).validate()
