@@ -93,6 +93,17 @@ def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["train"], ["eval"], ["experiment", "paper"]])
+def test_help_shows_every_option_with_its_default(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    if command != ["eval"]:  # the options built from the config docstrings ("%" included)
+        assert "--lookahead-grounded" in out and "(default: True)" in out
+        assert "91% of the states" in " ".join(out.split())
+
+
 def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--run-dir", str(run), "--frames", "64", "--quiet", *SMALL]) == 0

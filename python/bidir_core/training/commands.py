@@ -50,7 +50,8 @@ def _add_fields(
             continue
         flag = _RENAMED.get(f.name, "--" + f.name.replace("_", "-"))
         default = getattr(defaults, f.name)
-        help_text = f"{docs.get(f.name, '')} (default: {default})"
+        # argparse %-formats help strings: a "%" of the docstring must reach it as "%%"
+        help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
         dest = prefix + f.name
         if isinstance(default, bool):
             group.add_argument(
