@@ -252,28 +252,15 @@ class TeacherModeConfig:
                               "table_rate", "target_temperature")
             if not (lo <= value <= hi) or (strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
-        if self.feedback_baseline not in FEEDBACK_BASELINES:
-            raise ValueError(
-                f"teacher.feedback_baseline must be one of {', '.join(FEEDBACK_BASELINES)}, "
-                f"got {self.feedback_baseline!r}"
-            )
-        if self.feedback not in FEEDBACK_KINDS:
-            raise ValueError(
-                f"teacher.feedback must be one of {', '.join(FEEDBACK_KINDS)}, got {self.feedback!r}"
-            )
         for name in ("hint_input", "lookahead_grounded"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"teacher.{name} must be a bool")
-        if self.feedback_source not in FEEDBACK_SOURCES:
-            raise ValueError(
-                f"teacher.feedback_source must be one of {', '.join(FEEDBACK_SOURCES)}, "
-                f"got {self.feedback_source!r}"
-            )
-        if self.lookahead_update not in LOOKAHEAD_UPDATES:
-            raise ValueError(
-                f"teacher.lookahead_update must be one of {', '.join(LOOKAHEAD_UPDATES)}, "
-                f"got {self.lookahead_update!r}"
-            )
+        for name, choices in (("feedback_baseline", FEEDBACK_BASELINES), ("feedback", FEEDBACK_KINDS),
+                              ("feedback_source", FEEDBACK_SOURCES),
+                              ("lookahead_update", LOOKAHEAD_UPDATES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
+                                 f"got {getattr(self, name)!r}")
         return self
 
     @classmethod
