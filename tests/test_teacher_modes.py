@@ -23,11 +23,12 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
-def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8) -> BidirMode:
+def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8, **teacher) -> BidirMode:
+    """A bidir mode of ``num_envs`` x ``num_steps`` rollouts on GoToRedBallNoDists; the
+    teacher options default to TD feedback at every step, teacher lr 1e-3."""
+    options = {"feedback_source": "td", "query_every": 1, "teacher_lr": 1e-3, **teacher}
     config = types.SimpleNamespace(
-        teacher=TeacherModeConfig(
-            feedback=feedback, feedback_source="td", query_every=1, teacher_lr=1e-3
-        ),
+        teacher=TeacherModeConfig(feedback=feedback, **options),
         num_envs=num_envs,
         num_steps=num_steps,
         steps_per_iteration=num_envs * num_steps,
@@ -36,8 +37,7 @@ def mode_for(feedback: str, num_envs: int = 4, num_steps: int = 8) -> BidirMode:
         ppo=PPOConfig(),
         seed=0,
     )
-    mode = BidirMode(config)
-    return mode
+    return BidirMode(config)
 
 
 @pytest.mark.parametrize("feedback", ["parametric", "table", "both"])
@@ -75,13 +75,25 @@ def test_feedback_moves_a_wrong_teacher_towards_the_right_action(feedback: str) 
         mode.close()
 
 
-def test_teacher_mode_config_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match="feedback"):
-        TeacherModeConfig(feedback="sometimes").validate()
-    with pytest.raises(ValueError, match="query_every"):
-        TeacherModeConfig(query_every=0).validate()
-    with pytest.raises(ValueError, match="explore_eps"):
-        TeacherModeConfig(explore_eps=1.5).validate()
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"feedback": "sometimes"}, ValueError, "feedback"),
+        ({"query_every": 0}, ValueError, "query_every"),
+        ({"explore_eps": 1.5}, ValueError, "explore_eps"),
+        ({"feedback_source": "oracle"}, ValueError, "feedback_source"),
+        ({"lookahead_update": "greedy"}, ValueError, "lookahead_update"),
+        ({"target_temperature": 0.0}, ValueError, "target_temperature"),
+        ({"lookahead_horizon": 0}, ValueError, "lookahead_horizon"),
+        ({"lookahead_grounded": 1}, TypeError, "lookahead_grounded"),
+    ],
+)
+def test_teacher_mode_config_rejects_bad_values(options, error, match) -> None:
+    with pytest.raises(error, match=match):
+        TeacherModeConfig(**options).validate()
+
+
+def test_teacher_mode_config_rejects_unknown_options() -> None:
     with pytest.raises(ValueError, match="unknown teacher option"):
         TeacherModeConfig.from_dict({"nmae": "tiny"})
 
@@ -329,15 +341,10 @@ def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() ->
 
 
 def _lookahead_mode(update: str, grounded: bool = True) -> BidirMode:
-    config = types.SimpleNamespace(
-        teacher=TeacherModeConfig(
-            feedback_source="lookahead", lookahead_update=update, teacher_lr=1e-3,
-            lookahead_grounded=grounded,
-        ),
-        num_envs=4, num_steps=8, steps_per_iteration=32, total_iterations=3, task=TASK,
-        ppo=PPOConfig(), seed=0,
-    )  # fmt: skip
-    return BidirMode(config)
+    return mode_for(
+        "parametric", feedback_source="lookahead", query_every=TeacherModeConfig.query_every,
+        lookahead_update=update, lookahead_grounded=grounded,
+    )
 
 
 class _StubLookahead:
@@ -461,13 +468,3 @@ def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
     with pytest.raises(ValueError, match="hint_input"):
         Trainer(config, tmp_path / "run", progress=False, tensorboard=False)
     assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="feedback_source"):
-        TeacherModeConfig(feedback_source="oracle").validate()
-    with pytest.raises(ValueError, match="lookahead_update"):
-        TeacherModeConfig(lookahead_update="greedy").validate()
-    with pytest.raises(ValueError, match="target_temperature"):
-        TeacherModeConfig(target_temperature=0.0).validate()
-    with pytest.raises(ValueError, match="lookahead_horizon"):
-        TeacherModeConfig(lookahead_horizon=0).validate()
-    with pytest.raises(TypeError, match="lookahead_grounded"):
-        TeacherModeConfig(lookahead_grounded=1).validate()
