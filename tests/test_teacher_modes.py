@@ -86,6 +86,7 @@ def test_feedback_moves_a_wrong_teacher_towards_the_right_action(feedback: str) 
         ({"target_temperature": 0.0}, ValueError, "target_temperature"),
         ({"lookahead_horizon": 0}, ValueError, "lookahead_horizon"),
         ({"lookahead_grounded": 1}, TypeError, "lookahead_grounded"),
+        ({"teacher_anneal_lr": "yes"}, TypeError, "teacher_anneal_lr"),
     ],
 )
 def test_teacher_mode_config_rejects_bad_values(options, error, match) -> None:
@@ -418,6 +419,20 @@ def test_only_grounded_lookahead_feedback_reaches_the_teacher(grounded) -> None:
         else:
             assert after[1] > before[1] + 0.05
             assert stats["feedback_grounded"] == 1.0 and stats["teacher_version"] == 3
+    finally:
+        mode.close()
+
+
+@pytest.mark.parametrize("anneal", [True, False])
+def test_teacher_lr_anneals_over_the_run_when_asked(anneal) -> None:
+    """With ``teacher_anneal_lr`` the teacher's step size falls linearly over the run's
+    iterations (3 here), as the student's does; without it, it stays at ``teacher_lr``."""
+    mode = mode_for("parametric", feedback_source="lookahead", teacher_anneal_lr=anneal)
+    try:
+        rates = [_run_lookahead_feedback(mode, wrong_state(), iterations=i)["teacher_lr"]
+                 for i in (1, 2, 3)]  # each call runs iterations 1..i; the last one's rate
+        expected = [1e-3, 1e-3 * 2 / 3, 1e-3 / 3] if anneal else [1e-3] * 3
+        np.testing.assert_allclose(rates, expected, rtol=1e-6)
     finally:
         mode.close()
 

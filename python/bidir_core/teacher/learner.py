@@ -179,7 +179,14 @@ class TeacherPPO:
         if not groups[0]["params"]:
             raise ValueError("the teacher's model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.0)
+        self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self._gen = torch.Generator().manual_seed(cfg.seed)
+
+    def scale_lr(self, fraction: float) -> None:
+        """Set each parameter group's step size to ``fraction`` times its configured one
+        (learning-rate annealing; the configured rates are kept, so it does not compound)."""
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base * fraction
 
     def state_dict(self) -> dict[str, Any]:
         """LM weights, value head, optimiser, shuffling RNG and version (for checkpoints)."""

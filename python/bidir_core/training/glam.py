@@ -134,7 +134,6 @@ class GlamMode(ModeHooks):
                 seed=config.seed,
             ),
         )
-        self._base_lrs = [group["lr"] for group in self.learner.optimizer.param_groups]
         self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps)
         self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
 
@@ -156,8 +155,7 @@ class GlamMode(ModeHooks):
         out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()).mean())
         out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
         frac = max(0.0, 1.0 - (iteration - 1) / last) if self.config.ppo.anneal_lr else 1.0
-        for group, base in zip(self.learner.optimizer.param_groups, self._base_lrs):
-            group["lr"] = base * frac
+        self.learner.scale_lr(frac)
         res = self.learner.update(
             self._actor.prompts,
             rollout.actions.ravel(),

@@ -204,6 +204,10 @@ class TeacherModeConfig:
     teacher_lr: float = 1e-4
     """AdamW learning rate of the teacher's parametric update (3e-5 barely moved the
     teacher; 3e-4 was unstable; the ``glam`` mode reads it too)."""
+    teacher_anneal_lr: bool = False
+    """bidir: anneal ``teacher_lr`` linearly to 0 over the run, as the student's is
+    (``ppo.anneal_lr``) and glam's teacher's. Off by default: the teacher then keeps
+    learning from the student's judgement at full rate after the student has converged."""
     teacher_epochs: int = 2
     """Passes over each rollout's queries in the teacher update."""
     teacher_entropy_coef: float = 0.0
@@ -252,7 +256,7 @@ class TeacherModeConfig:
                               "table_rate", "target_temperature")
             if not (lo <= value <= hi) or (strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
-        for name in ("hint_input", "lookahead_grounded"):
+        for name in ("hint_input", "lookahead_grounded", "teacher_anneal_lr"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"teacher.{name} must be a bool")
         for name, choices in (("feedback_baseline", FEEDBACK_BASELINES), ("feedback", FEEDBACK_KINDS),
@@ -588,7 +592,8 @@ class BidirMode(TeachMode):
     updates_teacher = True
     metric_names = TeachMode.metric_names + (
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
-        "feedback_grounded", "teacher_policy_loss", "teacher_version", "table_entries",
+        "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
+        "table_entries",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -631,6 +636,14 @@ class BidirMode(TeachMode):
                 horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
+
+    def after_update(self, iteration: int, rollout: RolloutBuffer) -> dict[str, float]:
+        if self.learner is not None and self.tc.teacher_anneal_lr:
+            self.learner.scale_lr(linear_decay(1.0, iteration - 1, self.config.total_iterations))
+        out = super().after_update(iteration, rollout)
+        if self.learner is not None:
+            out["teacher_lr"] = float(self.learner.optimizer.param_groups[0]["lr"])
+        return out
 
     def teacher_update(self, rollout: RolloutBuffer, idx: np.ndarray, prompts: list[str],
                        logp: np.ndarray) -> dict[str, float]:
