@@ -12,6 +12,7 @@ from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.experiment import (
     ExperimentConfig,
     mean_ci,
+    merge_summaries,
     plot_results,
     summarize,
     t_quantile,
@@ -81,7 +82,7 @@ def test_results_of_a_fake_experiment(tmp_path):
             f.writelines(json.dumps(r) + "\n" for r in rows)
 
     summary = summarize(cfg)
-    write_results(cfg, summary)
+    write_results(tmp_path, summary)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved == json.loads(json.dumps(summary))
     by = {(r["mode"], r["iterations"]): r for r in saved["results"]}
@@ -111,11 +112,108 @@ def test_results_of_a_fake_experiment(tmp_path):
     assert "| teach | 3 | 192 | 1 | 0.900 | 0.800 | 6.0 | 0.700 | 0.950 |" in md
     assert "0.900 (n=1) |" in md  # budget 2: one of the two seeds measured it
 
-    paths = plot_results(cfg)
+    # The curves are kept, so the figures need the summary only (not the run folders).
+    assert saved["curves"]["teach-s1"] == {
+        "mode": "teach", "iteration": [1, 2], "rolling_success": [0.5, 0.8],
+        "time_s": [2.0, 4.0], "probe_agreement": [0.8, None],
+        "probe_agreement_determined": [None, None],
+    }  # fmt: skip
+    assert saved["curves"]["ppo-s0"]["rolling_success"] == [None, 0.2, 0.5]
+    for name in runs:
+        (tmp_path / "runs" / name / "metrics.jsonl").unlink()
+    paths = plot_results(saved, tmp_path)
     assert sorted(p.name for p in paths) == [
         "success_vs_frames.png", "success_vs_time.png", "teacher_agreement.png"
     ]  # fmt: skip
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_long_runs_keep_thinned_curves_with_every_budget_and_probe(tmp_path):
+    cfg = ExperimentConfig(out=tmp_path, task=TASK, modes=("teach",), seeds=1,
+                           budgets=(7, 2100), steps_per_iteration=64).validate()  # fmt: skip
+    rows = [_row(i, 0.5, 0.4, float(i), probe_agreement=0.8 if i % 10 == 1 else None)
+            for i in range(1, 2101)]  # fmt: skip
+    (tmp_path / "runs" / "teach-s0").mkdir(parents=True)
+    with open(tmp_path / "runs" / "teach-s0" / "metrics.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    kept = set(summarize(cfg)["curves"]["teach-s0"]["iteration"])
+    assert {1, 7, 2100} <= kept  # the first, each budget, the last
+    assert {i for i in range(1, 2101) if i % 10 == 1} <= kept  # every probe
+    assert {i for i in range(4, 2101, 4)} <= kept  # every 2100 // 500 = 4th
+    assert len(kept) < 800
+
+
+def _summary(modes, seeds=3, budgets=(40,), curves=True, task=TASK, **extra):
+    """A results.json-like summary: each mode's success is 0.1 * its position + 0.5."""
+    results = [{"mode": m, "iterations": b, "frames": b * 256, "seeds": seeds,
+                "success": {"mean": 0.5 + 0.1 * i, "ci": 0.01, "n": seeds},
+                "return": {"mean": 0.4, "ci": 0.01, "n": seeds},
+                "time_s": {"mean": 10.0, "ci": 1.0, "n": seeds}}
+               for i, m in enumerate(modes) for b in budgets]  # fmt: skip
+    summary = {
+        "task": task, "modes": list(modes), "seeds": seeds, "budgets": list(budgets),
+        "steps_per_iteration": 256, "train_args": [], "confidence": 0.95,
+        "rolling_window": 100, "note": "", "results": results,
+        "runs": {f"{m}-s{s}": {"mode": m} for m in modes for s in range(seeds)}, **extra,
+    }  # fmt: skip
+    if curves:
+        summary["curves"] = {
+            f"{m}-s{s}": {"mode": m, "iteration": [1, max(budgets)], "rolling_success": [0.1, 0.9],
+                          "time_s": [1.0, 9.0], "probe_agreement": [None, None],
+                          "probe_agreement_determined": [None, None]}
+            for m in modes for s in range(seeds)
+        }  # fmt: skip
+    return summary
+
+
+def test_merge_takes_each_mode_from_the_last_file_listing_it():
+    old = _summary(["ppo", "glam"], budgets=(40, 2100), curves=False,
+                   evaluation={"ppo": {"iterations": 2100}})  # fmt: skip
+    new = _summary(["glam"], budgets=(40, 2100), train_args=["--teacher-lr", "0.001"])
+    merged = merge_summaries([old, new], ["old.json", "new.json"])
+    assert merged["modes"] == ["ppo", "glam"] and merged["budgets"] == [40, 2100]
+    by = {(r["mode"], r["iterations"]): r["success"]["mean"] for r in merged["results"]}
+    assert by == {("ppo", 40): 0.5, ("ppo", 2100): 0.5, ("glam", 40): 0.5, ("glam", 2100): 0.5}
+    assert len(merged["results"]) == 4  # old's glam rows are gone (new's glam was at 0.6)
+    assert set(merged["curves"]) == {"glam-s0", "glam-s1", "glam-s2"}
+    assert merged["evaluation"] == {"ppo": {"iterations": 2100}}
+    assert merged["sources"] == [
+        {"file": "old.json", "modes": ["ppo"], "seeds": 3, "train_args": []},
+        {"file": "new.json", "modes": ["glam"], "seeds": 3, "train_args": ["--teacher-lr", "0.001"]},
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="different task"):
+        merge_summaries([old, _summary(["bidir"], task="BabyAI-GoToLocal-v0")], ["a", "b"])
+
+
+def test_merge_command_writes_the_table_and_figures(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "results.json").write_text(json.dumps(_summary(["ppo", "teach"], curves=False)))
+    (tmp_path / "b.json").write_text(json.dumps(_summary(["glam"])))
+    out = tmp_path / "merged"
+    assert main(["experiment", "merge", str(tmp_path / "a"), str(tmp_path / "b.json"),
+                 "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "no learning curves for ppo, teach" in printed
+    md = (out / "results.md").read_text()
+    assert "Merged from:" in md and "b.json: modes glam; 3 seeds" in md
+    assert "| glam | 40 | 10,240 | 3 | 0.500 ± 0.010 |" in md
+    assert "| teach | 40 | 10,240 | 3 | 0.600 ± 0.010 |" in md
+    assert json.loads((out / "results.json").read_text())["modes"] == ["ppo", "teach", "glam"]
+    assert (out / "success_vs_frames.png").stat().st_size > 1000
+    assert not (out / "teacher_agreement.png").exists()  # no mode has probe curves
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no results.json at"), ("{", "is not JSON"), ("[1, 2]", "is not an experiment's")],
+)
+def test_merge_refuses_what_is_not_a_results_file(tmp_path, capsys, content, message):
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["experiment", "merge", str(path), "--out", str(tmp_path / "m")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
 
 
 def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, capsys):

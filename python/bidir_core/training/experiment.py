@@ -11,7 +11,7 @@ folder:
 | ``experiment.json`` | the settings (task, iterations, frames per iteration, train flags) |
 | ``runs/<mode>-s<seed>/`` | one ``bidir train`` run folder per mode and seed |
 | ``logs/<mode>-s<seed>.log`` | the output of that run's ``bidir train`` |
-| ``results.md``, ``results.json`` | the table: success, return, frames, wall time per budget |
+| ``results.md``, ``results.json`` | the table: success, return, frames, wall time per budget; the json also keeps every run's learning curve (thinned) |
 | ``success_vs_frames.png``, ``success_vs_time.png`` | rolling success, mean over seeds +- CI |
 | ``teacher_agreement.png`` | the teacher's oracle agreement on the probe states (teacher modes) |
 | ``eval.json`` | the fresh-episode evaluation of every final student (a cache) |
@@ -21,7 +21,9 @@ over the last ``rolling_window`` training episodes, 100 by default): the trainin
 curves' values, available for every mode. Students are also evaluated afresh (as
 ``bidir eval`` does, sampled actions) at the final budget. Running the command again with the same ``--out``
 resumes: finished runs are skipped, unfinished ones continue with ``bidir train
---resume``.
+--resume``. ``bidir experiment merge A B ... --out DIR`` makes one table and figures from
+several experiments' results.json (say, a mode run later, elsewhere), without their run
+folders.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ __all__ = [
     "ExperimentConfig",
     "add_experiment_commands",
     "mean_ci",
+    "merge_summaries",
+    "plot_results",
     "run_experiment",
     "summarize",
     "t_quantile",
@@ -405,17 +409,6 @@ def _at(rows: list[dict[str, Any]], iteration: int, key: str, *, latest: bool = 
     return None if not latest else best
 
 
-def _curves(runs: dict[str, list[dict[str, Any]]], key: str, iterations: int) -> np.ndarray:
-    """(runs, iterations) array of key by iteration (NaN where absent)."""
-    out = np.full((len(runs), iterations), np.nan)
-    for i, rows in enumerate(runs.values()):
-        for r in rows:
-            it, v = r["iteration"], r.get(key)
-            if 1 <= it <= iterations and v is not None:
-                out[i, it - 1] = v
-    return out
-
-
 def _rolling_window(cfg: ExperimentConfig) -> int:
     """The runs' rolling window (episodes), from a run's config.json or the default."""
     for _, _, name in cfg.run_names():
@@ -425,10 +418,40 @@ def _rolling_window(cfg: ExperimentConfig) -> int:
     return TrainConfig().rolling_window
 
 
+# The learning curves results.json keeps, so that its figures can be drawn again (and
+# experiments merged) without the run folders: these metrics at about CURVE_POINTS
+# iterations per run, plus every budget, every probe measurement and the last iteration.
+CURVE_KEYS = ("rolling_success", "time_s", "probe_agreement", "probe_agreement_determined")
+CURVE_POINTS = 500
+# What every results.json holds (``merge`` reads these).
+_SUMMARY_KEYS = {"task", "modes", "seeds", "budgets", "steps_per_iteration", "train_args",
+                 "rolling_window", "results"}  # fmt: skip
+
+
+def _curve(rows: list[dict[str, Any]], every: int, budgets: Sequence[int]) -> dict[str, list]:
+    """A run's metrics rows thinned to a curve: {"iteration": [...], key: [...]}."""
+
+    def value(v: Any) -> float | None:
+        return None if v is None or not math.isfinite(v) else round(float(v), 5)
+
+    kept = [
+        r for i, r in enumerate(rows)
+        if r["iteration"] % every == 0 or r["iteration"] == 1 or r["iteration"] in budgets
+        or i == len(rows) - 1 or r.get("probe_agreement") is not None
+    ]  # fmt: skip
+    curve: dict[str, list] = {"iteration": [int(r["iteration"]) for r in kept]}
+    for key in CURVE_KEYS:
+        curve[key] = [value(r.get(key)) for r in kept]
+    return curve
+
+
 def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The results of an experiment folder: per mode and budget, mean and 95% CI over seeds."""
+    """The results of an experiment folder: per mode and budget, mean and 95% CI over seeds;
+    with each run's learning curve (``CURVE_KEYS``, thinned)."""
     results = []
     runs_out = {}
+    curves = {}
+    every = max(1, cfg.iterations // CURVE_POINTS)
     for mode in cfg.modes:
         runs = {
             name: read_metrics(cfg.run_dir(name)) for m, _, name in cfg.run_names() if m == mode
@@ -442,6 +465,8 @@ def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) 
                 "time_s": last.get("time_s"),
                 "rolling_success": last.get("rolling_success"),
             }
+            if rows:
+                curves[name] = {"mode": mode, **_curve(rows, every, cfg.budgets)}
         for budget in cfg.budgets:
             reached = {n: rows for n, rows in runs.items() if _at(rows, budget, "frames")}
             entry: dict[str, Any] = {
@@ -475,6 +500,7 @@ def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) 
         ),
         "results": results,
         "runs": runs_out,
+        "curves": curves,
     }
     if evaluations:
         summary["evaluation"] = evaluations
@@ -568,15 +594,25 @@ def results_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(cfg: ExperimentConfig, summary: dict[str, Any]) -> str:
-    """Write results.md and results.json into the experiment folder; return the table."""
-    out = Path(cfg.out)
+def write_results(out: Path, summary: dict[str, Any]) -> str:
+    """Write results.md and results.json into the folder ``out``; return the table."""
+    out = Path(out)
     table = results_table(summary)
     args = " ".join(summary["train_args"]) or "(none)"
+    sources = summary.get("sources")
+    if sources:  # merged (see ``merge_summaries``)
+        made = "Merged from:\n\n" + "".join(
+            f"* {src['file']}: modes {', '.join(src['modes'])}; {src['seeds']} seeds; "
+            f"extra train flags: {' '.join(src['train_args']) or '(none)'}\n"
+            for src in sources
+        )
+    else:
+        made = (
+            f"Modes {', '.join(summary['modes'])}; {summary['seeds']} seeds each; "
+            f"{summary['steps_per_iteration']} frames per iteration; extra train flags: {args}.\n"
+        )
     md = (
-        f"# Experiment: {summary['task']}\n\n"
-        f"Modes {', '.join(summary['modes'])}; {summary['seeds']} seeds each; "
-        f"{summary['steps_per_iteration']} frames per iteration; extra train flags: {args}.\n\n"
+        f"# Experiment: {summary['task']}\n\n{made}\n"
         f"Success and return at a budget are each run's **rolling** values at that iteration "
         f"(mean over its last {summary['rolling_window']} training episodes); cells are "
         f"the mean over seeds ± the half-width of the 95% Student-t confidence interval. "
@@ -594,31 +630,99 @@ def write_results(cfg: ExperimentConfig, summary: dict[str, Any]) -> str:
     return table
 
 
+def merge_summaries(summaries: Sequence[dict[str, Any]], files: Sequence[str]) -> dict[str, Any]:
+    """One summary of several experiments' ``results.json`` (``files`` names them): each
+    mode comes whole (table rows, runs, curves, evaluation) from the last summary that
+    lists it. They must share the task, frames per iteration and rolling window."""
+    if not summaries or len(summaries) != len(files):
+        raise ValueError("merge needs one or more summaries, each with its file name")
+    first = summaries[0]
+    for key in ("task", "steps_per_iteration", "rolling_window"):
+        values = {json.dumps(s.get(key)) for s in summaries}
+        if len(values) > 1:
+            raise ValueError(
+                f"cannot merge experiments with different {key}: "
+                + ", ".join(f"{f}: {s.get(key)!r}" for s, f in zip(summaries, files))
+            )
+    source: dict[str, int] = {}  # mode -> index of the summary it comes from
+    for i, summary in enumerate(summaries):
+        for mode in summary["modes"]:
+            source[mode] = i
+    modes = list(source)
+    merged: dict[str, Any] = {
+        key: first[key] for key in ("task", "steps_per_iteration", "confidence", "rolling_window")
+    }
+    used = sorted(set(source.values()))
+
+    def of_mode(part: str) -> dict[str, Any]:
+        """The named entries of ``part`` ("runs", "curves") of every mode's own summary."""
+        return {
+            name: entry
+            for m in modes
+            for name, entry in summaries[source[m]].get(part, {}).items()
+            if entry["mode"] == m
+        }
+
+    merged.update(
+        modes=modes,
+        seeds=max(summaries[i]["seeds"] for i in used),
+        budgets=sorted({b for i in used for b in summaries[i]["budgets"]}),
+        train_args=[],
+        note=first.get("note", ""),
+        results=[r for m in modes for r in summaries[source[m]]["results"] if r["mode"] == m],
+        runs=of_mode("runs"),
+        curves=of_mode("curves"),
+        sources=[
+            {
+                "file": str(files[i]),
+                "modes": [m for m in modes if source[m] == i],
+                "seeds": summaries[i]["seeds"],
+                "train_args": list(summaries[i]["train_args"]),
+            }
+            for i in used
+        ],
+    )
+    evaluation = {
+        m: summaries[source[m]]["evaluation"][m]
+        for m in modes
+        if m in summaries[source[m]].get("evaluation", {})
+    }
+    if evaluation:
+        merged["evaluation"] = evaluation
+    return merged
+
+
 def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
-def plot_results(cfg: ExperimentConfig) -> list[Path]:
-    """Draw success vs frames / wall time and teacher agreement vs frames; return the paths."""
+def plot_results(summary: dict[str, Any], out: Path) -> list[Path]:
+    """Draw success vs frames / wall time and teacher agreement vs frames from the
+    summary's curves into ``out``; return the paths. Modes without curves (results.json
+    written before it kept them) are left out of the figures."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(cfg.out)
-    n_it = cfg.iterations
-    frames = np.arange(1, n_it + 1) * cfg.steps_per_iteration
+    out = Path(out)
+    n_it = max(summary["budgets"])
+    frames = np.arange(1, n_it + 1) * summary["steps_per_iteration"]
     per_mode = {}
-    for mode in cfg.modes:
-        runs = {
-            name: read_metrics(cfg.run_dir(name)) for m, _, name in cfg.run_names() if m == mode
-        }
-        per_mode[mode] = {
-            key: _curves(runs, key, n_it)
-            for key in ("rolling_success", "time_s", "probe_agreement", "probe_agreement_determined")
-        }
+    for mode in summary["modes"]:
+        runs = [c for c in summary.get("curves", {}).values() if c["mode"] == mode]
+        if not runs:
+            continue
+        per_mode[mode] = {}
+        for key in CURVE_KEYS:
+            data = np.full((len(runs), n_it), np.nan)
+            for i, curve in enumerate(runs):
+                for it, v in zip(curve["iteration"], curve[key]):
+                    if 1 <= it <= n_it and v is not None:
+                        data[i, it - 1] = v
+            per_mode[mode][key] = data
 
     def band(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mean, ci = np.full(data.shape[1], np.nan), np.full(data.shape[1], np.nan)
@@ -630,8 +734,8 @@ def plot_results(cfg: ExperimentConfig) -> list[Path]:
         return mean, mean - ci, mean + ci
 
     paths = []
-    title = f"{cfg.task} ({cfg.seeds} seeds, mean ± 95% CI)"
-    colors = {mode: f"C{i}" for i, mode in enumerate(cfg.modes)}  # the same in every figure
+    title = f"{summary['task']} ({summary['seeds']} seeds, mean ± 95% CI)"
+    colors = {mode: f"C{i}" for i, mode in enumerate(summary["modes"])}  # same in every figure
     for name, xlabel in (("success_vs_frames", "frames"), ("success_vs_time", "wall time (s)")):
         fig, ax = plt.subplots(figsize=(7, 4))
         for mode, curves in per_mode.items():
@@ -645,12 +749,12 @@ def plot_results(cfg: ExperimentConfig) -> list[Path]:
             ax.plot(x[ok], mean[ok], lw=2, color=colors[mode], label=mode)
             ax.fill_between(x[ok], lo[ok], hi[ok], color=colors[mode], alpha=0.2)
         if name == "success_vs_frames":
-            for b in cfg.budgets:
-                ax.axvline(b * cfg.steps_per_iteration, color="gray", ls=":", lw=1)
+            for b in summary["budgets"]:
+                ax.axvline(b * summary["steps_per_iteration"], color="gray", ls=":", lw=1)
         elif ax.lines and any(len(line.get_xdata()) for line in ax.lines):
             ax.set_xscale("log")  # the modes' speeds differ by orders of magnitude
         ax.set_xlabel(xlabel if name == "success_vs_frames" else f"{xlabel}, mean over seeds")
-        ax.set_ylabel(f"rolling success rate (last {_rolling_window(cfg)} episodes)")
+        ax.set_ylabel(f"rolling success rate (last {summary['rolling_window']} episodes)")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.set_title(title)
@@ -737,8 +841,8 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     status = run_experiment(cfg)
     evaluations = evaluate_students(cfg) if status == "finished" else {}
     summary = summarize(cfg, evaluations)
-    table = write_results(cfg, summary)
-    plots = plot_results(cfg)
+    table = write_results(cfg.out, summary)
+    plots = plot_results(summary, cfg.out)
     print()
     print(table)
     print(f"\nwrote {cfg.out / 'results.md'}, results.json, {', '.join(p.name for p in plots)}")
@@ -748,6 +852,33 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     if status == "interrupted":
         print(f"continue with the same command (--out {cfg.out}); finished runs are skipped")
         return 130
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    summaries, files = [], []
+    for path in args.results:
+        path = path / "results.json" if path.is_dir() else path
+        if not path.is_file():
+            raise FileNotFoundError(f"no results.json at {path}")
+        try:
+            summary = json.loads(path.read_text())
+        except ValueError as e:
+            raise ValueError(f"{path} is not JSON: {e}") from None
+        if not isinstance(summary, dict) or not _SUMMARY_KEYS <= set(summary):
+            raise ValueError(f"{path} is not an experiment's results.json")
+        summaries.append(summary)
+        files.append(str(path))
+    merged = merge_summaries(summaries, files)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = write_results(args.out, merged)
+    plots = plot_results(merged, args.out)
+    print(table)
+    print(f"\nwrote {args.out / 'results.md'}, results.json, {', '.join(p.name for p in plots)}")
+    without = [m for m in merged["modes"] if not any(c["mode"] == m for c in merged["curves"].values())]
+    if without:
+        print(f"no learning curves for {', '.join(without)} (their results.json predates them): "
+              "left out of the figures")
     return 0
 
 
@@ -816,3 +947,15 @@ def add_experiment_commands(sub: Any) -> None:
         skip,
     )
     p.set_defaults(func=_cmd_paper, _parser=p, mode=None)
+
+    p = exp.add_parser(
+        "merge",
+        help="one table and figures from several experiments' results.json",
+        description="Merge the results.json of several experiments on the same task (each "
+        "mode is taken whole from the last file that has it) into one results.md/json and "
+        "the figures; the run folders are not needed.",
+    )
+    p.add_argument("results", type=Path, nargs="+",
+                   help="results.json files, or experiment folders holding one")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="folder to write the merged results to")
+    p.set_defaults(func=_cmd_merge)
