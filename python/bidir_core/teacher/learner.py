@@ -159,6 +159,16 @@ def _as_1d(name: str, value: Any, n: int, dtype: Any) -> torch.Tensor:
     return torch.as_tensor(arr.astype(np.int64 if dtype == torch.long else np.float32))
 
 
+def _prompt_list(prompts: Sequence[str], what: str) -> list[str]:
+    """``prompts`` as a non-empty list (a lone str is refused: it is not a batch)."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a sequence of str, not a str")
+    prompts = list(prompts)
+    if not prompts:
+        raise ValueError(f"{what} needs at least one sample")
+    return prompts
+
+
 class TeacherPPO:
     """Clipped policy-gradient fine-tuning of a ``Teacher`` (optionally LoRA, value head)."""
 
@@ -236,12 +246,8 @@ class TeacherPPO:
         actions when they were chosen, ``returns`` value targets (value head only).
         """
         cfg = self.config
-        if isinstance(prompts, str):
-            raise TypeError("prompts must be a sequence of str, not a str")
-        prompts = list(prompts)
+        prompts = _prompt_list(prompts, "update")
         n = len(prompts)
-        if n == 0:
-            raise ValueError("update needs at least one sample")
         acts = _as_1d("actions", actions, n, torch.long)
         if acts.min() < 0 or acts.max() >= len(self.teacher.actions):
             raise ValueError(f"actions must be in [0, {len(self.teacher.actions)})")
@@ -308,12 +314,8 @@ class TeacherPPO:
         KL(q || πT) during the steps (``policy_loss``) and πT's entropy.
         """
         cfg = self.config
-        if isinstance(prompts, str):
-            raise TypeError("prompts must be a sequence of str, not a str")
-        prompts = list(prompts)
+        prompts = _prompt_list(prompts, "fit_targets")
         n, k = len(prompts), len(self.teacher.actions)
-        if n == 0:
-            raise ValueError("fit_targets needs at least one sample")
         arr = np.asarray(targets)
         if arr.shape != (n, k):
             raise ValueError(f"targets must have shape ({n}, {k}), got {arr.shape}")
