@@ -205,6 +205,10 @@ def test_bad_updates_raise():
         learner.update(PROMPTS, np.zeros(n), np.zeros(n), np.zeros(n))
     with pytest.raises(ValueError, match="advantages must be finite"):
         learner.update(PROMPTS, np.zeros(n, int), np.full(n, np.nan), np.zeros(n))
+    with pytest.raises(TypeError, match="not a str"):
+        learner.update(PROMPTS[0], [0], [0.0], [0.0])
+    with pytest.raises(ValueError, match="update needs at least one sample"):
+        learner.update([], [], [], [])
     with pytest.raises(ValueError, match="PPOConfig.lr"):
         PPOConfig(lr=0.0)
     assert teacher.version == 0
