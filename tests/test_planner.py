@@ -66,3 +66,54 @@ def test_expert_actions_shape_and_range():
     a = env.expert_actions()
     assert a.shape == (32,) and a.dtype == np.int64
     assert ((a >= 0) & (a <= 5)).all()
+
+
+@pytest.mark.parametrize(
+    "task", ["BabyAI-GoToRedBallNoDists-v0", "BabyAI-GoToLocal-v0", "MiniGrid-DoorKey-5x5-v0"]
+)
+def test_optimal_actions_are_exactly_the_first_steps_of_shortest_plans(task):
+    """Checked by rollouts: action a, then the oracle, reaches the goal in the state's plan
+    length exactly when a is marked optimal. The oracle's own action is always one of them;
+    a state whose episode is over (oracle_samples records those) has none."""
+    from bidir_core.teacher import optimal_actions, oracle_samples
+
+    prompts, oracle, states = oracle_samples(task, 96, seed=3, return_states=True)
+    same_prompts, same_oracle = oracle_samples(task, 96, seed=3)
+    assert prompts == same_prompts and (oracle == same_oracle).all()
+    optimal = optimal_actions(task, states)
+    assert optimal.shape == (96, 6) and optimal.dtype == np.bool_
+    env = bidir_core.make_vec(task, 1, autoreset_mode="SameStep")
+    env.reset(seed=0)
+    live = 0
+    for i, state in enumerate(states):
+        if state["needs_reset"]:
+            assert not optimal[i].any()
+            continue
+        live += 1
+        assert optimal[i, oracle[i]]
+        env.set_state(0, state)
+        length = int(env.plan_lengths()[0])
+        for a in range(6):
+            env.set_state(0, state)
+            action, steps = a, 0
+            while steps <= length:
+                _, reward, term, trunc, _ = env.step(np.array([action]))
+                steps += 1
+                if term[0] or trunc[0]:
+                    break
+                action = int(env.expert_actions()[0])
+            reached = bool(term[0] and reward[0] > 0)
+            assert optimal[i, a] == (reached and steps == length), (i, a, steps, length)
+    assert live > 48
+
+
+def test_optimal_actions_find_ties_the_oracle_breaks():
+    from bidir_core.teacher import optimal_actions, oracle_samples
+
+    _, _, states = oracle_samples("BabyAI-GoToLocal-v0", 256, seed=0, return_states=True)
+    optimal = optimal_actions("BabyAI-GoToLocal-v0", states)
+    ties = optimal.sum(1) > 1
+    assert ties.any()  # e.g. the goal right behind: both turns start a shortest plan
+    assert not optimal[:, 3:].any()  # pick up, drop, toggle never bring a GoTo goal closer
+    with pytest.raises(ValueError, match="num_actions"):
+        optimal_actions("BabyAI-GoToLocal-v0", states, num_actions=0)

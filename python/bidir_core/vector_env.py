@@ -257,6 +257,11 @@ class BidirVecEnv(gym.vector.VectorEnv):
         """Return the oracle planner's optimal next action for each env, int64 (N,)."""
         return self._core.expert_actions()
 
+    def plan_lengths(self) -> np.ndarray:
+        """Return the length of the oracle planner's shortest plan per env, int64 (N,)
+        (-1 where the planner finds none)."""
+        return self._core.plan_lengths()
+
     def get_state(self, index: int) -> dict[str, Any]:
         """Return env ``index``'s full state as a picklable dict (see docs of set_state)."""
         return self._core.get_state(self._index(index))

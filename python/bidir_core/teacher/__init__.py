@@ -33,6 +33,7 @@ _EXPORTS = {
     "apply_lora": "learner",
     "oracle_agreement": "evaluate",
     "oracle_samples": "samples",
+    "optimal_actions": "samples",
     "Hints": "service",
     "LocalTeacherBackend": "service",
     "TeacherService": "service",
@@ -58,6 +59,7 @@ __all__ = [
     "load_teacher",
     "make_prompt",
     "make_prompts",
+    "optimal_actions",
     "oracle_agreement",
     "oracle_samples",
 ]
