@@ -35,7 +35,7 @@ import torch
 from bidir_core import _core
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.training.modes import ModeHooks, register_mode
-from bidir_core.training.teacher_modes import OracleProbe, TeacherModeConfig
+from bidir_core.training.teacher_modes import OracleProbe, TeacherModeConfig, linear_decay
 from bidir_core.vector_env import BidirVecEnv
 
 __all__ = ["GlamMode", "TeacherActor"]
@@ -154,7 +154,7 @@ class GlamMode(ModeHooks):
         logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])
         out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()).mean())
         out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
-        frac = max(0.0, 1.0 - (iteration - 1) / last) if self.config.ppo.anneal_lr else 1.0
+        frac = linear_decay(1.0, iteration - 1, last) if self.config.ppo.anneal_lr else 1.0
         self.learner.scale_lr(frac)
         res = self.learner.update(
             self._actor.prompts,
