@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 from bidir_core.training import read_metrics
+from bidir_core.training.modes import UpdateContext
 from bidir_core.training.metrics import WALL_TIME_COLUMNS
 
 
@@ -12,3 +14,11 @@ def history(run_dir) -> list[dict]:
         {k: v for k, v in row.items() if k not in WALL_TIME_COLUMNS}
         for row in read_metrics(run_dir)
     ]
+
+
+def update_ctx(iteration: int, buf, *, student=None, tokenizer=None, frames: int = 0) -> UpdateContext:
+    """The UpdateContext of a hand-made rollout (next values 0, no student unless given)."""
+    return UpdateContext(
+        iteration=iteration, frames=frames, rollout=buf,
+        next_values=np.zeros(buf.actions.shape[1], np.float32), student=student, tokenizer=tokenizer,
+    )

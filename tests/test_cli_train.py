@@ -101,7 +101,23 @@ def test_help_shows_every_option_with_its_default(command, capsys):
     out = capsys.readouterr().out
     if command != ["eval"]:  # the options built from the config docstrings ("%" included)
         assert "--lookahead-grounded" in out and "(default: True)" in out
-        assert "91% of the states" in " ".join(out.split())
+        assert "where some suggestion's rollout earned reward" in " ".join(out.split())
+
+
+def test_a_percent_sign_in_an_option_docstring_reaches_help_intact():
+    import argparse
+    import dataclasses
+
+    from bidir_core.training.commands import _add_fields
+
+    @dataclasses.dataclass
+    class Options:
+        share: float = 0.5
+        """Share of the states, e.g. 91% of them."""
+
+    parser = argparse.ArgumentParser()
+    _add_fields(parser.add_argument_group("g"), Options, "x_")
+    assert "91% of them" in " ".join(parser.format_help().split())
 
 
 def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):

@@ -12,9 +12,9 @@ from bidir_core.cli import main
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training import TrainConfig, Trainer, evaluate, read_metrics
-from bidir_core.training.glam import GlamMode
-from bidir_core.training.teacher_modes import TeacherModeConfig
-from run_helpers import history
+from bidir_core.training.modes.glam import GlamMode
+from bidir_core.training.modes import TeacherModeConfig
+from run_helpers import history, update_ctx
 from teacher_models import wrong_state
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
@@ -174,7 +174,7 @@ def test_ppo_update_raises_pi_t_of_rewarded_actions_and_fits_the_value() -> None
         actor.prompts[:] = [prompt] * (T * N)
         actor.logp[:] = logp.reshape(T, N, -1)
         actor.oracle[:] = 1
-        stats = mode.after_update(iteration, buf)
+        stats = mode.after_update(update_ctx(iteration, buf))
         assert np.isfinite(stats["value_loss"]) and np.isfinite(stats["policy_loss"])
         assert stats["teacher_agreement"] == float(iteration > 1 and logp[0].argmax() == 1)
     after = np.exp(mode.teacher.action_logprobs([prompt])[0])

@@ -7,12 +7,14 @@ import types
 import bidir_core
 import numpy as np
 import pytest
+from run_helpers import update_ctx
 import torch
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
 from bidir_core.teacher.learner import TeacherPPO
-from bidir_core.training.teacher_modes import BidirMode, TeacherModeConfig
+from bidir_core.training.modes import TeacherModeConfig
+from bidir_core.training.modes.bidir import BidirMode
 from teacher_models import wrong_state
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
@@ -60,11 +62,8 @@ def test_feedback_moves_a_wrong_teacher_towards_the_right_action(feedback: str) 
         hints.hashes[:] = bidir_core._core.hash_prompts([prompt])[0]
         hints.prompts = {i: prompt for i in range(T * N)}
         hints.oracle[:] = 1
-        mode.trainer = types.SimpleNamespace(
-            collector=types.SimpleNamespace(next_values=np.zeros(N, np.float32)), frames=0
-        )
         for iteration in range(1, 4):
-            stats = mode.after_update(iteration, buf)
+            stats = mode.after_update(update_ctx(iteration, buf))
         after = np.exp(mode.policy.action_logprobs([prompt])[0])
         assert after[1] > before[1] + 0.05, (before, after)
         assert after[0] < before[0]
@@ -180,11 +179,8 @@ def test_prompt_baseline_stops_mass_escaping_to_untaken_actions(baseline: str) -
         hints.hashes[:] = np.where(in_a, codes[0], codes[1])[None, :]
         hints.prompts = {t * N + n: prompt_a if in_a[n] else prompt_b
                          for t in range(T) for n in range(N)}
-        mode.trainer = types.SimpleNamespace(
-            collector=types.SimpleNamespace(next_values=np.zeros(N, np.float32)), frames=0
-        )
         for iteration in range(1, 4):
-            mode.after_update(iteration, buf)
+            mode.after_update(update_ctx(iteration, buf))
         after = np.exp(mode.policy.action_logprobs([prompt_a])[0])
         untaken = [1, 3, 4, 5]
         if baseline == "prompt":
@@ -211,7 +207,7 @@ class _OracleTeacher:
 
 
 def test_probe_separates_states_whose_prompt_determines_the_oracle_action() -> None:
-    from bidir_core.training.teacher_modes import OracleProbe
+    from bidir_core.teacher.probe import OracleProbe
 
     probe = OracleProbe(TASK, 128, seed=0)
     # Where the red ball is out of view the oracle's turn depends on what the prompt does
@@ -234,7 +230,7 @@ def test_probe_separates_states_whose_prompt_determines_the_oracle_action() -> N
 
 
 def test_linear_decay_anneals_or_stays_constant() -> None:
-    from bidir_core.training.teacher_modes import linear_decay
+    from bidir_core.training.modes.config import linear_decay
 
     assert [linear_decay(0.5, f, 100) for f in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]
     assert linear_decay(0.25, 10**9, 0) == 0.25  # 0 frames: never annealed
@@ -356,6 +352,7 @@ class _StubLookahead:
 
     def __call__(self, states, net, tokenizer) -> np.ndarray:
         self.rewarded = np.full((len(states), len(self.q)), self.reward)
+        self.last_steps = len(states) * len(self.q)
         return np.tile(self.q, (len(states), 1))
 
 
@@ -373,12 +370,8 @@ def _run_lookahead_feedback(mode: BidirMode, prompt: str, iterations: int = 3,
         mode.lookahead = _StubLookahead([0.5, 0.8, 0.5, 0.5, 0.5, 0.5], rewarded)
         buf = RolloutBuffer(8, 4)
         buf.actions[:] = 0
-        mode.trainer = types.SimpleNamespace(
-            collector=types.SimpleNamespace(next_values=np.zeros(4, np.float32)), frames=0,
-            net=None, tokenizer=None,
-        )  # fmt: skip
         for iteration in range(1, iterations + 1):
-            stats = mode.after_update(iteration, buf)
+            stats = mode.after_update(update_ctx(iteration, buf))
         return stats
     finally:
         mode.lookahead = real
@@ -463,7 +456,7 @@ def test_target_update_corrects_a_teacher_sure_of_the_wrong_action() -> None:
 
 
 def test_improvement_targets_reweight_pi_t_by_exp_z_over_eta() -> None:
-    from bidir_core.training.teacher_modes import improvement_targets
+    from bidir_core.training.modes.bidir import improvement_targets
 
     p = np.array([[0.7, 0.2, 0.1], [0.98, 0.01, 0.01]])
     z = np.array([[0.0, 1.0, -1.0], [-3.0, 3.0, 0.0]])

@@ -34,6 +34,9 @@ _EXPORTS = {
     "oracle_agreement": "evaluate",
     "oracle_samples": "samples",
     "optimal_actions": "samples",
+    "CorrectedTeacher": "corrected",
+    "OracleProbe": "probe",
+    "TeacherGuard": "guard",
     "Hints": "service",
     "LocalTeacherBackend": "service",
     "TeacherService": "service",
@@ -41,6 +44,9 @@ _EXPORTS = {
 
 __all__ = [
     "ACTION_STRINGS",
+    "CorrectedTeacher",
+    "OracleProbe",
+    "TeacherGuard",
     "DEFAULT_ACTIONS",
     "Hints",
     "LocalTeacherBackend",

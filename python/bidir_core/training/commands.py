@@ -7,13 +7,14 @@ import ast
 import dataclasses
 import inspect
 import json
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
-from bidir_core.training.teacher_modes import TeacherModeConfig
+from bidir_core.training.modes import TeacherModeConfig
 from bidir_core.training.trainer import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
@@ -25,7 +26,7 @@ _NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 def field_docs(cls: type) -> dict[str, str]:
     """The attribute docstrings of a dataclass's fields (the string after each field)."""
-    tree = ast.parse(inspect.getsource(cls))
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs = {}
     for node, nxt in zip(body, body[1:]):

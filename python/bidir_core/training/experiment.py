@@ -53,7 +53,7 @@ from bidir_core.training.checkpoint import CheckpointError, load_checkpoint
 from bidir_core.training.commands import _add_fields, _config_from_args
 from bidir_core.training.metrics import read_metrics
 from bidir_core.training.modes import available_modes
-from bidir_core.training.teacher_modes import TEACHER_MODES, TeacherModeConfig
+from bidir_core.training.modes import TEACHER_MODES, TeacherModeConfig
 from bidir_core.training.trainer import DEFAULT_TASK, TrainConfig
 
 __all__ = [

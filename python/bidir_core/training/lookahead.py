@@ -24,7 +24,8 @@ like one.
 Episodes that end inside the horizon (termination or time limit) count only their rewards;
 the student acts and is valued with no teacher hint (its ``hint_input`` off).
 
-Each call also sets ``rewarded`` (len(states), num_actions): whether that rollout earned a
+Each call sets ``last_steps``, the env steps its live rollouts took (the mode adds them to
+``sim_steps``), and ``rewarded`` (len(states), num_actions): whether that rollout earned a
 non-zero reward inside the horizon. Where no suggestion's rollout does, all the Q values
 are the critic's guesses at the horizon, and the judgement is not grounded in anything
 the student achieved: on GoToLocal after 10k frames (student success ~0.5) the 16-step
@@ -63,6 +64,7 @@ class CriticLookahead:
         self.env.reset(seed=0)
         self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
         self.rewarded = np.zeros((0, self.num_actions), np.bool_)
+        self.last_steps = 0  # env steps of the live rollouts in the last call (sim_steps)
 
     def close(self) -> None:
         self.env.close()
@@ -71,6 +73,7 @@ class CriticLookahead:
         """Q values (len(states), num_actions) float64 from the student ``net`` (an
         ``ActorCritic``) and its mission ``tokenizer``."""
         out = np.zeros((len(states), self.num_actions))
+        self.last_steps = 0
         self.rewarded = np.zeros((len(states), self.num_actions), np.bool_)
         for start in range(0, len(states), self.chunk):
             part = states[start : start + self.chunk]
@@ -92,6 +95,7 @@ class CriticLookahead:
         rewarded = np.zeros(n, np.bool_)
         tokens = np.zeros((n, tokenizer.max_tokens), np.int64)
         for step in range(self.horizon):
+            self.last_steps += int(alive.sum())
             obs, reward, terminated, truncated, _ = self.env.step(actions)
             returns += alive * discount * reward[:n]
             rewarded |= alive & (reward[:n] != 0)

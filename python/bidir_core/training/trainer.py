@@ -36,12 +36,18 @@ import torch
 
 from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOConfig, PPOLearner
-from bidir_core.training import glam as _glam  # noqa: F401  (registers the glam mode)
 from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
-from bidir_core.training.modes import ModeHooks, available_modes, make_mode
-from bidir_core.training.teacher_modes import TEACHER_MODES, TeacherModeConfig
+from bidir_core.training.modes import (
+    TEACHER_MODES,
+    ModeHooks,
+    StartContext,
+    TeacherModeConfig,
+    UpdateContext,
+    available_modes,
+    make_mode,
+)
 from bidir_core.vector_env import _check_task
 
 __all__ = ["METRIC_COLUMNS", "TrainConfig", "Trainer", "build_network"]
@@ -51,6 +57,7 @@ DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
 METRIC_COLUMNS = (
     "iteration",
     "frames",
+    "sim_steps",
     "episodes",
     "success_rate",
     "return_mean",
@@ -233,7 +240,7 @@ class Trainer:
         )
         if _resume_state is not None:
             self._load_state(_resume_state)
-        self.mode.attach(self)
+        self.mode.start(StartContext(buffer=self.collector.buffer, frames=self.frames))
         if _resume_state is None:  # everything was built: now the run folder may be made
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
@@ -371,7 +378,10 @@ class Trainer:
             stats = self.learner.update(
                 buf, self.collector.mission, self.iteration, cfg.seed, self.mode.extra_loss()
             )
-        stats.update(self.mode.after_update(self.iteration, buf))
+        stats.update(self.mode.after_update(UpdateContext(
+            iteration=self.iteration, frames=self.frames, rollout=buf,
+            next_values=self.collector.next_values, student=self.net, tokenizer=self.tokenizer,
+        )))
         self.frames += cfg.steps_per_iteration
         for r, s in zip(episodes.returns.tolist(), episodes.successes.tolist()):
             self.recent.append((float(s), r))
@@ -381,6 +391,7 @@ class Trainer:
         row: dict[str, Any] = {
             "iteration": self.iteration,
             "frames": self.frames,
+            "sim_steps": self.mode.sim_steps(),
             "episodes": n,
             "success_rate": float(episodes.successes.mean()) if n else math.nan,
             "return_mean": float(episodes.returns.mean()) if n else math.nan,

@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from bidir_core import _core
-from bidir_core.rollout import RolloutBuffer
-from bidir_core.training.modes import ModeHooks, register_mode
-from bidir_core.training.teacher_modes import OracleProbe, TeacherModeConfig, linear_decay
+from bidir_core.teacher.guard import TeacherGuard, finite_rows
+from bidir_core.teacher.probe import OracleProbe
+from bidir_core.training.modes.base import ModeHooks, UpdateContext, register_mode
+from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
 from bidir_core.vector_env import BidirVecEnv
 
 __all__ = ["GlamMode", "TeacherActor"]
@@ -50,11 +51,14 @@ class TeacherActor:
     """The collector's ``Actor``: πT and the value head of a ``TeacherPPO``, batched per step.
 
     Records what the update and the metrics need: every step's prompt (flat index
-    t * N + n, the rollout's order), log πT and the oracle planner's action.
+    t * N + n, the rollout's order), log πT and the oracle planner's action. A step whose
+    teacher call fails (``guard``) acts uniformly at random and is marked in ``failed``;
+    the update leaves such steps out.
     """
 
-    def __init__(self, learner: Any, num_envs: int, num_steps: int) -> None:
+    def __init__(self, learner: Any, num_envs: int, num_steps: int, guard: TeacherGuard) -> None:
         self.learner = learner
+        self.guard = guard
         self.num_envs = num_envs
         num_scored = len(learner.teacher.actions)
         if num_scored > _core.NUM_ACTIONS:
@@ -64,6 +68,7 @@ class TeacherActor:
         self.prompts: list[str] = [""] * (num_steps * num_envs)
         self.logp = np.zeros((num_steps, num_envs, num_scored), np.float32)
         self.oracle = np.zeros((num_steps, num_envs), np.int64)
+        self.failed = np.zeros((num_steps, num_envs), np.bool_)
 
     def act(self, t: int, env: BidirVecEnv, env_offset: int) -> tuple[torch.Tensor, torch.Tensor]:
         """log πT (n, 7) (-inf for actions the teacher does not score) and V (n,)."""
@@ -72,7 +77,22 @@ class TeacherActor:
         start = t * self.num_envs + lo
         self.prompts[start : start + n] = prompts
         self.oracle[t, lo : lo + n] = env.expert_actions()
-        logp, values = self.learner.evaluate(prompts)
+        if t == 0 and lo == 0:
+            self.failed[:] = False
+        ok, out = self.guard.call("act", self.learner.evaluate, prompts)
+        if ok:
+            logp, values = out
+            good = finite_rows(logp) & np.isfinite(values)
+            if not good.all():
+                self.guard.count("act: non-finite rows", int((~good).sum()))
+                logp, values = np.array(logp), np.array(values)
+        else:
+            logp, values = np.zeros((n, self.logp.shape[-1]), np.float32), np.zeros(n, np.float32)
+            good = np.zeros(n, np.bool_)
+        if not good.all():
+            logp[~good] = -math.log(logp.shape[1])  # uniform over the scored actions
+            values[~good] = 0.0
+        self.failed[t, lo : lo + n] = ~good
         self.logp[t, lo : lo + n] = logp
         full = torch.full((n, _core.NUM_ACTIONS), -math.inf)
         full[:, : logp.shape[1]] = torch.from_numpy(logp)
@@ -83,7 +103,13 @@ class TeacherActor:
         from bidir_core.teacher.prompt import make_prompts
 
         sentences = _core.describe_images(np.ascontiguousarray(images))
-        return self.learner.evaluate(make_prompts(mission_strings(missions), sentences))[1]
+        prompts = make_prompts(mission_strings(missions), sentences)
+        ok, out = self.guard.call("value", self.learner.evaluate, prompts)
+        if not ok or not np.isfinite(out[1]).all():
+            if ok:
+                self.guard.count("value: non-finite")
+            return np.zeros(len(prompts), np.float32)  # bootstrap from 0 when the teacher fails
+        return out[1]
 
 
 def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:
@@ -98,7 +124,7 @@ class GlamMode(ModeHooks):
     name = "glam"
     metric_names = (
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
-        "teacher_entropy", "teacher_version",
+        "teacher_entropy", "teacher_version", "teacher_failures",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -134,47 +160,75 @@ class GlamMode(ModeHooks):
                 seed=config.seed,
             ),
         )
-        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps)
+        self.guard = TeacherGuard(tc.call_timeout)
+        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard)
         self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
 
     def probe(self) -> dict[str, float]:
-        """The teacher's agreement with the oracle on the fixed probe states."""
-        return self.oracle_probe(self.teacher)
+        """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
+        ok, logp = self.guard.call("probe", self.teacher.action_logprobs, self.oracle_probe.prompts)
+        if not ok:
+            return {}
+        if not finite_rows(logp).all():
+            self.guard.count("probe: non-finite scores")
+            return {}
+        return self.oracle_probe.score(logp)
+
+    def sim_steps(self) -> int:
+        return self.oracle_probe.sim_steps
 
     # -- hooks ---------------------------------------------------------------------------
     def actor(self) -> TeacherActor:
         return self._actor
 
-    def after_update(self, iteration: int, rollout: RolloutBuffer) -> dict[str, float]:
-        """PPO on the teacher over the rollout (GAE already computed); its metrics."""
+    def after_update(self, ctx: UpdateContext) -> dict[str, float]:
+        """PPO on the teacher over the rollout (GAE already computed); its metrics.
+
+        Steps whose teacher call failed are left out of the update; a failed update is
+        skipped (the teacher stays as it was) and counted in ``teacher_failures``."""
+        rollout, iteration = ctx.rollout, ctx.iteration
         out: dict[str, float] = {}
         last = self.config.total_iterations
         if OracleProbe.due(iteration, self.tc.probe_every, last):
             out.update(self.probe())  # the teacher this rollout used, before its update
-        logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])
-        out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()).mean())
-        out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
+        good = ~self._actor.failed.ravel()
+        logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])[good]
+        if good.any():
+            out["teacher_agreement"] = float((logp.argmax(1) == self._actor.oracle.ravel()[good]).mean())
+            out["teacher_entropy"] = float(-(np.exp(logp) * logp).sum(1).mean())
         frac = linear_decay(1.0, iteration - 1, last) if self.config.ppo.anneal_lr else 1.0
         self.learner.scale_lr(frac)
-        res = self.learner.update(
-            self._actor.prompts,
-            rollout.actions.ravel(),
-            rollout.advantages.ravel(),
-            rollout.logprobs.ravel(),
-            returns=rollout.returns.ravel(),
-            old_values=rollout.values.ravel(),
-        )
+        rows = np.flatnonzero(good)
+        ok, res = False, None
+        if rows.size:
+            ok, res = self.guard.call(
+                "teacher update",
+                self.learner.update,
+                [self._actor.prompts[i] for i in rows.tolist()],
+                rollout.actions.ravel()[rows],
+                rollout.advantages.ravel()[rows],
+                rollout.logprobs.ravel()[rows],
+                returns=rollout.returns.ravel()[rows],
+                old_values=rollout.values.ravel()[rows],
+            )
+        if ok:
+            out.update(
+                policy_loss=res["policy_loss"],
+                value_loss=res["value_loss"],
+                entropy=res["entropy"],
+                approx_kl=res["approx_kl"],
+                clipfrac=res["clip_frac"],
+                teacher_version=res["version"],
+            )
         out.update(
-            policy_loss=res["policy_loss"],
-            value_loss=res["value_loss"],
-            entropy=res["entropy"],
-            approx_kl=res["approx_kl"],
-            clipfrac=res["clip_frac"],
             explained_variance=explained_variance(rollout.values.ravel(), rollout.returns.ravel()),
             learning_rate=self.learner.optimizer.param_groups[0]["lr"],
-            teacher_version=res["version"],
         )
+        out.update(self.guard.metrics(reset=True))
         return out
+
+    def close(self) -> None:
+        self.guard.close()
 
     def state_dict(self) -> dict[str, Any]:
         return {"learner": self.learner.state_dict()}

@@ -1,0 +1,51 @@
+"""A teacher with the feedback table's correction added to its logits (``--feedback table``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bidir_core import _core
+
+__all__ = ["CorrectedTeacher"]
+
+
+class CorrectedTeacher:
+    """A teacher whose logits get ``alpha * table[hash(prompt)]`` added (non-parametric update).
+
+    Presents the ``Teacher`` interface the service needs (``actions``, ``version``,
+    ``action_logprobs``, ``lock``). ``version`` is advanced by ``publish()`` once per
+    teacher update (LM optimizer steps and table update together), so the service's cache
+    serves no answer older than ``max_staleness`` updates.
+    """
+
+    def __init__(self, teacher: Any, table: Any, alpha: float) -> None:
+        self.teacher = teacher
+        self.table = table
+        self.alpha = float(alpha)
+        self.actions = teacher.actions
+        self.lock = teacher.lock
+        self.version = 0
+
+    def publish(self) -> int:
+        """Mark a teacher update (parameters, table or both); return the new version."""
+        with self.lock:
+            self.version += 1
+            return self.version
+
+    def correction(self, prompts: list[str]) -> np.ndarray:
+        """alpha * table values (B, A) for the prompts (0 for unseen prompts)."""
+        values = self.table.lookup(_core.hash_prompts(prompts))
+        return self.alpha * values[:, : len(self.actions)]
+
+    def action_logprobs(self, prompts: list[str]) -> np.ndarray:
+        """log softmax(log piT + alpha * table) (B, A) float32."""
+        with self.lock:
+            base = self.teacher.action_logprobs(prompts)
+            if len(self.table) == 0 or self.alpha == 0.0:
+                return base
+            logits = base.astype(np.float64) + self.correction(prompts)
+            logits -= logits.max(axis=1, keepdims=True)
+            logits -= np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            return logits.astype(np.float32)
