@@ -63,8 +63,12 @@ def test_results_of_a_fake_experiment(tmp_path):
     ).validate()  # fmt: skip
     assert cfg.budgets == (2, 3) and cfg.iterations == 3
     runs = {
-        "ppo-s0": [_row(1, None, None, 1.0), _row(2, 0.2, 0.1, 2.0), _row(3, 0.5, 0.3, 3.0)],
-        "ppo-s1": [_row(1, 0.0, 0.0, 1.5), _row(2, 0.4, 0.3, 3.0), _row(3, 0.7, 0.5, 4.5)],
+        "ppo-s0": [_row(1, None, None, 1.0, sim_steps=0),
+                   _row(2, 0.2, 0.1, 2.0, sim_steps=0, student_success=0.2),
+                   _row(3, 0.5, 0.3, 3.0, sim_steps=0)],
+        "ppo-s1": [_row(1, 0.0, 0.0, 1.5, sim_steps=0),
+                   _row(2, 0.4, 0.3, 3.0, sim_steps=0, student_success=0.4),
+                   _row(3, 0.7, 0.5, 4.5, sim_steps=0)],
         "teach-s0": [
             _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
             _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
@@ -108,22 +112,28 @@ def test_results_of_a_fake_experiment(tmp_path):
 
     md = (tmp_path / "results.md").read_text()
     assert "last 100 training episodes" in md and "95% Student-t" in md
-    assert "| ppo | 2 | 128 | 2 | 0.300 ± 1.271 | 0.200 ± 1.271 | 2.5 ± 6.4 | — | — |" in md
-    assert "| teach | 3 | 192 | 1 | 0.900 | 0.800 | 6.0 | 0.700 | 0.950 |" in md
+    assert ("| ppo | 2 | 128 | 0 | 2 | 0.300 ± 1.271 | — | — | 0.300 ± 1.271 | 0.200 ± 1.271 "
+            "| 2.5 ± 6.4 | — | — |") in md
+    # the student's last evaluation <= the budget (none at 3: its one at 2)
+    assert "| ppo | 3 | 192 | 0 | 2 | 0.300 ± 1.271 | — | — | 0.600 ± 1.271 |" in md
+    assert "| teach | 3 | 192 | — | 1 | — | — | — | 0.900 | 0.800 | 6.0 | 0.700 | 0.950 |" in md
+    assert "the student with no teacher on fresh episodes" in md
     assert "0.900 (n=1) |" in md  # budget 2: one of the two seeds measured it
 
     # The curves are kept, so the figures need the summary only (not the run folders).
     assert saved["curves"]["teach-s1"] == {
         "mode": "teach", "iteration": [1, 2], "rolling_success": [0.5, 0.8],
         "time_s": [2.0, 4.0], "probe_agreement": [0.8, None],
-        "probe_agreement_determined": [None, None],
+        "probe_agreement_determined": [None, None], "sim_steps": [None, None],
+        "student_success": [None, None],
     }  # fmt: skip
     assert saved["curves"]["ppo-s0"]["rolling_success"] == [None, 0.2, 0.5]
     for name in runs:
         (tmp_path / "runs" / name / "metrics.jsonl").unlink()
     paths = plot_results(saved, tmp_path)
     assert sorted(p.name for p in paths) == [
-        "success_vs_frames.png", "success_vs_time.png", "teacher_agreement.png"
+        "student_success.png", "success_vs_frames.png", "success_vs_time.png",
+        "teacher_agreement.png",
     ]  # fmt: skip
     assert all(p.stat().st_size > 1000 for p in paths)
 
@@ -196,8 +206,8 @@ def test_merge_command_writes_the_table_and_figures(tmp_path, capsys):
     assert "no learning curves for ppo, teach" in printed
     md = (out / "results.md").read_text()
     assert "Merged from:" in md and "b.json: modes glam; 3 seeds" in md
-    assert "| glam | 40 | 10,240 | 3 | 0.500 ± 0.010 |" in md
-    assert "| teach | 40 | 10,240 | 3 | 0.600 ± 0.010 |" in md
+    assert "| glam | 40 | 10,240 | — | 3 | — | — | — | 0.500 ± 0.010 |" in md
+    assert "| teach | 40 | 10,240 | — | 3 | — | — | — | 0.600 ± 0.010 |" in md
     assert json.loads((out / "results.json").read_text())["modes"] == ["ppo", "teach", "glam"]
     assert (out / "success_vs_frames.png").stat().st_size > 1000
     assert not (out / "teacher_agreement.png").exists()  # no mode has probe curves
@@ -243,7 +253,7 @@ def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, caps
     assert all(0 <= r["probe_agreement"]["mean"] <= 1 for r in teach)
     assert set(results["evaluation"]) == {"ppo", "teach"}
     assert results["evaluation"]["ppo"]["seeds"] == 2
-    assert "| mode | iterations | frames | seeds | success (rolling)" in printed
+    assert "| mode | iterations | frames | sim steps | seeds | student alone: success (sampled)" in printed
 
     # Running it again trains nothing: every run is skipped, its files left as they were.
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/checkpoint.pt")}

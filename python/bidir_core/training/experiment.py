@@ -421,7 +421,8 @@ def _rolling_window(cfg: ExperimentConfig) -> int:
 # The learning curves results.json keeps, so that its figures can be drawn again (and
 # experiments merged) without the run folders: these metrics at about CURVE_POINTS
 # iterations per run, plus every budget, every probe measurement and the last iteration.
-CURVE_KEYS = ("rolling_success", "time_s", "probe_agreement", "probe_agreement_determined")
+CURVE_KEYS = ("rolling_success", "time_s", "probe_agreement", "probe_agreement_determined",
+              "sim_steps", "student_success")
 CURVE_POINTS = 500
 # What every results.json holds (``merge`` reads these).
 _SUMMARY_KEYS = {"task", "modes", "seeds", "budgets", "steps_per_iteration", "train_args",
@@ -438,6 +439,7 @@ def _curve(rows: list[dict[str, Any]], every: int, budgets: Sequence[int]) -> di
         r for i, r in enumerate(rows)
         if r["iteration"] % every == 0 or r["iteration"] == 1 or r["iteration"] in budgets
         or i == len(rows) - 1 or r.get("probe_agreement") is not None
+        or r.get("student_success") is not None
     ]  # fmt: skip
     curve: dict[str, list] = {"iteration": [int(r["iteration"]) for r in kept]}
     for key in CURVE_KEYS:
@@ -477,7 +479,12 @@ def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) 
                 "success": mean_ci([_at(r, budget, "rolling_success") for r in reached.values()]),
                 "return": mean_ci([_at(r, budget, "rolling_return") for r in reached.values()]),
                 "time_s": mean_ci([_at(r, budget, "time_s") for r in reached.values()]),
+                "sim_steps": mean_ci([_at(r, budget, "sim_steps") for r in reached.values()]),
             }
+            for key in STUDENT_KEYS:  # the student alone, at its last evaluation <= budget
+                values = [_at(r, budget, key, latest=True) for r in reached.values()]
+                if any(a is not None for a in values):
+                    entry[key] = mean_ci(values)
             for key in ("probe_agreement", "probe_agreement_determined"):
                 values = [_at(r, budget, key, latest=True) for r in reached.values()]
                 if any(a is not None for a in values):
@@ -493,8 +500,11 @@ def summarize(cfg: ExperimentConfig, evaluations: dict[str, Any] | None = None) 
         "confidence": 0.95,
         "rolling_window": _rolling_window(cfg),
         "note": (
-            "success and return at a budget are each run's rolling values at that iteration "
-            "(mean over its last rolling_window training episodes); mean over seeds +- "
+            "student_* are the student alone (no teacher) on fresh episodes at its last "
+            "evaluation <= the budget; success and return are the behaviour policy's (in "
+            "teach and bidir it acts from the teacher with probability explore_eps) rolling "
+            "values at that iteration (mean over its last rolling_window training episodes); "
+            "sim_steps are env steps outside the rollout (lookahead, probe); mean over seeds +- "
             "half-width of the 95% Student-t confidence interval; time_s is training wall "
             "time (the runs shared the CPU with --jobs other runs)"
         ),
@@ -561,6 +571,9 @@ def _fmt(stat: dict[str, Any] | None, digits: int = 3, seeds: int | None = None)
     return text + (f" (n={stat['n']})" if seeds is not None and stat["n"] < seeds else "")
 
 
+# The student-alone columns of the results table, in order.
+STUDENT_KEYS = ("student_success", "student_success_greedy", "student_return")
+
 # The teacher-agreement columns of the results table: (metric, column title).
 AGREEMENT_COLUMNS = (
     ("probe_agreement", "teacher probe agreement"),
@@ -572,13 +585,18 @@ def results_table(summary: dict[str, Any]) -> str:
     """The results as a markdown table (and the evaluation table, if any)."""
     agreements = [(key, label) for key, label in AGREEMENT_COLUMNS
                   if any(key in r for r in summary["results"])]  # fmt: skip
-    head = ["mode", "iterations", "frames", "seeds", "success (rolling)", "return (rolling)",
+    head = ["mode", "iterations", "frames", "sim steps", "seeds",
+            "student alone: success (sampled)", "(greedy)", "return (sampled)",
+            "behaviour policy: success (rolling)", "return (rolling)",
             "wall time (s)"] + [label for _, label in agreements]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sorted(summary["results"], key=lambda r: r["iterations"]):  # stable: mode order
         n = r["seeds"]
-        cells = [r["mode"], str(r["iterations"]), f"{r['frames']:,}", str(n),
-                 _fmt(r["success"], 3, n), _fmt(r["return"], 3, n), _fmt(r["time_s"], 1, n)]  # fmt: skip
+        sim = r.get("sim_steps")
+        cells = [r["mode"], str(r["iterations"]), f"{r['frames']:,}",
+                 f"{sim['mean']:,.0f}" if sim and sim["mean"] is not None else "—", str(n)]
+        cells += [_fmt(r[key], 3, n) if key in r else "—" for key in STUDENT_KEYS]
+        cells += [_fmt(r["success"], 3, n), _fmt(r["return"], 3, n), _fmt(r["time_s"], 1, n)]  # fmt: skip
         for key, _ in agreements:
             cells.append(_fmt(r[key], 3, n) if key in r else "—")
         lines.append("| " + " | ".join(cells) + " |")
@@ -613,8 +631,14 @@ def write_results(out: Path, summary: dict[str, Any]) -> str:
         )
     md = (
         f"# Experiment: {summary['task']}\n\n{made}\n"
-        f"Success and return at a budget are each run's **rolling** values at that iteration "
-        f"(mean over its last {summary['rolling_window']} training episodes); cells are "
+        f"*Student alone* is the student with no teacher on fresh episodes, at its last "
+        f"evaluation at or before the budget (sampled and greedy actions; glam has no "
+        f"student: its teacher acts). The *behaviour policy* columns are each run's "
+        f"**rolling** success and return at that iteration (mean over its last "
+        f"{summary['rolling_window']} training episodes); in teach and bidir that policy "
+        f"acts from the teacher with probability explore_eps. *Sim steps* are env steps "
+        f"taken outside the rollout (the lookahead's scratch envs, the probe's sampling), "
+        f"interaction that frames do not count. Cells are "
         f"the mean over seeds ± the half-width of the 95% Student-t confidence interval. "
         f"Wall time is training time per run; runs shared the CPU with other runs.\n\n"
         f"{table}\n"
@@ -719,7 +743,7 @@ def plot_results(summary: dict[str, Any], out: Path) -> list[Path]:
         for key in CURVE_KEYS:
             data = np.full((len(runs), n_it), np.nan)
             for i, curve in enumerate(runs):
-                for it, v in zip(curve["iteration"], curve[key]):
+                for it, v in zip(curve["iteration"], curve.get(key, ())):
                     if 1 <= it <= n_it and v is not None:
                         data[i, it - 1] = v
             per_mode[mode][key] = data
@@ -763,6 +787,33 @@ def plot_results(summary: dict[str, Any], out: Path) -> list[Path]:
         fig.savefig(out / f"{name}.png", dpi=100)
         plt.close(fig)
         paths.append(out / f"{name}.png")
+
+    with_student = {m: c for m, c in per_mode.items() if not np.isnan(c["student_success"]).all()}
+    if with_student:  # the student alone against frames, and against frames + sim steps
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+        for ax, counted in zip(axes, ("frames", "frames + sim steps")):
+            for mode, curves in with_student.items():
+                mean, lo, hi = band(curves["student_success"])
+                x = frames.astype(float)
+                if counted != "frames":
+                    sim = np.array([np.nan if np.isnan(c).all() else np.nanmean(c)
+                                    for c in curves["sim_steps"].T])  # fmt: skip
+                    x = x + sim
+                ok = ~np.isnan(mean) & ~np.isnan(x)
+                ax.plot(x[ok], mean[ok], lw=2, marker="o", ms=3, color=colors[mode], label=mode)
+                ax.fill_between(x[ok], lo[ok], hi[ok], color=colors[mode], alpha=0.2)
+            ax.set_xlabel(f"env steps: {counted}")
+            if counted != "frames":
+                ax.set_xscale("log")
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("success of the student alone (fresh episodes)")
+        axes[0].set_ylim(-0.02, 1.02)
+        axes[1].legend(loc="lower right")
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(out / "student_success.png", dpi=100)
+        plt.close(fig)
+        paths.append(out / "student_success.png")
 
     with_teacher = {m: c for m, c in per_mode.items() if not np.isnan(c["probe_agreement"]).all()}
     if with_teacher:

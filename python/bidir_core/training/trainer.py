@@ -38,6 +38,7 @@ from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOConfig, PPOLearner
 from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bidir_core.training.collector import RolloutCollector
+from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import (
     TEACHER_MODES,
@@ -71,6 +72,10 @@ METRIC_COLUMNS = (
     "clipfrac",
     "explained_variance",
     "learning_rate",
+    "student_success",
+    "student_return",
+    "student_success_greedy",
+    "student_return_greedy",
     "time_s",
     "fps",
 )
@@ -95,7 +100,11 @@ class TrainConfig:
     checkpoint_every: int = 25
     """Iterations between checkpoints (one is also written at the end)."""
     rolling_window: int = 100
-    """Episodes in the rolling success rate and return."""
+    """Episodes in the rolling success rate and return (of the behaviour policy)."""
+    student_eval_every: int = 10
+    """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
+    student_eval_episodes: int = 128
+    """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
     env_groups: int = 1
     """2: step one half of the envs in a thread while the network infers on the other."""
     env_threads: int = 1
@@ -135,6 +144,8 @@ class TrainConfig:
             "total_frames": 1,
             "checkpoint_every": 1,
             "rolling_window": 1,
+            "student_eval_every": 0,
+            "student_eval_episodes": 1,
             "env_groups": 1,
             "env_threads": 1,
             "torch_threads": 1,
@@ -405,6 +416,7 @@ class Trainer:
         }
         row.update(stats)
         row.pop("epochs", None)
+        row.update(self._evaluate_student())
         row["time_s"] = self.elapsed
         row["fps"] = cfg.steps_per_iteration / seconds
         self.metrics.log(row)
@@ -416,6 +428,21 @@ class Trainer:
                 ret=f"{row['rolling_return']:.3f}",
                 refresh=False,
             )
+
+    def _evaluate_student(self) -> dict[str, float]:
+        """The student alone (no teacher) on fresh episodes, when due (glam has no student)."""
+        cfg = self.config
+        every = cfg.student_eval_every
+        due = every and (self.iteration % every == 0 or self.iteration == cfg.total_iterations)
+        if not due or self.collector.actor is not None:
+            return {}
+        out = {}
+        for greedy, suffix in ((False, ""), (True, "_greedy")):
+            res = evaluate_policy(self.net, self.tokenizer, cfg.task, cfg.student_eval_episodes,
+                                  greedy=greedy, seed=EVAL_SEED)
+            out[f"student_success{suffix}"] = res["success_rate"]
+            out[f"student_return{suffix}"] = res["return_mean"]
+        return out
 
     def _progress_bar(self) -> Any:
         if not self.progress or not sys.stderr.isatty():
