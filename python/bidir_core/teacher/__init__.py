@@ -38,7 +38,8 @@ _EXPORTS = {
     "OracleProbe": "probe",
     "TeacherGuard": "guard",
     "Hints": "service",
-    "LocalTeacherBackend": "service",
+    "LocalTeacherBackend": "backends",
+    "ProcessTeacherBackend": "backends",
     "TeacherService": "service",
 }
 
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_ACTIONS",
     "Hints",
     "LocalTeacherBackend",
+    "ProcessTeacherBackend",
     "TeacherService",
     "TEACHER_NAMES",
     "PPOConfig",

@@ -42,10 +42,14 @@ class CorrectedTeacher:
     def action_logprobs(self, prompts: list[str]) -> np.ndarray:
         """log softmax(log piT + alpha * table) (B, A) float32."""
         with self.lock:
-            base = self.teacher.action_logprobs(prompts)
+            return self.corrected(prompts, self.teacher.action_logprobs(prompts))
+
+    def corrected(self, prompts: list[str], base: np.ndarray) -> np.ndarray:
+        """log softmax(base + alpha * table) (B, A) float32 for the LM's log-probs ``base``."""
+        with self.lock:
             if len(self.table) == 0 or self.alpha == 0.0:
                 return base
-            logits = base.astype(np.float64) + self.correction(prompts)
+            logits = np.asarray(base, np.float64) + self.correction(prompts)
             logits -= logits.max(axis=1, keepdims=True)
             logits -= np.log(np.exp(logits).sum(axis=1, keepdims=True))
             return logits.astype(np.float32)

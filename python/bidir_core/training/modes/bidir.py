@@ -21,7 +21,7 @@ import numpy as np
 from bidir_core.feedback import FeedbackAggregator
 from bidir_core.teacher.guard import finite_rows
 from bidir_core.training.modes.base import UpdateContext, register_mode
-from bidir_core.training.modes.config import linear_decay
+from bidir_core.training.modes.config import linear_decay, lora_ppo_fields
 from bidir_core.training.modes.teach import TeachMode
 
 __all__ = ["BidirMode", "improvement_targets", "prompt_relative"]
@@ -81,6 +81,7 @@ class BidirMode(TeachMode):
                 self.teacher,
                 TeacherPPOConfig(
                     lr=tc.teacher_lr,
+                    **lora_ppo_fields(tc.lora),
                     epochs=tc.teacher_epochs,
                     entropy_coef=tc.teacher_entropy_coef,
                     seed=config.seed,
@@ -102,6 +103,9 @@ class BidirMode(TeachMode):
                 horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
+
+    def lora_settings(self) -> dict[str, int] | None:
+        return self.tc.lora if self.tc.feedback in ("parametric", "both") else None
 
     def after_update(self, ctx: UpdateContext) -> dict[str, float]:
         if self.learner is not None and self.tc.teacher_anneal_lr:

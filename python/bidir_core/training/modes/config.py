@@ -15,15 +15,20 @@ __all__ = [
     "FEEDBACK_KINDS",
     "FEEDBACK_SOURCES",
     "LOOKAHEAD_UPDATES",
+    "TEACHER_BACKENDS",
+    "TEACHER_LORA",
     "TEACHER_MODES",
     "TeacherModeConfig",
     "linear_decay",
+    "lora_ppo_fields",
 ]
 
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
 FEEDBACK_SOURCES = ("td", "lookahead")
 LOOKAHEAD_UPDATES = ("target", "sample")
+TEACHER_BACKENDS = ("auto", "thread", "process")
+TEACHER_LORA = ("auto", "on", "off")
 TEACHER_MODES = ("teach", "bidir")
 """The modes in which a teacher guides a student (glam has a teacher but no student)."""
 
@@ -33,6 +38,13 @@ def linear_decay(start: float, frames: int, total: int) -> float:
     if total == 0:
         return start
     return start * max(0.0, 1.0 - frames / total)
+
+
+def lora_ppo_fields(lora: dict[str, int] | None) -> dict[str, Any]:
+    """The teacher learner's PPOConfig fields for ``TeacherModeConfig.lora``."""
+    if lora is None:
+        return {"lora": False}
+    return {"lora": True, "lora_r": lora["r"], "lora_alpha": lora["alpha"]}
 
 
 @dataclass
@@ -81,6 +93,12 @@ class TeacherModeConfig:
     """AdamW learning rate of the teacher's update (bidir and glam)."""
     teacher_anneal_lr: bool = False
     """bidir: anneal teacher_lr linearly to 0 over the run, as the student's is."""
+    teacher_lora: str = "auto"
+    """Fine-tune the LM through LoRA adapters: on, off (all weights) or auto (on unless tiny)."""
+    lora_r: int = 8
+    """Rank of the LoRA adapters."""
+    lora_alpha: int = 16
+    """Scaling alpha of the LoRA adapters."""
     teacher_epochs: int = 2
     """Passes over each rollout's queries in the teacher update."""
     teacher_entropy_coef: float = 0.0
@@ -99,8 +117,21 @@ class TeacherModeConfig:
     """Oldest teacher version whose cached answers are served (versions behind the newest)."""
     hint_wait: float = 0.0
     """Seconds a query step may wait for its fresh answers (0: never wait, act on the freshest hint)."""
+    backend: str = "auto"
+    """Where the service's LM answers hints: thread, process (a replica in a child process) or auto (process unless tiny)."""
     call_timeout: float = 60.0
     """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
+
+    @property
+    def uses_process(self) -> bool:
+        """Whether the service runs the LM in a child process (``backend``)."""
+        return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
+
+    @property
+    def lora(self) -> dict[str, int] | None:
+        """The LoRA adapters the LM learns through (apply_lora's arguments), or None."""
+        on = self.teacher_lora == "on" or (self.teacher_lora == "auto" and self.name != "tiny")
+        return {"r": self.lora_r, "alpha": self.lora_alpha} if on else None
 
     def validate(self) -> TeacherModeConfig:
         """Raise ValueError / TypeError naming the first bad field; return self."""
@@ -108,7 +139,8 @@ class TeacherModeConfig:
             raise ValueError("teacher.name must be a non-empty string")
         for name, low in (("query_every", 1), ("guidance_frames", 0), ("explore_frames", 0),
                           ("teacher_epochs", 1), ("max_batch", 1), ("max_staleness", 0),
-                          ("probe_states", 1), ("probe_every", 1), ("lookahead_horizon", 1)):
+                          ("probe_states", 1), ("probe_every", 1), ("lookahead_horizon", 1),
+                          ("lora_r", 1), ("lora_alpha", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"teacher.{name} must be an int, got {type(value).__name__}")
@@ -135,7 +167,8 @@ class TeacherModeConfig:
                 raise TypeError(f"teacher.{name} must be a bool")
         for name, choices in (("feedback_baseline", FEEDBACK_BASELINES), ("feedback", FEEDBACK_KINDS),
                               ("feedback_source", FEEDBACK_SOURCES),
-                              ("lookahead_update", LOOKAHEAD_UPDATES)):
+                              ("lookahead_update", LOOKAHEAD_UPDATES),
+                              ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")

@@ -36,7 +36,7 @@ from bidir_core import _core
 from bidir_core.teacher.guard import TeacherGuard, finite_rows
 from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, UpdateContext, register_mode
-from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
+from bidir_core.training.modes.config import TeacherModeConfig, linear_decay, lora_ppo_fields
 from bidir_core.vector_env import BidirVecEnv
 
 __all__ = ["GlamMode", "TeacherActor"]
@@ -148,6 +148,7 @@ class GlamMode(ModeHooks):
             self.teacher,
             TeacherPPOConfig(
                 lr=tc.teacher_lr,
+                **lora_ppo_fields(tc.lora),
                 clip=ppo.clip_coef,
                 epochs=ppo.update_epochs,
                 minibatch_size=-(-config.steps_per_iteration // ppo.num_minibatches),

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from bidir_core.feedback import FeedbackTable
-from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import ExtraLoss
 from bidir_core.teacher.corrected import CorrectedTeacher
 from bidir_core.teacher.guard import TeacherGuard, finite_rows
@@ -67,10 +66,21 @@ class TeachMode(ModeHooks):
         self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch)
         self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
         self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
+        backend = None
+        if tc.uses_process:
+            from bidir_core.teacher.backends import ProcessTeacherBackend, replica_factory
+
+            backend = ProcessTeacherBackend(
+                self.policy,
+                replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
+                                lora=self.lora_settings()),
+                num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
+                postprocess=self.policy.corrected,
+            )
         self.service = TeacherService(
             self.policy, config.num_envs, num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
             max_staleness=tc.max_staleness, timeout=tc.call_timeout,
-            join_timeout=min(10.0, tc.call_timeout),
+            join_timeout=min(10.0, tc.call_timeout), backend=backend,
         )
         self.hints = TeacherHints(
             self.service, config.num_envs, config.num_steps, tc.query_every,
@@ -80,6 +90,10 @@ class TeachMode(ModeHooks):
         self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
         self._sim_steps = self.oracle_probe.sim_steps
         self.frames = 0
+
+    def lora_settings(self) -> dict[str, Any] | None:
+        """The LoRA adapters the teacher learns through (None: ``teach`` never changes it)."""
+        return None
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
