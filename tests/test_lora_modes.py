@@ -1,0 +1,52 @@
+"""Every mode runs two iterations with a tiny random Llama teacher through the LoRA path
+(and, in teach and bidir, the process backend): the setup of a real pretrained LM."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from bidir_core.student.ppo import PPOConfig
+from bidir_core.training import TrainConfig, Trainer, read_metrics
+from bidir_core.training.modes import TeacherModeConfig
+from teacher_models import make_model, tokenizer
+
+TASK = "BabyAI-GoToRedBallNoDists-v0"
+
+
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("llama")
+    make_model("llama").save_pretrained(path)
+    tokenizer().save_pretrained(path)
+    return str(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["ppo", "teach", "bidir", "glam"])
+def test_two_iterations_with_a_lora_llama(tmp_path, llama_dir, mode):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=64, seed=0,
+        teacher=TeacherModeConfig(name=llama_dir, probe_states=8, lookahead_horizon=2,
+                                  lookahead_grounded=False, teacher_lr=1e-2),
+        ppo=PPOConfig(update_epochs=1, num_minibatches=2),
+    )  # fmt: skip
+    assert cfg.teacher.lora is not None and cfg.teacher.uses_process  # the defaults off tiny
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        before = None
+        if mode != "ppo":
+            model = trainer.mode.teacher.model
+            before = {k: v.clone() for k, v in model.named_parameters()}
+        assert trainer.train()["status"] == "finished"
+        rows = read_metrics(trainer.run_dir)
+        assert len(rows) == 2
+        if mode in ("bidir", "glam"):  # the adapters learned; the base weights did not move
+            after = dict(trainer.mode.teacher.model.named_parameters())
+            lora = [k for k in after if "lora_" in k]
+            assert lora and all(after[k].requires_grad == ("lora_" in k) for k in after)
+            assert any(not torch.equal(before[k], after[k]) for k in lora)
+            assert all(torch.equal(before[k], after[k]) for k in before if "lora_" not in k)
+        if mode in ("teach", "bidir"):
+            assert sum(r["teacher_failures"] for r in rows) == 0
+            backend = trainer.mode.service._backend  # the replica took the adapters' weights
+            assert backend.restarts == 0 and backend.alive
