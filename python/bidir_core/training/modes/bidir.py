@@ -104,6 +104,16 @@ class BidirMode(TeachMode):
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
 
+    def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """log piT (B, A) of every query from the current teacher (guarded; the update's
+        old log-probs), and which rows are usable (finite)."""
+        ok, logp = self.guard.call("score queries", self.policy.action_logprobs, prompts)
+        if not ok:
+            return np.zeros((len(prompts), len(self.teacher.actions)), np.float32), np.zeros(len(prompts), bool)
+        good = finite_rows(logp)
+        self.guard.count("score queries: non-finite rows", int((~good).sum()))
+        return np.asarray(logp), good
+
     def lora_settings(self) -> dict[str, int] | None:
         return self.tc.lora if self.tc.feedback in ("parametric", "both") else None
 
