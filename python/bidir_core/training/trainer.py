@@ -242,6 +242,7 @@ class Trainer:
             env_threads=config.env_threads,
             hint_source=self.mode.hint_source(),
             actor=self.mode.actor(),
+            prompt_style=self.mode.prompt_style(),
         )
         self.iteration = 0
         self.frames = 0

@@ -18,6 +18,7 @@ __all__ = [
     "TEACHER_BACKENDS",
     "TEACHER_LORA",
     "TEACHER_MODES",
+    "TEACHER_PROMPTS",
     "TeacherModeConfig",
     "linear_decay",
     "lora_ppo_fields",
@@ -29,6 +30,7 @@ FEEDBACK_SOURCES = ("td", "lookahead")
 LOOKAHEAD_UPDATES = ("target", "sample")
 TEACHER_BACKENDS = ("auto", "thread", "process")
 TEACHER_LORA = ("auto", "on", "off")
+TEACHER_PROMPTS = ("auto", "short", "glam")
 TEACHER_MODES = ("teach", "bidir")
 """The modes in which a teacher guides a student (glam has a teacher but no student)."""
 
@@ -55,6 +57,8 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: int = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    prompt: str = "auto"
+    """Teacher prompt: glam (GLAM's, with the episode's last 3 observations), short (one observation) or auto (short for tiny, glam otherwise)."""
     temperature: float = 1.0
     """Softmax temperature of piT over the action strings."""
     hint_input: bool = False
@@ -128,6 +132,13 @@ class TeacherModeConfig:
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
 
     @property
+    def prompt_style(self) -> str:
+        """The prompt style the envs build for this teacher (``prompt`` resolved)."""
+        if self.prompt != "auto":
+            return self.prompt
+        return "short" if self.name == "tiny" else "glam"
+
+    @property
     def lora(self) -> dict[str, int] | None:
         """The LoRA adapters the LM learns through (apply_lora's arguments), or None."""
         on = self.teacher_lora == "on" or (self.teacher_lora == "auto" and self.name != "tiny")
@@ -168,7 +179,8 @@ class TeacherModeConfig:
         for name, choices in (("feedback_baseline", FEEDBACK_BASELINES), ("feedback", FEEDBACK_KINDS),
                               ("feedback_source", FEEDBACK_SOURCES),
                               ("lookahead_update", LOOKAHEAD_UPDATES),
-                              ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA)):
+                              ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA),
+                              ("prompt", TEACHER_PROMPTS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")

@@ -56,8 +56,10 @@ class TeacherActor:
     the update leaves such steps out.
     """
 
-    def __init__(self, learner: Any, num_envs: int, num_steps: int, guard: TeacherGuard) -> None:
+    def __init__(self, learner: Any, num_envs: int, num_steps: int, guard: TeacherGuard,
+                 prompt_style: str = "short") -> None:
         self.learner = learner
+        self.prompt_style = prompt_style
         self.guard = guard
         self.num_envs = num_envs
         num_scored = len(learner.teacher.actions)
@@ -99,11 +101,16 @@ class TeacherActor:
         return full, torch.from_numpy(values)
 
     def values(self, images: np.ndarray, missions: np.ndarray) -> np.ndarray:
-        """V of observations, from the prompts of their images and missions."""
+        """V of observations, from the prompts of their images and missions (a glam prompt
+        of the observation alone: its episode's history is not at hand)."""
         from bidir_core.teacher.prompt import make_prompts
 
         sentences = _core.describe_images(np.ascontiguousarray(images))
-        prompts = make_prompts(mission_strings(missions), sentences)
+        goals = mission_strings(missions)
+        if self.prompt_style == "glam":
+            prompts = [_core.glam_prompt(m, [s], []) for m, s in zip(goals, sentences)]
+        else:
+            prompts = make_prompts(goals, sentences)
         ok, out = self.guard.call("value", self.learner.evaluate, prompts)
         if not ok or not np.isfinite(out[1]).all():
             if ok:
@@ -162,8 +169,9 @@ class GlamMode(ModeHooks):
             ),
         )
         self.guard = TeacherGuard(tc.call_timeout)
-        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard)
-        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
+        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard,
+                                   tc.prompt_style)
+        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
@@ -179,6 +187,9 @@ class GlamMode(ModeHooks):
         return self.oracle_probe.sim_steps
 
     # -- hooks ---------------------------------------------------------------------------
+    def prompt_style(self) -> str:
+        return self.tc.prompt_style
+
     def actor(self) -> TeacherActor:
         return self._actor
 
