@@ -57,7 +57,7 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: int = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
-    prompt: str = "auto"
+    teacher_prompt: str = "auto"
     """Teacher prompt: glam (GLAM's, with the episode's last 3 observations), short (one observation) or auto (short for tiny, glam otherwise)."""
     temperature: float = 1.0
     """Softmax temperature of piT over the action strings."""
@@ -133,9 +133,9 @@ class TeacherModeConfig:
 
     @property
     def prompt_style(self) -> str:
-        """The prompt style the envs build for this teacher (``prompt`` resolved)."""
-        if self.prompt != "auto":
-            return self.prompt
+        """The prompt style the envs build for this teacher (``teacher_prompt`` resolved)."""
+        if self.teacher_prompt != "auto":
+            return self.teacher_prompt
         return "short" if self.name == "tiny" else "glam"
 
     @property
@@ -180,7 +180,7 @@ class TeacherModeConfig:
                               ("feedback_source", FEEDBACK_SOURCES),
                               ("lookahead_update", LOOKAHEAD_UPDATES),
                               ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA),
-                              ("prompt", TEACHER_PROMPTS)):
+                              ("teacher_prompt", TEACHER_PROMPTS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")
