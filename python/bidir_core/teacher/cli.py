@@ -55,7 +55,9 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
     load_s = time.perf_counter() - start
-    result = oracle_agreement(teacher, args.task, args.states, seed=args.seed, epsilon=args.epsilon)
+    prompt = args.prompt if args.prompt != "auto" else ("short" if args.teacher == "tiny" else "glam")
+    result = oracle_agreement(teacher, args.task, args.states, seed=args.seed,
+                              epsilon=args.epsilon, prompt_style=prompt)
     n = int(result["states"])
     print(
         f"teacher {args.teacher} on {args.task}: {n} oracle-with-epsilon states "
@@ -123,6 +125,8 @@ def add_teacher_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--states", type=int, default=1000, help="states to score")
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs")
     p.add_argument("--epsilon", type=float, default=0.25, help="random-action rate of rollouts")
+    p.add_argument("--prompt", choices=("auto", "short", "glam"), default="auto",
+                   help="prompt style (auto: short for tiny, glam otherwise)")
     p.add_argument("--batch-size", type=int, default=32, help="prompts per forward pass")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature of πT")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
