@@ -14,7 +14,11 @@ from typing import Any
 __all__ = ["WALL_TIME_COLUMNS", "MetricsLogger", "plot_success", "read_metrics"]
 
 # Columns that depend on the machine's speed, not on the computation.
-WALL_TIME_COLUMNS = ("time_s", "fps")
+WALL_TIME_COLUMNS = (
+    "time_s", "fps", "time_rollout", "time_student_update", "time_mode", "time_probe",
+    "time_lookahead", "time_teacher_update",
+)  # fmt: skip
+"""Columns measured in wall time (they differ between otherwise identical runs)."""
 
 
 def _clean(value: Any) -> Any:

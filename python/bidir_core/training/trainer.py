@@ -76,6 +76,9 @@ METRIC_COLUMNS = (
     "student_return",
     "student_success_greedy",
     "student_return_greedy",
+    "time_rollout",
+    "time_student_update",
+    "time_mode",
     "time_s",
     "fps",
 )
@@ -385,15 +388,20 @@ class Trainer:
         episodes = self.collector.collect()
         buf = self.collector.buffer
         buf.compute_gae(self.collector.next_values, cfg.ppo.gamma, cfg.ppo.gae_lambda)
+        times = {"time_rollout": time.perf_counter() - start}
         stats: dict[str, Any] = {}
         if self.collector.actor is None:  # the student acted: it learns
             stats = self.learner.update(
                 buf, self.collector.mission, self.iteration, cfg.seed, self.mode.extra_loss()
             )
+        times["time_student_update"] = time.perf_counter() - start - times["time_rollout"]
         stats.update(self.mode.after_update(UpdateContext(
             iteration=self.iteration, frames=self.frames, rollout=buf,
             next_values=self.collector.next_values, student=self.net, tokenizer=self.tokenizer,
         )))
+        times["time_mode"] = (time.perf_counter() - start - times["time_rollout"]
+                              - times["time_student_update"])
+        stats.update(times)
         self.frames += cfg.steps_per_iteration
         for r, s in zip(episodes.returns.tolist(), episodes.successes.tolist()):
             self.recent.append((float(s), r))

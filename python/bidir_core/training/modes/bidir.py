@@ -14,6 +14,7 @@ what they are: ``docs/decisions.md``.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ class BidirMode(TeachMode):
     metric_names = TeachMode.metric_names + (
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
         "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
-        "table_entries",
+        "table_entries", "time_lookahead", "time_teacher_update",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -177,9 +178,10 @@ class BidirMode(TeachMode):
         ``docs/decisions.md``)."""
         assert self.lookahead is not None
         states = [self.hints.states[i] for i in idx.tolist()]
+        t0 = time.perf_counter()
         q = self.lookahead(states, ctx.student, ctx.tokenizer)
         self._sim_steps += self.lookahead.last_steps
-        grounded = {"feedback_grounded": 1.0}
+        grounded = {"feedback_grounded": 1.0, "time_lookahead": time.perf_counter() - t0}
         if self.tc.lookahead_grounded:
             keep = self.lookahead.rewarded.any(axis=1)
             grounded["feedback_grounded"] = float(keep.mean())
@@ -225,8 +227,10 @@ class BidirMode(TeachMode):
         update on ``table_rows`` = (hashes, actions, feedback) (``table``); then publish the
         new teacher version; adds their metrics to ``out`` and returns it."""
         if self.learner is not None:
+            t0 = time.perf_counter()
             ok, res = self.guard.call("teacher update", self._lm_step, prompts, actions,
                                       advantages, logp, target_z)
+            out["time_teacher_update"] = time.perf_counter() - t0
             if ok:
                 out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         if self.tc.feedback in ("table", "both"):

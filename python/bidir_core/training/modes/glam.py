@@ -27,6 +27,7 @@ on the rollout's states, and its entropy.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -131,7 +132,8 @@ class GlamMode(ModeHooks):
     name = "glam"
     metric_names = (
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
-        "teacher_entropy", "teacher_version", "teacher_failures",
+        "teacher_entropy", "teacher_version", "teacher_failures", "time_probe",
+        "time_teacher_update",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -202,7 +204,9 @@ class GlamMode(ModeHooks):
         out: dict[str, float] = {}
         last = self.config.total_iterations
         if OracleProbe.due(iteration, self.tc.probe_every, last):
+            t0 = time.perf_counter()
             out.update(self.probe())  # the teacher this rollout used, before its update
+            out["time_probe"] = time.perf_counter() - t0
         good = ~self._actor.failed.ravel()
         logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])[good]
         if good.any():
@@ -213,6 +217,7 @@ class GlamMode(ModeHooks):
         rows = np.flatnonzero(good)
         ok, res = False, None
         if rows.size:
+            t0 = time.perf_counter()
             ok, res = self.guard.call(
                 "teacher update",
                 self.learner.update,
@@ -223,6 +228,7 @@ class GlamMode(ModeHooks):
                 returns=rollout.returns.ravel()[rows],
                 old_values=rollout.values.ravel()[rows],
             )
+            out["time_teacher_update"] = time.perf_counter() - t0
         if ok:
             out.update(
                 policy_loss=res["policy_loss"],

@@ -12,6 +12,8 @@ hangs or answers NaN costs that step's teacher metrics or update, never the run.
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 import numpy as np
@@ -52,7 +54,7 @@ class TeachMode(ModeHooks):
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
         "teacher_entropy", "guidance_coef", "explore_eps", "guidance_ce",
         "cache_hit_rate", "hint_valid_fraction", "hint_age_mean", "teacher_queries",
-        "teacher_queries_scored", "teacher_failures",
+        "teacher_queries_scored", "teacher_failures", "time_probe",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -133,7 +135,9 @@ class TeachMode(ModeHooks):
         }
         last = self.config.total_iterations
         if OracleProbe.due(ctx.iteration, self.tc.probe_every, last):
+            t0 = time.perf_counter()
             out.update(self.probe())  # the teacher this rollout used, before its update
+            out["time_probe"] = time.perf_counter() - t0
         if idx.size:
             logp, good = self.query_logprobs(idx, prompts)
             out["teacher_queries_scored"] = float(good.mean()) if good.size else 0.0
