@@ -57,6 +57,8 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: int = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    device: str = "auto"
+    """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
     teacher_prompt: str = "auto"
     """Teacher prompt: glam (GLAM's, with the episode's last 3 observations), short (one observation) or auto (short for tiny, glam otherwise)."""
     temperature: float = 1.0
@@ -132,6 +134,13 @@ class TeacherModeConfig:
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
 
     @property
+    def torch_device(self) -> str:
+        """``device`` resolved (auto: cuda when available); ValueError for an unusable GPU."""
+        from bidir_core.teacher.loading import resolve_device
+
+        return resolve_device(self.device)
+
+    @property
     def prompt_style(self) -> str:
         """The prompt style the envs build for this teacher (``teacher_prompt`` resolved)."""
         if self.teacher_prompt != "auto":
@@ -173,6 +182,10 @@ class TeacherModeConfig:
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             if not (lo <= value <= hi) or (name in strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
+        if not isinstance(self.device, str) or not (
+                self.device in ("auto", "cpu", "cuda")
+                or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+            raise ValueError(f"teacher.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("hint_input", "lookahead_grounded", "teacher_anneal_lr"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"teacher.{name} must be a bool")

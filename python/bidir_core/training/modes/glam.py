@@ -152,6 +152,7 @@ class GlamMode(ModeHooks):
             actions=actions_for_task(config.task),
             temperature=tc.temperature,
             batch_size=tc.max_batch,
+            device=tc.torch_device,
         )
         self.learner = TeacherPPO(
             self.teacher,
