@@ -72,7 +72,9 @@ def _wait_for_rows(run: Path, proc: subprocess.Popen, rows: int, timeout: float 
     pytest.fail("the run wrote no metrics in time")
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    "signame", ["SIGTERM", pytest.param("SIGHUP", marks=pytest.mark.slow)]
+)  # (each a subprocess of ~5 s: one in the fast tier)
 def test_sigterm_and_sighup_checkpoint_and_exit_like_ctrl_c(tmp_path, signame):
     run = tmp_path / "run"
     proc = _popen([
@@ -109,7 +111,7 @@ _SLOW_START = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signame", ["SIGINT", pytest.param("SIGTERM", marks=pytest.mark.slow)])
 def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
     run = tmp_path / "run"
     proc = _popen([sys.executable, "-c", _SLOW_START, "train", *TINY, "--run-dir", str(run)])
@@ -158,6 +160,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, ca
     capsys.readouterr()
     with Trainer.resume(run, progress=False, tensorboard=False) as t:
         assert t.iteration == 2
+        assert load_checkpoint(path)["iteration"] == 2  # checkpoint.pt is whole again
         t.train()
     err = capsys.readouterr().err
     assert "resuming from the previous checkpoint checkpoint.prev.pt (iteration 2)" in err

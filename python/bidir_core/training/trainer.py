@@ -289,6 +289,7 @@ class Trainer:
         if _resume_state is None:
             self._check_empty()
         self._stop_signal: str | None = None
+        self._keep_previous = True  # checkpoint.pt is known whole: keep it when replaced
         try:
             self._build(config, tensorboard, _resume_state)
         except BaseException:  # (Ctrl-C during start-up included) free what was built
@@ -345,6 +346,11 @@ class Trainer:
             self.metrics = MetricsLogger(
                 self.run_dir, columns, resume_iteration=self.iteration, tensorboard=tensorboard
             )
+            if self._resume_path.name != CHECKPOINT:  # resumed from checkpoint.prev.pt:
+                # a damaged checkpoint.pt that could not be moved aside must not become
+                # the fallback; then checkpoint.pt is whole again (for eval and experiment)
+                self._keep_previous = not (self.run_dir / CHECKPOINT).exists()
+                self.save_checkpoint()
             return
         # Everything was built: now the run folder may be made, locked, and given its
         # iteration-0 checkpoint. Until that checkpoint exists the folder could not be
@@ -460,9 +466,9 @@ class Trainer:
         covers), keeping the one it replaces as checkpoint.prev.pt. A write that fails
         raises CheckpointWriteError (an OSError) and leaves both files as they were."""
         self.metrics.flush(fsync=True)
-        save_checkpoint(
-            self._state(), self.run_dir / CHECKPOINT, previous=self.run_dir / PREVIOUS_CHECKPOINT
-        )
+        previous = self.run_dir / PREVIOUS_CHECKPOINT if self._keep_previous else None
+        save_checkpoint(self._state(), self.run_dir / CHECKPOINT, previous=previous)
+        self._keep_previous = True
 
     # -- training ------------------------------------------------------------------------
     def train(self, stop_after_iteration: int | None = None) -> dict[str, Any]:
