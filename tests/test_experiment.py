@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,34 +57,43 @@ def _row(it, success, ret, time_s, **extra):
             "rolling_return": ret, "time_s": time_s, **extra}  # fmt: skip
 
 
+# Four runs of a fake experiment (modes ppo and teach, 2 seeds, 3 iterations of 64 frames).
+FAKE_RUNS = {
+    "ppo-s0": [_row(1, None, None, 1.0, sim_steps=0),
+               _row(2, 0.2, 0.1, 2.0, sim_steps=0, student_success=0.2),
+               _row(3, 0.5, 0.3, 3.0, sim_steps=0)],
+    "ppo-s1": [_row(1, 0.0, 0.0, 1.5, sim_steps=0),
+               _row(2, 0.4, 0.3, 3.0, sim_steps=0, student_success=0.4),
+               _row(3, 0.7, 0.5, 4.5, sim_steps=0)],
+    "teach-s0": [
+        _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
+        _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
+        _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7, probe_agreement_determined=0.95),
+    ],
+    # This seed stopped after iteration 2: it counts at budget 2 only.
+    "teach-s1": [
+        _row(1, 0.5, 0.4, 2.0, probe_agreement=0.8),
+        _row(2, 0.8, 0.7, 4.0, probe_agreement=None),
+    ],
+}
+
+
+def _fake_experiment(out):
+    """Write FAKE_RUNS' metrics into out/runs/; return the runs."""
+    for name, rows in FAKE_RUNS.items():
+        (out / "runs" / name).mkdir(parents=True)
+        with open(out / "runs" / name / "metrics.jsonl", "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    return FAKE_RUNS
+
+
 def test_results_of_a_fake_experiment(tmp_path):
     cfg = ExperimentConfig(
         out=tmp_path, task=TASK, modes=("ppo", "teach"), seeds=2, budgets=(3, 2),
         steps_per_iteration=64,
     ).validate()  # fmt: skip
     assert cfg.budgets == (2, 3) and cfg.iterations == 3
-    runs = {
-        "ppo-s0": [_row(1, None, None, 1.0, sim_steps=0),
-                   _row(2, 0.2, 0.1, 2.0, sim_steps=0, student_success=0.2),
-                   _row(3, 0.5, 0.3, 3.0, sim_steps=0)],
-        "ppo-s1": [_row(1, 0.0, 0.0, 1.5, sim_steps=0),
-                   _row(2, 0.4, 0.3, 3.0, sim_steps=0, student_success=0.4),
-                   _row(3, 0.7, 0.5, 4.5, sim_steps=0)],
-        "teach-s0": [
-            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
-            _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
-            _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7, probe_agreement_determined=0.95),
-        ],
-        # This seed stopped after iteration 2: it counts at budget 2 only.
-        "teach-s1": [
-            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.8),
-            _row(2, 0.8, 0.7, 4.0, probe_agreement=None),
-        ],
-    }
-    for name, rows in runs.items():
-        (tmp_path / "runs" / name).mkdir(parents=True)
-        with open(tmp_path / "runs" / name / "metrics.jsonl", "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
+    runs = _fake_experiment(tmp_path)
 
     summary = summarize(cfg)
     write_results(tmp_path, summary)
@@ -136,6 +146,49 @@ def test_results_of_a_fake_experiment(tmp_path):
         "teacher_agreement.png",
     ]  # fmt: skip
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+GOLDEN = Path(__file__).parent / "data" / "experiment"
+
+
+def _assert_same_json(got, expected):
+    """got == expected, floats to 1e-9 (the t quantiles of scipy and of the old code)."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and set(got) == set(expected)
+        for key in expected:
+            _assert_same_json(got[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        for g, e in zip(got, expected):
+            _assert_same_json(g, e)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    else:
+        assert got == expected
+
+
+def test_the_report_of_a_fake_experiment_is_unchanged(tmp_path):
+    # tests/data/experiment/ was written by the code before the experiment package.
+    cfg = ExperimentConfig(out=tmp_path, task=TASK, modes=("ppo", "teach"), seeds=2,
+                           budgets=(2, 3), steps_per_iteration=64).validate()  # fmt: skip
+    _fake_experiment(tmp_path)
+    evaluation = {
+        "ppo": {"iterations": 3, "episodes_per_seed": 10, "seeds": 2,
+                "success": mean_ci([0.6, 0.9]), "return": mean_ci([0.5, 0.75])},
+        "teach": {"iterations": 3, "episodes_per_seed": 10, "seeds": 1,
+                  "success": mean_ci([1.0]), "return": mean_ci([0.9])},
+    }  # fmt: skip
+    summary = summarize(cfg, evaluation)
+    glam = dict(_summary(["glam"], seeds=2, budgets=(2, 3)), steps_per_iteration=64)
+    merged = merge_summaries([summary, glam], ["a/results.json", "b/results.json"])
+    for folder, made in (("single", summary), ("merged", merged)):
+        (tmp_path / folder).mkdir()
+        table = write_results(tmp_path / folder, made)
+        md = (tmp_path / folder / "results.md").read_text()
+        assert md == (GOLDEN / folder / "results.md").read_text()
+        assert table in md
+        _assert_same_json(json.loads((tmp_path / folder / "results.json").read_text()),
+                          json.loads((GOLDEN / folder / "results.json").read_text()))  # fmt: skip
 
 
 def test_long_runs_keep_thinned_curves_with_every_budget_and_probe(tmp_path):
