@@ -6,19 +6,24 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from bidir_core.cli import main
-from bidir_core.training import TrainConfig, Trainer, read_metrics
-from bidir_core.training.experiment import (
+from bidir_core.experiment import (
     ExperimentConfig,
     mean_ci,
     merge_summaries,
     plot_results,
+    run_experiment,
+    run_state,
     summarize,
     t_quantile,
     write_results,
 )
+from bidir_core.experiment import runner
+from bidir_core.training import TrainConfig, Trainer, read_metrics, save_checkpoint
+from scipy import stats
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 # Tiny runs: iterations of 64 frames over 8 envs.
@@ -50,6 +55,79 @@ def test_mean_ci_by_hand():
     )
     assert mean_ci([0.5]) == {"mean": 0.5, "ci": None, "n": 1}
     assert mean_ci([None]) == {"mean": None, "ci": None, "n": 0}
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 31])
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_mean_ci_is_scipys_student_t_interval(n, confidence):
+    xs = np.random.default_rng(n).random(n)
+    stat = mean_ci(xs.tolist(), confidence)
+    lo, hi = stats.t.interval(confidence, n - 1, loc=xs.mean(), scale=stats.sem(xs))
+    assert stat["n"] == n and stat["mean"] == pytest.approx(xs.mean(), rel=1e-12)
+    assert stat["ci"] == pytest.approx((hi - lo) / 2, rel=1e-12)
+    assert t_quantile(0.5 + confidence / 2, n - 1) == stats.t.ppf(0.5 + confidence / 2, n - 1)
+
+
+@pytest.mark.parametrize("p,df", [(0.4, 3), (1.0, 3), (0.975, 0), (0.975, 2.0), (0.975, True)])
+def test_t_quantile_refuses_bad_arguments(p, df):
+    with pytest.raises(ValueError, match="must be"):
+        t_quantile(p, df)
+
+
+def _run_folder(run_dir, newest=None, previous=None):
+    """A run folder with config.json and checkpoints: an iteration, "bad" (corrupt), None."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text("{}")
+    for name, what in (("checkpoint.pt", newest), ("checkpoint.prev.pt", previous)):
+        if what == "bad":
+            (run_dir / name).write_bytes(b"BIDIR-CHECKPOINT 1\n" + b"0" * 64 + b"\ntorn")
+        elif what is not None:
+            save_checkpoint({"iteration": what}, run_dir / name)
+
+
+@pytest.mark.parametrize(
+    "newest,previous,state",
+    [
+        (3, None, ("finished", 3)),
+        (2, 1, ("partial", 2)),
+        ("bad", 1, ("partial", 1)),  # resumed from checkpoint.prev.pt
+        (None, 1, ("partial", 1)),  # (the trainer moved a damaged checkpoint.pt aside)
+        ("bad", "bad", ("damaged", 0)),  # kept: not trained again from scratch
+        ("bad", None, ("new", 0)),
+        (None, None, ("new", 0)),
+    ],
+)
+def test_run_state_falls_back_to_the_previous_checkpoint(tmp_path, newest, previous, state):
+    _run_folder(tmp_path / "run", newest, previous)
+    assert run_state(tmp_path / "run", 3) == state
+
+
+def test_runs_with_a_previous_checkpoint_are_never_deleted(tmp_path, monkeypatch):
+    started = []
+
+    class FakeRun:  # a `bidir train` that exits at once
+        returncode = 0
+
+        def __init__(self, argv, **kwargs):
+            started.append(argv[4:])  # after python -m bidir_core train
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(runner.subprocess, "Popen", FakeRun)
+    cfg = ExperimentConfig(out=tmp_path, task=TASK, modes=("ppo",), seeds=4, budgets=(3,),
+                           eval_episodes=0)  # fmt: skip
+    for seed, (newest, previous) in enumerate([(3, 2), ("bad", 1), ("bad", "bad"), ("bad", None)]):
+        _run_folder(cfg.run_dir(f"ppo-s{seed}"), newest, previous)
+    logged = []
+    assert run_experiment(cfg, logged.append) == "failed"  # ppo-s2 cannot go on
+    assert ["--resume", str(cfg.run_dir("ppo-s1")), "--quiet"] in started
+    assert [argv[:4] for argv in started if argv[0] == "--mode"] == [["--mode", "ppo", "--seed", "3"]]
+    assert len(started) == 2
+    assert any("ppo-s2 FAILED: neither checkpoint.pt nor checkpoint.prev.pt" in m for m in logged)
+    kept = {p.name for p in cfg.run_dir("ppo-s2").iterdir()}
+    assert kept == {"checkpoint.pt", "checkpoint.prev.pt", "config.json"}
+    assert not cfg.run_dir("ppo-s3").exists()  # no previous checkpoint: started again
 
 
 def _row(it, success, ret, time_s, **extra):
