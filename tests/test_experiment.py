@@ -122,7 +122,8 @@ def test_runs_with_a_previous_checkpoint_are_never_deleted(tmp_path, monkeypatch
     logged = []
     assert run_experiment(cfg, logged.append) == "failed"  # ppo-s2 cannot go on
     assert ["--resume", str(cfg.run_dir("ppo-s1")), "--quiet"] in started
-    assert [argv[:4] for argv in started if argv[0] == "--mode"] == [["--mode", "ppo", "--seed", "3"]]
+    new = [argv[:4] for argv in started if argv[0] == "--mode"]
+    assert new == [["--mode", "ppo", "--seed", "3"]]
     assert len(started) == 2
     assert any("ppo-s2 FAILED: neither checkpoint.pt nor checkpoint.prev.pt" in m for m in logged)
     kept = {p.name for p in cfg.run_dir("ppo-s2").iterdir()}

@@ -17,9 +17,9 @@ An experiment folder:
 | ``experiment.json`` | the settings (task, iterations, frames per iteration, train flags) |
 | ``runs/<mode>-s<seed>/`` | one ``bidir train`` run folder per mode and seed |
 | ``logs/<mode>-s<seed>.log`` | the output of that run's ``bidir train`` |
-| ``results.md``, ``results.json`` | the tables; the json also keeps every run's learning curve (thinned) |
+| ``results.md``, ``results.json`` | the tables; the json keeps every run's curve (thinned) |
 | ``success_vs_frames.png``, ``success_vs_time.png`` | rolling success, mean over seeds +- CI |
-| ``student_success.png`` | the student alone on fresh episodes, vs frames and vs frames + sim steps |
+| ``student_success.png`` | the student alone (fresh episodes) vs frames, frames + sim steps |
 | ``teacher_agreement.png`` | the teacher's oracle agreement on the probe states (teacher modes) |
 | ``eval.json`` | the fresh-episode evaluation of every final student (a cache) |
 """

@@ -26,6 +26,7 @@ __all__ = ["add_experiment_commands"]
 
 
 def _parse_int_list(text: str, what: str) -> tuple[int, ...]:
+    """The comma-separated positive integers in text; ValueError naming ``what`` if not."""
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -35,7 +36,6 @@ def _parse_int_list(text: str, what: str) -> tuple[int, ...]:
     if any(v < 1 for v in values):
         raise ValueError(f"{what} must be comma-separated positive integers, got {text!r}")
     return values
-
 
 
 def _passthrough_argv(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
@@ -109,7 +109,8 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     plots = plot_results(merged, args.out)
     print(table)
     print(f"\nwrote {args.out / 'results.md'}, results.json, {', '.join(p.name for p in plots)}")
-    without = [m for m in merged["modes"] if not any(c["mode"] == m for c in merged["curves"].values())]
+    without = [m for m in merged["modes"]
+               if not any(c["mode"] == m for c in merged["curves"].values())]  # fmt: skip
     if without:
         print(f"no learning curves for {', '.join(without)} (their results.json predates them): "
               "left out of the figures")

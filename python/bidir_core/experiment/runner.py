@@ -128,7 +128,9 @@ def _experiment_lock(out: Path) -> Iterator[None]:
         yield
 
 
-def _plan(cfg: ExperimentConfig, log: Callable[[str], None]) -> tuple[list, list[str]]:
+def _plan(
+    cfg: ExperimentConfig, log: Callable[[str], None]
+) -> tuple[list[tuple[str, list[str], Path]], list[str]]:
     """The runs to train, as (name, ``bidir train`` argv, log file), and the damaged ones."""
     out = Path(cfg.out)
     todo: list[tuple[str, list[str], Path]] = []
