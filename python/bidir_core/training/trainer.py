@@ -538,6 +538,7 @@ class Trainer:
         stats.update(self.mode.after_update(UpdateContext(
             iteration=self.iteration, frames=self.frames, rollout=buf,
             next_values=self.collector.next_values, student=self.net, tokenizer=self.tokenizer,
+            missions=self.collector.mission,
         )))
         times["time_mode"] = (time.perf_counter() - start - times["time_rollout"]
                               - times["time_student_update"])

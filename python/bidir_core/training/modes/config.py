@@ -26,7 +26,7 @@ __all__ = [
 
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
-FEEDBACK_SOURCES = ("td", "lookahead")
+FEEDBACK_SOURCES = ("td", "lookahead", "qhead")
 LOOKAHEAD_UPDATES = ("target", "sample")
 TEACHER_BACKENDS = ("auto", "thread", "process")
 TEACHER_LORA = ("auto", "on", "off")
@@ -76,7 +76,7 @@ class TeacherModeConfig:
     feedback: str = "parametric"
     """bidir: how feedback updates the teacher: parametric, table or both."""
     feedback_source: str = "lookahead"
-    """bidir: what judges a query: td (the critic on the action taken) or lookahead (every suggestion)."""
+    """bidir: what judges a query: td (the critic on the action taken), lookahead (every suggestion, by rollouts in scratch envs) or qhead (every suggestion, by an action-value head trained on real transitions)."""
     lookahead_update: str = "sample"
     """bidir lookahead: the LM learns from one sampled suggestion (sample) or towards piT exp(z / eta) (target)."""
     lookahead_horizon: int = 16

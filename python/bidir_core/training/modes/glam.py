@@ -1,4 +1,4 @@
-"""The ``glam`` mode (SPEC.md §4): the teacher LM is the policy, fine-tuned by PPO alone.
+"""The ``glam`` mode: the teacher LM is the policy, fine-tuned by PPO alone.
 
 The paper's baseline, GLAM (Carta et al., "Grounding Large Language Models in Interactive
 Environments with Online Reinforcement Learning", 2023) as in Lamorel's PPO example: no
