@@ -259,6 +259,8 @@ def test_thread_start_failure_joins_started_workers_and_raises():
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS semantics")
+@pytest.mark.skipif(bool(os.environ.get("BIDIR_SANITIZED")),
+                    reason="AddressSanitizer maps its shadow memory under RLIMIT_AS")
 def test_thread_limit_raises_instead_of_hanging():
     # Under a memory limit 1000 worker stacks cannot be mapped: the pool used to wait
     # forever on workers it had started. (RLIMIT_NPROC does not bind root, RLIMIT_AS does.)
