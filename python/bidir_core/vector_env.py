@@ -209,7 +209,8 @@ class BidirVecEnv(gym.vector.VectorEnv):
         return self._obs, v["reward"], v["terminated"], v["truncated"], info
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Release nothing: buffers are freed with the object."""
+        """Stop the env's threads and free its envs; later calls raise RuntimeError."""
+        self._core.close()
 
     # -- Beyond Gymnasium -----------------------------------------------------------------
     def missions(self) -> list[str]:
