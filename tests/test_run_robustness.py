@@ -123,6 +123,22 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
     assert not run.exists()
 
 
+def test_a_second_signal_aborts_with_one_line_and_the_checkpoint_kept(tmp_path, monkeypatch, capsys):
+    def aborted(self, stop_after_iteration=None):
+        self._iterate(None)
+        raise KeyboardInterrupt  # what the handler raises on a second signal
+
+    monkeypatch.setattr(Trainer, "train", aborted)
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--run-dir", str(run), "--frames", "128"]) == 130
+    assert capsys.readouterr().err.splitlines() == [
+        f"bidir: aborted; continue from the last checkpoint with: bidir train --resume {run}"
+    ]
+    assert load_checkpoint(run / "checkpoint.pt")["iteration"] == 0
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0  # unlocked, resumable
+
+
 # -- C: checkpoints -------------------------------------------------------------------------
 def test_a_checkpoint_at_iteration_0_lets_a_run_killed_early_resume(tmp_path):
     cfg = config(3)
