@@ -358,6 +358,7 @@ def test_merge_refuses_what_is_not_a_results_file(tmp_path, capsys, content, mes
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow  # ~30 s: four `bidir train` processes, twice
 def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, capsys):
     out = tmp_path / "exp"
     argv = ["experiment", "paper", "--modes", "ppo,teach", "--seeds", "2", "--budgets", "2,1",
