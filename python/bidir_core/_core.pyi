@@ -2,10 +2,11 @@
 bidir_core C++ core: batched grid worlds, text descriptions, planner, GAE, feedback, the student's PPO gradient.
 """
 from __future__ import annotations
+import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['FeedbackTable', 'MISSION_BYTES', 'MlpPpoGradient', 'NUM_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'FeedbackTable', 'MISSION_BYTES', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
 class VecEnv:
     """
     Raw batched environments; use bidir_core.make_vec().
@@ -42,7 +43,7 @@ class VecEnv:
         """
     def prompts(self, indices: typing.Any = None) -> list[str]:
         """
-        Teacher prompts (Lamorel/GLAM format) of the envs in `indices` (int64 array; None: all).
+        Teacher prompts (in prompt_style) of the envs in `indices` (int64 array; None: all).
         """
     def reset(self, seeds: typing.Any = None, reset_mask: typing.Any = None) -> None:
         """
@@ -64,6 +65,14 @@ class VecEnv:
         ...
     @property
     def num_threads(self) -> int:
+        ...
+    @property
+    def prompt_style(self) -> str:
+        """
+        'short' (one observation) or 'glam' (GLAM's header and the last 3 observations and 2 actions of the episode).
+        """
+    @prompt_style.setter
+    def prompt_style(self, arg1: str) -> None:
         ...
     @property
     def task_id(self) -> str:
@@ -180,6 +189,10 @@ def describe_images(images: numpy.ndarray) -> list[list[str]]:
     """
     BabyAI-Text sentences for each (7, 7, 3) uint8 observation image of a batch.
     """
+def glam_prompt(mission: str, observations: collections.abc.Sequence[collections.abc.Sequence[str]], actions: collections.abc.Sequence[str]) -> str:
+    """
+    GLAM's prompt from a mission, observations (sentence lists, oldest first) and the action strings taken after all but the last.
+    """
 def hash_prompts(prompts: typing.Any) -> numpy.typing.NDArray[numpy.uint64]:
     """
     FNV-1a 64 hash of the UTF-8 bytes of each str, uint64 (N,): the key VecEnv.prompt_hashes gives the same prompt.
@@ -192,5 +205,7 @@ def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[nu
     """
     A reproducible permutation of 0..n-1 (int64), from splitmix64 Fisher-Yates.
     """
+ACTION_NAMES: tuple = ('turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle', 'done')
 MISSION_BYTES: int = 128
 NUM_ACTIONS: int = 7
+PROMPT_ACTIONS: int = 6

@@ -87,6 +87,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # FileNotFoundError covers TeacherNotFoundError: a missing model says how to get one.
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a read-only folder, ...: one line, no traceback
+        print(f"bidir: error: {_os_error(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bidir: interrupted", file=sys.stderr)
+        return 130
+
+
+def _os_error(err: OSError) -> str:
+    """An OSError as one line: what failed and on which file."""
+    what = err.strerror or str(err) or type(err).__name__
+    if err.filename is not None and str(err.filename) not in what:
+        what += f": {err.filename}"
+        if err.filename2 is not None:
+            what += f" -> {err.filename2}"
+    return what
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bidir_core._checks import reject_masked
 from bidir_core._core import FeedbackTable, RunningMeanStd, aggregate_feedback
 
 __all__ = ["FeedbackAggregator", "FeedbackBatch", "FeedbackTable", "RunningMeanStd"]
@@ -147,7 +148,20 @@ class FeedbackAggregator:
         ``behaviour_logprobs`` log mu of the policy that chose it (both read at query steps
         only). With ``update_stats`` the running statistics first absorb this rollout's
         unweighted window sums (``advantages``); ``normalized`` is
-        ``ratios * clip((advantages - mean) / (std + eps))`` (see the module docstring)."""
+        ``ratios * clip((advantages - mean) / (std + eps))`` (see the module docstring).
+
+        Bad values are a ValueError naming the array and the (t, n) index: at query steps
+        ``teacher_logprobs`` must be finite or ``-inf`` (an action the teacher never
+        proposes: its ratio, and so its feedback, is 0; NaN or +inf would otherwise become
+        the largest weight rho_max), ``behaviour_logprobs`` finite; rewards and values
+        finite. Numpy masked arrays are a TypeError (their hidden values would be read)."""
+        for name, array in (
+            ("rewards", rewards), ("values", values), ("terminated", terminated),
+            ("truncated", truncated), ("final_values", final_values),
+            ("next_values", next_values), ("queries", queries),
+            ("teacher_logprobs", teacher_logprobs), ("behaviour_logprobs", behaviour_logprobs),
+        ):  # fmt: skip
+            reject_masked(name, array)
         out = self._outputs(np.shape(rewards)) if np.ndim(rewards) == 2 else {}
         if not out:
             raise ValueError(f"rewards must have shape (T, N), got {np.shape(rewards)}")

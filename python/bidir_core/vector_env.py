@@ -13,18 +13,13 @@ from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
 
-__all__ = ["BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES"]
+__all__ = [
+    "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
+]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
-ACTION_NAMES: tuple[str, ...] = (
-    "turn left",
-    "turn right",
-    "go forward",
-    "pick up",
-    "drop",
-    "toggle",
-    "done",
-)
+ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
+PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
 
 
 def list_tasks() -> list[str]:
@@ -86,6 +81,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
         seed: int | None = None,
         num_threads: int = 1,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        prompt_style: str = "short",
     ):
         task_id = _check_task(task_id)
         num_envs = _check_count("num_envs", num_envs)
@@ -107,6 +103,9 @@ class BidirVecEnv(gym.vector.VectorEnv):
         self.render_mode = None
         self._same_step = autoreset_mode == AutoresetMode.SAME_STEP
         self._core = _core.VecEnv(task_id, num_envs, num_threads, self._same_step)
+        if prompt_style not in PROMPT_STYLES:
+            raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        self._core.prompt_style = prompt_style
 
         n = num_envs
         self._buf = {
@@ -221,12 +220,19 @@ class BidirVecEnv(gym.vector.VectorEnv):
         """Return, per env, the BabyAI-Text sentences describing its current view."""
         return self._core.descriptions()
 
-    def prompts(self, indices: Any = None) -> list[str]:
-        """Return the teacher prompts (Lamorel/GLAM format) of the envs in ``indices``.
+    @property
+    def prompt_style(self) -> str:
+        """The teacher prompt ``prompts()`` builds: "short" or "glam"."""
+        return self._core.prompt_style
 
-        Each is ``"Goal of the agent: {mission}\\nObservation: {descriptions joined by
-        ', '}\\nAction:"``, built in C++. ``indices`` is None (all envs, in order) or a
-        1-D sequence/array of env indices.
+    def prompts(self, indices: Any = None) -> list[str]:
+        """Return the teacher prompts of the envs in ``indices``, built in C++.
+
+        ``prompt_style`` "short": ``"Goal of the agent: {mission}\\nObservation:
+        {descriptions joined by ', '}\\nAction:"``; "glam": GLAM's prompt (the candidate
+        actions, the goal, the episode's last 3 observations and 2 actions; see
+        docs/prompts.md). ``indices`` is None (all envs, in order) or a 1-D sequence/array
+        of env indices.
         """
         if indices is None:
             return self._core.prompts(None)
@@ -314,8 +320,13 @@ def make_vec(
     seed: int | None = None,
     num_threads: int = 1,
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    prompt_style: str = "short",
 ) -> BidirVecEnv:
-    """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv."""
+    """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
+
+    ``prompt_style`` chooses the teacher prompt ``prompts()`` builds: "short" or "glam".
+    """
     return BidirVecEnv(
-        task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode
+        task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode,
+        prompt_style=prompt_style,
     )

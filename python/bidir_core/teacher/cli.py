@@ -42,20 +42,23 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     import torch
 
     from bidir_core.teacher.evaluate import oracle_agreement
-    from bidir_core.teacher.loading import TeacherNotFoundError, load_teacher
+    from bidir_core.teacher.loading import TeacherNotFoundError, load_teacher, resolve_device
 
     _quiet_transformers()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     try:
         teacher = load_teacher(
-            args.teacher, batch_size=args.batch_size, temperature=args.temperature
+            args.teacher, batch_size=args.batch_size, temperature=args.temperature,
+            device=resolve_device(args.device),
         )
-    except TeacherNotFoundError as err:
+    except (TeacherNotFoundError, ValueError) as err:
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
     load_s = time.perf_counter() - start
-    result = oracle_agreement(teacher, args.task, args.states, seed=args.seed, epsilon=args.epsilon)
+    prompt = args.prompt if args.prompt != "auto" else ("short" if args.teacher == "tiny" else "glam")
+    result = oracle_agreement(teacher, args.task, args.states, seed=args.seed,
+                              epsilon=args.epsilon, prompt_style=prompt)
     n = int(result["states"])
     print(
         f"teacher {args.teacher} on {args.task}: {n} oracle-with-epsilon states "
@@ -123,8 +126,11 @@ def add_teacher_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--states", type=int, default=1000, help="states to score")
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs")
     p.add_argument("--epsilon", type=float, default=0.25, help="random-action rate of rollouts")
+    p.add_argument("--prompt", choices=("auto", "short", "glam"), default="auto",
+                   help="prompt style (auto: short for tiny, glam otherwise)")
     p.add_argument("--batch-size", type=int, default=32, help="prompts per forward pass")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature of πT")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda if available)")
     p.add_argument("--json", action="store_true", help="also print the result as JSON")
     p.set_defaults(func=_cmd_accuracy)

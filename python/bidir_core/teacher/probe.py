@@ -33,10 +33,12 @@ class OracleProbe:
 
     pool_factor = 8
 
-    def __init__(self, task: str, num_states: int, seed: int) -> None:
-        self.prompts, self.oracle = oracle_samples(task, num_states, seed=seed + 777)
+    def __init__(self, task: str, num_states: int, seed: int, prompt_style: str = "short") -> None:
+        self.prompts, self.oracle = oracle_samples(
+            task, num_states, seed=seed + 777, prompt_style=prompt_style
+        )
         pool_prompts, pool_oracle = oracle_samples(
-            task, self.pool_factor * num_states, seed=seed + 778
+            task, self.pool_factor * num_states, seed=seed + 778, prompt_style=prompt_style
         )
         labels: dict[str, set[int]] = {}
         for prompt, action in zip(self.prompts + pool_prompts,

@@ -27,9 +27,10 @@ def oracle_samples(
     epsilon: float = 0.25,
     num_envs: int = 32,
     return_states: bool = False,
+    prompt_style: str = "short",
 ) -> tuple[list[str], np.ndarray] | tuple[list[str], np.ndarray, list[dict]]:
-    """Return ``num_states`` prompts and the oracle's optimal action id (int64) for each;
-    with ``return_states`` also each state (``BidirVecEnv.get_state``)."""
+    """Return ``num_states`` prompts (in ``prompt_style``) and the oracle's optimal action
+    id (int64) for each; with ``return_states`` also each state (``BidirVecEnv.get_state``)."""
     if isinstance(num_states, bool) or not isinstance(num_states, (int, np.integer)):
         raise TypeError(f"num_states must be an int, got {type(num_states).__name__}")
     if num_states < 1:
@@ -37,7 +38,7 @@ def oracle_samples(
     if not 0.0 <= float(epsilon) <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
     num_envs = int(min(num_envs, num_states))
-    env = make_vec(task, num_envs, seed=seed)
+    env = make_vec(task, num_envs, seed=seed, prompt_style=prompt_style)
     rng = np.random.default_rng(seed)
     env.reset()
     prompts: list[str] = []

@@ -340,6 +340,21 @@ class TeacherService:
         self._check_thread()
         self._step += _check_int("steps", steps, 0)
 
+    def served(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cached answers of prompt hashes: probs (K, A) float32 (zero rows where none)
+        and the teacher version of each (K,) int64 (-1: none cached, or too stale to serve)."""
+        self._check_thread()
+        hashes = self._check_hashes(hashes, len(hashes))
+        self._poll()
+        probs = np.zeros((len(hashes), self.num_actions), np.float32)
+        versions = np.full(len(hashes), -1, np.int64)
+        now = self._version()
+        for i, key in enumerate(hashes.tolist()):
+            hit = self._cache.get(key)
+            if hit is not None and self._version_ok(hit[0], now):
+                versions[i], probs[i] = hit
+        return probs, versions
+
     def metrics(self, reset: bool = False) -> dict[str, float]:
         """Counters and rates since creation (or the last reset) as a flat dict.
 

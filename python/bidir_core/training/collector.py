@@ -101,6 +101,7 @@ class RolloutCollector:
         env_threads: int = 1,
         hint_source: HintSource | None = None,
         actor: Actor | None = None,
+        prompt_style: str = "short",
     ) -> None:
         """Create and reset the envs (env i gets seed + i) and allocate all buffers.
 
@@ -123,7 +124,8 @@ class RolloutCollector:
         bounds = [num_envs * g // num_groups for g in range(num_groups + 1)]
         self.groups: list[_Group] = []
         for lo, hi in zip(bounds[:-1], bounds[1:]):
-            env = make_vec(task, hi - lo, num_threads=env_threads, autoreset_mode="SameStep")
+            env = make_vec(task, hi - lo, num_threads=env_threads, autoreset_mode="SameStep",
+                           prompt_style=prompt_style)
             group = _Group(len(self.groups), env, lo, hi)
             group.obs, _ = env.reset(seed=seed + lo)
             tokenizer.encode_rows(group.obs["mission"], self._current_mission[lo:hi])

@@ -2,7 +2,7 @@
 
 A mode is a ``ModeHooks`` subclass registered under its name. The trainer calls:
 
-* ``hint_source()`` and ``actor()`` once, when it builds the rollout collector;
+* ``hint_source()``, ``actor()`` and ``prompt_style()`` once, when it builds the rollout collector;
 * ``start(StartContext)`` once the collector exists (after a resume's state is restored);
 * ``extra_loss()`` before each student update: a term added to the PPO loss (None: none);
 * ``after_update(UpdateContext)`` after each rollout's update (GAE is in the rollout):
@@ -78,6 +78,10 @@ class ModeHooks:
     def extra_loss(self) -> ExtraLoss | None:
         """An extra loss term for the student's update, or None."""
         return None
+
+    def prompt_style(self) -> str:
+        """The teacher prompt the rollout's envs build ("short" or "glam")."""
+        return "short"
 
     def actor(self) -> Actor | None:
         """The policy acting instead of the student (which is then not trained), or None."""

@@ -14,6 +14,7 @@ what they are: ``docs/decisions.md``.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ class BidirMode(TeachMode):
     metric_names = TeachMode.metric_names + (
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
         "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
-        "table_entries",
+        "table_entries", "time_lookahead", "time_teacher_update",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -103,6 +104,16 @@ class BidirMode(TeachMode):
                 horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
+
+    def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """log piT (B, A) of every query from the current teacher (guarded; the update's
+        old log-probs), and which rows are usable (finite)."""
+        ok, logp = self.guard.call("score queries", self.policy.action_logprobs, prompts)
+        if not ok:
+            return np.zeros((len(prompts), len(self.teacher.actions)), np.float32), np.zeros(len(prompts), bool)
+        good = finite_rows(logp)
+        self.guard.count("score queries: non-finite rows", int((~good).sum()))
+        return np.asarray(logp), good
 
     def lora_settings(self) -> dict[str, int] | None:
         return self.tc.lora if self.tc.feedback in ("parametric", "both") else None
@@ -167,9 +178,10 @@ class BidirMode(TeachMode):
         ``docs/decisions.md``)."""
         assert self.lookahead is not None
         states = [self.hints.states[i] for i in idx.tolist()]
+        t0 = time.perf_counter()
         q = self.lookahead(states, ctx.student, ctx.tokenizer)
         self._sim_steps += self.lookahead.last_steps
-        grounded = {"feedback_grounded": 1.0}
+        grounded = {"feedback_grounded": 1.0, "time_lookahead": time.perf_counter() - t0}
         if self.tc.lookahead_grounded:
             keep = self.lookahead.rewarded.any(axis=1)
             grounded["feedback_grounded"] = float(keep.mean())
@@ -215,8 +227,10 @@ class BidirMode(TeachMode):
         update on ``table_rows`` = (hashes, actions, feedback) (``table``); then publish the
         new teacher version; adds their metrics to ``out`` and returns it."""
         if self.learner is not None:
+            t0 = time.perf_counter()
             ok, res = self.guard.call("teacher update", self._lm_step, prompts, actions,
                                       advantages, logp, target_z)
+            out["time_teacher_update"] = time.perf_counter() - t0
             if ok:
                 out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         if self.tc.feedback in ("table", "both"):

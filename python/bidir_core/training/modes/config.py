@@ -18,6 +18,7 @@ __all__ = [
     "TEACHER_BACKENDS",
     "TEACHER_LORA",
     "TEACHER_MODES",
+    "TEACHER_PROMPTS",
     "TeacherModeConfig",
     "linear_decay",
     "lora_ppo_fields",
@@ -29,6 +30,7 @@ FEEDBACK_SOURCES = ("td", "lookahead")
 LOOKAHEAD_UPDATES = ("target", "sample")
 TEACHER_BACKENDS = ("auto", "thread", "process")
 TEACHER_LORA = ("auto", "on", "off")
+TEACHER_PROMPTS = ("auto", "short", "glam")
 TEACHER_MODES = ("teach", "bidir")
 """The modes in which a teacher guides a student (glam has a teacher but no student)."""
 
@@ -55,6 +57,10 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: int = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    device: str = "auto"
+    """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
+    teacher_prompt: str = "auto"
+    """Teacher prompt: glam (GLAM's, with the episode's last 3 observations), short (one observation) or auto (short for tiny, glam otherwise)."""
     temperature: float = 1.0
     """Softmax temperature of piT over the action strings."""
     hint_input: bool = False
@@ -128,6 +134,20 @@ class TeacherModeConfig:
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
 
     @property
+    def torch_device(self) -> str:
+        """``device`` resolved (auto: cuda when available); ValueError for an unusable GPU."""
+        from bidir_core.teacher.loading import resolve_device
+
+        return resolve_device(self.device)
+
+    @property
+    def prompt_style(self) -> str:
+        """The prompt style the envs build for this teacher (``teacher_prompt`` resolved)."""
+        if self.teacher_prompt != "auto":
+            return self.teacher_prompt
+        return "short" if self.name == "tiny" else "glam"
+
+    @property
     def lora(self) -> dict[str, int] | None:
         """The LoRA adapters the LM learns through (apply_lora's arguments), or None."""
         on = self.teacher_lora == "on" or (self.teacher_lora == "auto" and self.name != "tiny")
@@ -162,13 +182,18 @@ class TeacherModeConfig:
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             if not (lo <= value <= hi) or (name in strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
+        if not isinstance(self.device, str) or not (
+                self.device in ("auto", "cpu", "cuda")
+                or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+            raise ValueError(f"teacher.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("hint_input", "lookahead_grounded", "teacher_anneal_lr"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"teacher.{name} must be a bool")
         for name, choices in (("feedback_baseline", FEEDBACK_BASELINES), ("feedback", FEEDBACK_KINDS),
                               ("feedback_source", FEEDBACK_SOURCES),
                               ("lookahead_update", LOOKAHEAD_UPDATES),
-                              ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA)):
+                              ("backend", TEACHER_BACKENDS), ("teacher_lora", TEACHER_LORA),
+                              ("teacher_prompt", TEACHER_PROMPTS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")

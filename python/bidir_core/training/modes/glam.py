@@ -27,6 +27,7 @@ on the rollout's states, and its entropy.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -56,8 +57,10 @@ class TeacherActor:
     the update leaves such steps out.
     """
 
-    def __init__(self, learner: Any, num_envs: int, num_steps: int, guard: TeacherGuard) -> None:
+    def __init__(self, learner: Any, num_envs: int, num_steps: int, guard: TeacherGuard,
+                 prompt_style: str = "short") -> None:
         self.learner = learner
+        self.prompt_style = prompt_style
         self.guard = guard
         self.num_envs = num_envs
         num_scored = len(learner.teacher.actions)
@@ -99,11 +102,16 @@ class TeacherActor:
         return full, torch.from_numpy(values)
 
     def values(self, images: np.ndarray, missions: np.ndarray) -> np.ndarray:
-        """V of observations, from the prompts of their images and missions."""
+        """V of observations, from the prompts of their images and missions (a glam prompt
+        of the observation alone: its episode's history is not at hand)."""
         from bidir_core.teacher.prompt import make_prompts
 
         sentences = _core.describe_images(np.ascontiguousarray(images))
-        prompts = make_prompts(mission_strings(missions), sentences)
+        goals = mission_strings(missions)
+        if self.prompt_style == "glam":
+            prompts = [_core.glam_prompt(m, [s], []) for m, s in zip(goals, sentences)]
+        else:
+            prompts = make_prompts(goals, sentences)
         ok, out = self.guard.call("value", self.learner.evaluate, prompts)
         if not ok or not np.isfinite(out[1]).all():
             if ok:
@@ -124,7 +132,8 @@ class GlamMode(ModeHooks):
     name = "glam"
     metric_names = (
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
-        "teacher_entropy", "teacher_version", "teacher_failures",
+        "teacher_entropy", "teacher_version", "teacher_failures", "time_probe",
+        "time_teacher_update",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -143,6 +152,7 @@ class GlamMode(ModeHooks):
             actions=actions_for_task(config.task),
             temperature=tc.temperature,
             batch_size=tc.max_batch,
+            device=tc.torch_device,
         )
         self.learner = TeacherPPO(
             self.teacher,
@@ -162,8 +172,9 @@ class GlamMode(ModeHooks):
             ),
         )
         self.guard = TeacherGuard(tc.call_timeout)
-        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard)
-        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
+        self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard,
+                                   tc.prompt_style)
+        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
@@ -179,6 +190,9 @@ class GlamMode(ModeHooks):
         return self.oracle_probe.sim_steps
 
     # -- hooks ---------------------------------------------------------------------------
+    def prompt_style(self) -> str:
+        return self.tc.prompt_style
+
     def actor(self) -> TeacherActor:
         return self._actor
 
@@ -191,7 +205,9 @@ class GlamMode(ModeHooks):
         out: dict[str, float] = {}
         last = self.config.total_iterations
         if OracleProbe.due(iteration, self.tc.probe_every, last):
+            t0 = time.perf_counter()
             out.update(self.probe())  # the teacher this rollout used, before its update
+            out["time_probe"] = time.perf_counter() - t0
         good = ~self._actor.failed.ravel()
         logp = self._actor.logp.reshape(-1, self._actor.logp.shape[-1])[good]
         if good.any():
@@ -202,6 +218,7 @@ class GlamMode(ModeHooks):
         rows = np.flatnonzero(good)
         ok, res = False, None
         if rows.size:
+            t0 = time.perf_counter()
             ok, res = self.guard.call(
                 "teacher update",
                 self.learner.update,
@@ -212,6 +229,7 @@ class GlamMode(ModeHooks):
                 returns=rollout.returns.ravel()[rows],
                 old_values=rollout.values.ravel()[rows],
             )
+            out["time_teacher_update"] = time.perf_counter() - t0
         if ok:
             out.update(
                 policy_loss=res["policy_loss"],

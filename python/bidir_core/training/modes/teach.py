@@ -12,6 +12,8 @@ hangs or answers NaN costs that step's teacher metrics or update, never the run.
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 import numpy as np
@@ -52,7 +54,7 @@ class TeachMode(ModeHooks):
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
         "teacher_entropy", "guidance_coef", "explore_eps", "guidance_ce",
         "cache_hit_rate", "hint_valid_fraction", "hint_age_mean", "teacher_queries",
-        "teacher_failures",
+        "teacher_queries_scored", "teacher_failures", "time_probe",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -63,7 +65,9 @@ class TeachMode(ModeHooks):
         self.config = config
         tc: TeacherModeConfig = config.teacher.validate()
         self.tc = tc
-        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch)
+        device = tc.torch_device
+        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
+                                    device=device)
         self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
         self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
         backend = None
@@ -73,7 +77,7 @@ class TeachMode(ModeHooks):
             backend = ProcessTeacherBackend(
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                lora=self.lora_settings()),
+                                lora=self.lora_settings(), device=device),
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )
@@ -87,7 +91,7 @@ class TeachMode(ModeHooks):
             keep_prompts=True, wait=tc.hint_wait,
         )
         self.guard = TeacherGuard(tc.call_timeout)
-        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed)
+        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
         self._sim_steps = self.oracle_probe.sim_steps
         self.frames = 0
 
@@ -114,6 +118,9 @@ class TeachMode(ModeHooks):
         self.frames = ctx.frames
         self.hints.explore_eps = linear_decay(self.tc.explore_eps, self.frames, self.tc.explore_frames)
 
+    def prompt_style(self) -> str:
+        return self.tc.prompt_style
+
     def hint_source(self) -> TeacherHints:
         return self.hints
 
@@ -130,20 +137,20 @@ class TeachMode(ModeHooks):
         }
         last = self.config.total_iterations
         if OracleProbe.due(ctx.iteration, self.tc.probe_every, last):
+            t0 = time.perf_counter()
             out.update(self.probe())  # the teacher this rollout used, before its update
+            out["time_probe"] = time.perf_counter() - t0
         if idx.size:
-            ok, logp = self.guard.call("score queries", self.policy.action_logprobs, prompts)
-            if ok:
-                good = finite_rows(logp)
-                self.guard.count("score queries: non-finite rows", int((~good).sum()))
-                if good.any():
-                    idx, logp = idx[good], np.asarray(logp)[good]
-                    prompts = [p for p, g in zip(prompts, good.tolist()) if g]
-                    oracle = self.hints.oracle.ravel()[idx]
-                    out["teacher_agreement"] = float((logp.argmax(1) == oracle).mean())
-                    p = np.exp(logp)
-                    out["teacher_entropy"] = float(-(p * np.where(p > 0, logp, 0.0)).sum(1).mean())
-                    out.update(self.teacher_update(ctx, idx, prompts, logp))
+            logp, good = self.query_logprobs(idx, prompts)
+            out["teacher_queries_scored"] = float(good.mean()) if good.size else 0.0
+            if good.any():
+                idx, logp = idx[good], np.asarray(logp)[good]
+                prompts = [p for p, g in zip(prompts, good.tolist()) if g]
+                oracle = self.hints.oracle.ravel()[idx]
+                out["teacher_agreement"] = float((logp.argmax(1) == oracle).mean())
+                p = np.exp(logp)
+                out["teacher_entropy"] = float(-(p * np.where(p > 0, logp, 0.0)).sum(1).mean())
+                out.update(self.teacher_update(ctx, idx, prompts, logp))
         service = self.service.metrics(reset=True)
         for key in ("cache_hit_rate", "hint_valid_fraction", "hint_age_mean"):
             out[key] = service[key]
@@ -151,6 +158,17 @@ class TeachMode(ModeHooks):
         self.frames = ctx.frames + self.config.steps_per_iteration
         self.hints.explore_eps = linear_decay(self.tc.explore_eps, self.frames, self.tc.explore_frames)
         return out
+
+    def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """log piT (B, A) of the rollout's queries and which rows hold one (B,) bool.
+
+        ``teach`` reuses the answers the service served during the rollout (no second
+        scoring): queries the LM had not answered yet are left out of the metrics."""
+        probs, versions = self.service.served(self.hints.hashes.ravel()[idx])
+        good = versions >= 0
+        with np.errstate(divide="ignore"):
+            logp = np.log(probs[:, : len(self.teacher.actions)])
+        return logp, good
 
     def teacher_update(self, ctx: UpdateContext, idx: np.ndarray, prompts: list[str],
                        logp: np.ndarray) -> dict[str, float]:
