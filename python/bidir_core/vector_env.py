@@ -12,6 +12,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
+from bidir_core._checks import reject_masked
 
 __all__ = [
     "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
@@ -159,6 +160,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
             if unknown:
                 raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: reset_mask")
             if options.get("reset_mask") is not None:
+                reject_masked("reset_mask", options["reset_mask"])
                 mask = np.asarray(options["reset_mask"])
                 if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
                     raise ValueError(
@@ -178,6 +180,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
 
     def step(self, actions: Any):
         """Step every env with one action each; return (obs, reward, terminated, truncated, info)."""
+        reject_masked("actions", actions)
         a = np.asarray(actions)
         if a.dtype.kind not in "iu":
             raise TypeError(f"actions must be integers, got dtype {a.dtype}")
@@ -237,6 +240,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
         """
         if indices is None:
             return self._core.prompts(None)
+        reject_masked("indices", indices)
         idx = np.asarray(indices)
         if idx.ndim != 1:
             raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
