@@ -15,12 +15,14 @@ from bidir_core import _core
 from bidir_core._checks import reject_masked
 
 __all__ = [
-    "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
+    "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
 ]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
 ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
+DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
+"""The task every command trains on unless told otherwise."""
 
 
 def list_tasks() -> list[str]:
