@@ -215,7 +215,9 @@ class BidirVecEnv(gym.vector.VectorEnv):
 
     def close_extras(self, **kwargs: Any) -> None:
         """Stop the env's threads and free its envs; later calls raise RuntimeError."""
-        self._core.close()
+        core = getattr(self, "_core", None)  # None if __init__ failed before creating it
+        if core is not None:
+            core.close()
 
     # -- Beyond Gymnasium -----------------------------------------------------------------
     def missions(self) -> list[str]:
