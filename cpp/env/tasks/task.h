@@ -30,6 +30,9 @@ class Task {
   // Fills env->grid, agent, agent_dir, mission, max_steps and instr for a new episode,
   // drawing from env->rng. Called by GridEnv::Reset with agent = (-1, -1).
   virtual void Generate(GridEnv* env) const = 0;
+  // Whether get_state/set_state can save and restore this task's episodes (the BabyAI
+  // levels with instruction trees cannot yet).
+  virtual bool SupportsState() const { return true; }
 
  private:
   std::string id_;
