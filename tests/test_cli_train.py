@@ -128,8 +128,8 @@ def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
     assert "drop --seed" in capsys.readouterr().err
     assert main(["train", "--run-dir", str(run), "--frames", "64"]) == 2
     assert "not empty; use --resume" in capsys.readouterr().err
-    ckpt = run / "checkpoint.pt"
-    ckpt.write_bytes(ckpt.read_bytes()[:-100])
+    for ckpt in (run / "checkpoint.pt", run / "checkpoint.prev.pt"):  # no intact fallback
+        ckpt.write_bytes(ckpt.read_bytes()[:-100])
     assert main(["train", "--resume", str(run)]) == 2
     assert "corrupted or truncated" in capsys.readouterr().err
     assert main(["eval", str(run)]) == 2

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from bidir_core.cli import main
-from bidir_core.training import TrainConfig, Trainer, read_metrics
-from bidir_core.training.experiment import (
+from bidir_core.experiment import (
     ExperimentConfig,
     mean_ci,
     merge_summaries,
     plot_results,
+    run_experiment,
+    run_state,
     summarize,
     t_quantile,
     write_results,
 )
+from bidir_core.experiment import runner
+from bidir_core.training import TrainConfig, Trainer, read_metrics, save_checkpoint
+from scipy import stats
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 # Tiny runs: iterations of 64 frames over 8 envs.
@@ -51,9 +57,113 @@ def test_mean_ci_by_hand():
     assert mean_ci([None]) == {"mean": None, "ci": None, "n": 0}
 
 
+@pytest.mark.parametrize("n", [2, 3, 5, 31])
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_mean_ci_is_scipys_student_t_interval(n, confidence):
+    xs = np.random.default_rng(n).random(n)
+    stat = mean_ci(xs.tolist(), confidence)
+    lo, hi = stats.t.interval(confidence, n - 1, loc=xs.mean(), scale=stats.sem(xs))
+    assert stat["n"] == n and stat["mean"] == pytest.approx(xs.mean(), rel=1e-12)
+    assert stat["ci"] == pytest.approx((hi - lo) / 2, rel=1e-12)
+    assert t_quantile(0.5 + confidence / 2, n - 1) == stats.t.ppf(0.5 + confidence / 2, n - 1)
+
+
+@pytest.mark.parametrize("p,df", [(0.4, 3), (1.0, 3), (0.975, 0), (0.975, 2.0), (0.975, True)])
+def test_t_quantile_refuses_bad_arguments(p, df):
+    with pytest.raises(ValueError, match="must be"):
+        t_quantile(p, df)
+
+
+def _run_folder(run_dir, newest=None, previous=None):
+    """A run folder with config.json and checkpoints: an iteration, "bad" (corrupt), None."""
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text("{}")
+    for name, what in (("checkpoint.pt", newest), ("checkpoint.prev.pt", previous)):
+        if what == "bad":
+            (run_dir / name).write_bytes(b"BIDIR-CHECKPOINT 1\n" + b"0" * 64 + b"\ntorn")
+        elif what is not None:
+            save_checkpoint({"iteration": what}, run_dir / name)
+
+
+@pytest.mark.parametrize(
+    "newest,previous,state",
+    [
+        (3, None, ("finished", 3)),
+        (2, 1, ("partial", 2)),
+        ("bad", 1, ("partial", 1)),  # resumed from checkpoint.prev.pt
+        (None, 1, ("partial", 1)),  # (the trainer moved a damaged checkpoint.pt aside)
+        ("bad", "bad", ("damaged", 0)),  # kept: not trained again from scratch
+        ("bad", None, ("new", 0)),
+        (None, None, ("new", 0)),
+    ],
+)
+def test_run_state_falls_back_to_the_previous_checkpoint(tmp_path, newest, previous, state):
+    _run_folder(tmp_path / "run", newest, previous)
+    assert run_state(tmp_path / "run", 3) == state
+
+
+def test_runs_with_a_previous_checkpoint_are_never_deleted(tmp_path, monkeypatch):
+    started = []
+
+    class FakeRun:  # a `bidir train` that exits at once
+        returncode = 0
+
+        def __init__(self, argv, **kwargs):
+            started.append(argv[4:])  # after python -m bidir_core train
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(runner.subprocess, "Popen", FakeRun)
+    cfg = ExperimentConfig(out=tmp_path, task=TASK, modes=("ppo",), seeds=4, budgets=(3,),
+                           eval_episodes=0)  # fmt: skip
+    for seed, (newest, previous) in enumerate([(3, 2), ("bad", 1), ("bad", "bad"), ("bad", None)]):
+        _run_folder(cfg.run_dir(f"ppo-s{seed}"), newest, previous)
+    logged = []
+    assert run_experiment(cfg, logged.append) == "failed"  # ppo-s2 cannot go on
+    assert ["--resume", str(cfg.run_dir("ppo-s1")), "--quiet"] in started
+    new = [argv[:4] for argv in started if argv[0] == "--mode"]
+    assert new == [["--mode", "ppo", "--seed", "3"]]
+    assert len(started) == 2
+    assert any("ppo-s2 FAILED: neither checkpoint.pt nor checkpoint.prev.pt" in m for m in logged)
+    kept = {p.name for p in cfg.run_dir("ppo-s2").iterdir()}
+    assert kept == {"checkpoint.pt", "checkpoint.prev.pt", "config.json"}
+    assert not cfg.run_dir("ppo-s3").exists()  # no previous checkpoint: started again
+
+
 def _row(it, success, ret, time_s, **extra):
     return {"iteration": it, "frames": it * 64, "rolling_success": success,
             "rolling_return": ret, "time_s": time_s, **extra}  # fmt: skip
+
+
+# Four runs of a fake experiment (modes ppo and teach, 2 seeds, 3 iterations of 64 frames).
+FAKE_RUNS = {
+    "ppo-s0": [_row(1, None, None, 1.0, sim_steps=0),
+               _row(2, 0.2, 0.1, 2.0, sim_steps=0, student_success=0.2),
+               _row(3, 0.5, 0.3, 3.0, sim_steps=0)],
+    "ppo-s1": [_row(1, 0.0, 0.0, 1.5, sim_steps=0),
+               _row(2, 0.4, 0.3, 3.0, sim_steps=0, student_success=0.4),
+               _row(3, 0.7, 0.5, 4.5, sim_steps=0)],
+    "teach-s0": [
+        _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
+        _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
+        _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7, probe_agreement_determined=0.95),
+    ],
+    # This seed stopped after iteration 2: it counts at budget 2 only.
+    "teach-s1": [
+        _row(1, 0.5, 0.4, 2.0, probe_agreement=0.8),
+        _row(2, 0.8, 0.7, 4.0, probe_agreement=None),
+    ],
+}
+
+
+def _fake_experiment(out):
+    """Write FAKE_RUNS' metrics into out/runs/; return the runs."""
+    for name, rows in FAKE_RUNS.items():
+        (out / "runs" / name).mkdir(parents=True)
+        with open(out / "runs" / name / "metrics.jsonl", "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    return FAKE_RUNS
 
 
 def test_results_of_a_fake_experiment(tmp_path):
@@ -62,28 +172,7 @@ def test_results_of_a_fake_experiment(tmp_path):
         steps_per_iteration=64,
     ).validate()  # fmt: skip
     assert cfg.budgets == (2, 3) and cfg.iterations == 3
-    runs = {
-        "ppo-s0": [_row(1, None, None, 1.0, sim_steps=0),
-                   _row(2, 0.2, 0.1, 2.0, sim_steps=0, student_success=0.2),
-                   _row(3, 0.5, 0.3, 3.0, sim_steps=0)],
-        "ppo-s1": [_row(1, 0.0, 0.0, 1.5, sim_steps=0),
-                   _row(2, 0.4, 0.3, 3.0, sim_steps=0, student_success=0.4),
-                   _row(3, 0.7, 0.5, 4.5, sim_steps=0)],
-        "teach-s0": [
-            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.6, probe_agreement_determined=0.9),
-            _row(2, 0.6, 0.5, 4.0, probe_agreement=None),
-            _row(3, 0.9, 0.8, 6.0, probe_agreement=0.7, probe_agreement_determined=0.95),
-        ],
-        # This seed stopped after iteration 2: it counts at budget 2 only.
-        "teach-s1": [
-            _row(1, 0.5, 0.4, 2.0, probe_agreement=0.8),
-            _row(2, 0.8, 0.7, 4.0, probe_agreement=None),
-        ],
-    }
-    for name, rows in runs.items():
-        (tmp_path / "runs" / name).mkdir(parents=True)
-        with open(tmp_path / "runs" / name / "metrics.jsonl", "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
+    runs = _fake_experiment(tmp_path)
 
     summary = summarize(cfg)
     write_results(tmp_path, summary)
@@ -136,6 +225,49 @@ def test_results_of_a_fake_experiment(tmp_path):
         "teacher_agreement.png",
     ]  # fmt: skip
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+GOLDEN = Path(__file__).parent / "data" / "experiment"
+
+
+def _assert_same_json(got, expected):
+    """got == expected, floats to 1e-9 (the t quantiles of scipy and of the old code)."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and set(got) == set(expected)
+        for key in expected:
+            _assert_same_json(got[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        for g, e in zip(got, expected):
+            _assert_same_json(g, e)
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    else:
+        assert got == expected
+
+
+def test_the_report_of_a_fake_experiment_is_unchanged(tmp_path):
+    # tests/data/experiment/ was written by the code before the experiment package.
+    cfg = ExperimentConfig(out=tmp_path, task=TASK, modes=("ppo", "teach"), seeds=2,
+                           budgets=(2, 3), steps_per_iteration=64).validate()  # fmt: skip
+    _fake_experiment(tmp_path)
+    evaluation = {
+        "ppo": {"iterations": 3, "episodes_per_seed": 10, "seeds": 2,
+                "success": mean_ci([0.6, 0.9]), "return": mean_ci([0.5, 0.75])},
+        "teach": {"iterations": 3, "episodes_per_seed": 10, "seeds": 1,
+                  "success": mean_ci([1.0]), "return": mean_ci([0.9])},
+    }  # fmt: skip
+    summary = summarize(cfg, evaluation)
+    glam = dict(_summary(["glam"], seeds=2, budgets=(2, 3)), steps_per_iteration=64)
+    merged = merge_summaries([summary, glam], ["a/results.json", "b/results.json"])
+    for folder, made in (("single", summary), ("merged", merged)):
+        (tmp_path / folder).mkdir()
+        table = write_results(tmp_path / folder, made)
+        md = (tmp_path / folder / "results.md").read_text()
+        assert md == (GOLDEN / folder / "results.md").read_text()
+        assert table in md
+        _assert_same_json(json.loads((tmp_path / folder / "results.json").read_text()),
+                          json.loads((GOLDEN / folder / "results.json").read_text()))  # fmt: skip
 
 
 def test_long_runs_keep_thinned_curves_with_every_budget_and_probe(tmp_path):
@@ -226,6 +358,7 @@ def test_merge_refuses_what_is_not_a_results_file(tmp_path, capsys, content, mes
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow  # ~30 s: four `bidir train` processes, twice
 def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, capsys):
     out = tmp_path / "exp"
     argv = ["experiment", "paper", "--modes", "ppo,teach", "--seeds", "2", "--budgets", "2,1",
@@ -270,25 +403,31 @@ def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, caps
 
 def test_unfinished_runs_are_resumed_and_broken_ones_restarted(tmp_path, capsys):
     out = tmp_path / "exp"
-    # ppo-s0 was interrupted after its first iteration (of 3) ...
-    config = TrainConfig(task=TASK, mode="ppo", seed=0, num_envs=8, steps_per_iteration=64,
-                         total_frames=192)  # fmt: skip
-    with Trainer(config, out / "runs" / "ppo-s0", progress=False) as trainer:
-        assert trainer.train(stop_after_iteration=1)["status"] == "stopped"
+    # ppo-s0 and ppo-s2 were interrupted after their first iteration (of 3) ...
+    for seed in (0, 2):
+        config = TrainConfig(task=TASK, mode="ppo", seed=seed, num_envs=8,
+                             steps_per_iteration=64, total_frames=192)  # fmt: skip
+        with Trainer(config, out / "runs" / f"ppo-s{seed}", progress=False) as trainer:
+            assert trainer.train(stop_after_iteration=1)["status"] == "stopped"
+    # ... then ppo-s2's checkpoint.pt was torn (its checkpoint.prev.pt is iteration 0's) ...
+    newest = out / "runs" / "ppo-s2" / "checkpoint.pt"
+    newest.write_bytes(newest.read_bytes()[:-100])
     # ... and ppo-s1 was killed before it wrote a checkpoint.
     (out / "runs" / "ppo-s1").mkdir(parents=True)
     (out / "runs" / "ppo-s1" / "config.json").write_text("{}")
 
-    argv = ["experiment", "paper", "--modes", "ppo", "--seeds", "2", "--budgets", "3",
-            "--out", str(out), *TINY]  # fmt: skip
+    argv = ["experiment", "paper", "--modes", "ppo", "--seeds", "3", "--budgets", "3",
+            "--out", str(out), "--jobs", "3", *TINY]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "ppo-s0: resuming at iteration 1 of 3" in printed
     assert "ppo-s1: no usable checkpoint" in printed
+    assert "ppo-s2: resuming at iteration 0 of 3" in printed
     assert "--resume" in (out / "logs" / "ppo-s0.log").read_text()
-    for name in ("ppo-s0", "ppo-s1"):
+    assert "resuming from the previous checkpoint" in (out / "logs" / "ppo-s2.log").read_text()
+    for name in ("ppo-s0", "ppo-s1", "ppo-s2"):
         assert [r["iteration"] for r in read_metrics(out / "runs" / name)] == [1, 2, 3]
-    assert json.loads((out / "results.json").read_text())["results"][0]["seeds"] == 2
+    assert json.loads((out / "results.json").read_text())["results"][0]["seeds"] == 3
 
 
 @pytest.mark.parametrize(

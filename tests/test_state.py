@@ -164,3 +164,18 @@ def test_state_with_a_hole_in_the_outer_wall_cannot_walk_off_the_grid():
         env.step(np.array([a]))
     pos = env.get_state(0)["agent_pos"]
     assert 1 <= pos[0] <= 3 and 1 <= pos[1] <= 3
+
+
+def test_the_state_of_an_episode_cut_by_its_time_limit_restores():
+    """get_state of a NextStep env whose episode was just truncated (step_count ==
+    max_steps, needs_reset) is a valid state for set_state."""
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 1, seed=0)
+    env.reset()
+    truncated = False
+    while not truncated:
+        _, _, term, trunc, _ = env.step(np.array([4]))  # "drop": never succeeds
+        truncated = bool(trunc[0])
+    state = env.get_state(0)
+    assert state["needs_reset"] and state["step_count"] == state["max_steps"]
+    env.set_state(0, state)
+    assert env.get_state(0)["step_count"] == state["max_steps"]

@@ -13,6 +13,7 @@ from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
 from bidir_core.teacher.learner import TeacherPPO
+from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
 from bidir_core.training.modes.bidir import BidirMode
 from teacher_models import wrong_state
@@ -263,7 +264,7 @@ def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
     horizon - 1 steps, plus gamma^H V of where that ends (nothing once the episode ends),
     against a one-env reference; 8 states in chunks of 3 (the last one partial)."""
     from bidir_core.student.network import MissionTokenizer
-    from bidir_core.training.lookahead import CriticLookahead
+    from bidir_core.feedback.lookahead import CriticLookahead
 
     gamma = 0.9
     env = bidir_core.make_vec(TASK, 8, seed=5)
@@ -304,7 +305,7 @@ def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
 
 def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() -> None:
     from bidir_core.student.network import MissionTokenizer
-    from bidir_core.training.lookahead import CriticLookahead
+    from bidir_core.feedback.lookahead import CriticLookahead
 
     env = bidir_core.make_vec(TASK, 8, seed=3)
     env.reset(seed=3)
@@ -456,7 +457,7 @@ def test_target_update_corrects_a_teacher_sure_of_the_wrong_action() -> None:
 
 
 def test_improvement_targets_reweight_pi_t_by_exp_z_over_eta() -> None:
-    from bidir_core.training.modes.bidir import improvement_targets
+    from bidir_core.feedback import improvement_targets
 
     p = np.array([[0.7, 0.2, 0.1], [0.98, 0.01, 0.01]])
     z = np.array([[0.0, 1.0, -1.0], [-3.0, 3.0, 0.0]])
@@ -476,3 +477,34 @@ def test_lookahead_needs_the_hint_input_off(tmp_path) -> None:
     with pytest.raises(ValueError, match="hint_input"):
         Trainer(config, tmp_path / "run", progress=False, tensorboard=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_qhead_feedback_judges_every_suggestion_without_simulator_steps(tmp_path):
+    """feedback_source='qhead': the teacher learns from an action-value head fitted to the
+    student's own returns; no env is stepped outside the rollout (sim_steps stays at the
+    probe's)."""
+    from bidir_core.feedback.action_value import ActionValueCritic
+    from bidir_core.rollout import RolloutBuffer
+
+    cfg = TrainConfig(mode="bidir", task=TASK, num_envs=4, steps_per_iteration=64,
+                      total_frames=64 * 3, seed=0,
+                      teacher=TeacherModeConfig(feedback_source="qhead", probe_states=8),
+                      ppo=PPOConfig(update_epochs=1, num_minibatches=2))  # fmt: skip
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        trainer.train()
+        probe_steps = trainer.mode.oracle_probe.sim_steps
+    rows = read_metrics(tmp_path / "run")
+    assert [r["sim_steps"] for r in rows] == [probe_steps] * 3
+    assert all(r["qhead_loss"] is not None and r["qhead_loss"] >= 0 for r in rows)
+    assert rows[-1]["teacher_version"] >= 1  # the teacher was updated from the Q head
+    # the critic fits its targets: Q(s, a_t) -> the returns of the actions taken
+    buf = RolloutBuffer(8, 4)
+    rng = np.random.default_rng(0)
+    buf.image[:] = rng.integers(0, 6, buf.image.shape)
+    buf.actions[:] = rng.integers(0, 6, (8, 4))
+    buf.returns[:] = (buf.actions == 2).astype(np.float32)  # "go forward" is worth 1
+    missions = torch.zeros((8, 4, 24), dtype=torch.int64)
+    critic = ActionValueCritic(64, 32, 6, seed=0, epochs=200)
+    assert critic.fit(buf, missions) < 0.02
+    q = critic(buf, missions, np.arange(32))
+    assert q.shape == (32, 6) and (q.argmax(1) == 2).mean() > 0.9

@@ -134,9 +134,12 @@ def finished_run(tmp_path):
 
 
 def test_truncated_checkpoint_is_a_clear_error(finished_run):
+    # (with an intact checkpoint.prev.pt the run resumes from it: test_run_robustness.py)
     path = finished_run / "checkpoint.pt"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+    prev = finished_run / "checkpoint.prev.pt"
+    prev.write_bytes(prev.read_bytes()[:-10])
     with pytest.raises(CheckpointError, match="corrupted or truncated"):
         Trainer.resume(finished_run, progress=False)
     path.write_bytes(data[:30])
@@ -146,9 +149,10 @@ def test_truncated_checkpoint_is_a_clear_error(finished_run):
 
 def test_corrupted_checkpoint_is_a_clear_error(finished_run):
     path = finished_run / "checkpoint.pt"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    for p in (path, finished_run / "checkpoint.prev.pt"):
+        data = bytearray(p.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        p.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="corrupted or truncated"):
         Trainer.resume(finished_run, progress=False)
     with pytest.raises(CheckpointError, match="corrupted or truncated"):
@@ -157,6 +161,8 @@ def test_corrupted_checkpoint_is_a_clear_error(finished_run):
     with pytest.raises(CheckpointError, match="not a bidir_core checkpoint"):
         load_checkpoint(path)
     path.unlink()
+    (finished_run / "checkpoint.prev.pt").unlink()
+    (finished_run / "checkpoint.corrupt.pt").unlink(missing_ok=True)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         Trainer.resume(finished_run, progress=False)
 

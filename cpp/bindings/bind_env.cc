@@ -234,8 +234,9 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
   e.max_steps = GetItem<int>(s, "max_steps");
   if (e.max_steps < 1) throw py::value_error("state['max_steps'] must be >= 1");
   e.step_count = GetItem<int>(s, "step_count");
-  if (e.step_count < 0 || e.step_count >= e.max_steps) {
-    throw py::value_error("state['step_count'] must be in [0, max_steps)");
+  // max_steps itself: the state get_state() gives of an episode just cut by its time limit.
+  if (e.step_count < 0 || e.step_count > e.max_steps) {
+    throw py::value_error("state['step_count'] must be in [0, max_steps]");
   }
   e.mission = GetItem<std::string>(s, "mission");
   if (e.mission.size() > static_cast<size_t>(kMissionBytes)) {

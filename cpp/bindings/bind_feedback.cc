@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "bindings/checks.h"
@@ -17,6 +19,30 @@
 namespace bidir {
 namespace {
 
+// AsArray, and a TypeError for a numpy masked array (its buffer keeps the values hidden
+// under the mask, which the core would read as data): bidir_core._checks.reject_masked.
+py::array FeedbackArray(const py::object& obj, const char* name) {
+  py::module_::import("bidir_core._checks").attr("reject_masked")(name, obj);
+  return AsArray(obj, name);
+}
+
+// ValueError naming the first index i < n (of a (T, N) array when n_cols > 0) where
+// ok(x[i]) is false (and mask[i], if a mask is given).
+template <typename Ok>
+void CheckValues(const float* x, const bool* mask, size_t n, const char* name, const char* what,
+                 Ok ok, py::ssize_t n_cols = 0) {
+  for (size_t i = 0; i < n; ++i) {
+    if (mask && !mask[i]) continue;
+    if (ok(x[i])) continue;
+    std::string at = n_cols > 0 ? std::to_string(i / n_cols) + ", " + std::to_string(i % n_cols)
+                                : std::to_string(i);
+    throw py::value_error(std::string(name) + "[" + at + "] is " +
+                          std::string(py::str(py::float_(x[i]))) + "; " + what);
+  }
+}
+
+bool IsFinite(float v) { return std::isfinite(v); }
+
 void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values_obj,
                          const py::object& terminated_obj, const py::object& truncated_obj,
                          const py::object& final_values_obj, const py::object& next_values_obj,
@@ -26,16 +52,22 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
                          const py::object& deltas_obj, const py::object& advantages_obj,
                          const py::object& ratios_obj, const py::object& feedback_obj,
                          const py::object& window_lengths_obj) {
+  for (const auto& [obj, name] :
+       {std::pair<const py::object&, const char*>{rewards_obj, "rewards"},
+        {values_obj, "values"}, {terminated_obj, "terminated"}, {truncated_obj, "truncated"},
+        {final_values_obj, "final_values"}, {next_values_obj, "next_values"}}) {
+    FeedbackArray(obj, name);
+  }
   const RolloutArrays r = CheckRolloutArrays(rewards_obj, values_obj, terminated_obj,
                                              truncated_obj, final_values_obj, next_values_obj);
-  const py::array queries = AsArray(queries_obj, "queries");
-  const py::array teacher = AsArray(teacher_obj, "teacher_logprobs");
-  const py::array behaviour = AsArray(behaviour_obj, "behaviour_logprobs");
-  py::array deltas = AsArray(deltas_obj, "deltas");
-  py::array advantages = AsArray(advantages_obj, "advantages");
-  py::array ratios = AsArray(ratios_obj, "ratios");
-  py::array feedback = AsArray(feedback_obj, "feedback");
-  py::array window_lengths = AsArray(window_lengths_obj, "window_lengths");
+  const py::array queries = FeedbackArray(queries_obj, "queries");
+  const py::array teacher = FeedbackArray(teacher_obj, "teacher_logprobs");
+  const py::array behaviour = FeedbackArray(behaviour_obj, "behaviour_logprobs");
+  py::array deltas = FeedbackArray(deltas_obj, "deltas");
+  py::array advantages = FeedbackArray(advantages_obj, "advantages");
+  py::array ratios = FeedbackArray(ratios_obj, "ratios");
+  py::array feedback = FeedbackArray(feedback_obj, "feedback");
+  py::array window_lengths = FeedbackArray(window_lengths_obj, "window_lengths");
   const py::ssize_t t = r.t, n = r.n;
   CheckArray<bool>(queries, "queries", {t, n}, false);
   CheckArray<float>(teacher, "teacher_logprobs", {t, n}, false);
@@ -57,6 +89,38 @@ void PyAggregateFeedback(const py::object& rewards_obj, const py::object& values
     ranges.push_back(x);
   }
   CheckNoOverlap(ranges, 5);
+  // Bad values are refused here, where they enter: a NaN or +inf log-probability would
+  // make exp(log ratio) NaN or inf, which min(rho_max, .) turns into the largest weight.
+  // teacher_logprobs = -inf is legitimate (the teacher gives the action taken probability
+  // 0, e.g. an action it never proposes): the ratio is 0 and so is the feedback. The
+  // behaviour policy chose the action, so its log-probability must be finite. Only query
+  // steps are read (and checked).
+  const auto* q = static_cast<const bool*>(queries.data());
+  const size_t cells = static_cast<size_t>(t * n);
+  CheckValues(static_cast<const float*>(teacher.data()), q, cells, "teacher_logprobs",
+              "it must be a log-probability (finite, or -inf for an action the teacher never "
+              "proposes) at every query step",
+              [](float v) { return v == -HUGE_VALF || std::isfinite(v); }, n);
+  CheckValues(static_cast<const float*>(behaviour.data()), q, cells, "behaviour_logprobs",
+              "it must be the finite log-probability of the action taken at every query step",
+              IsFinite, n);
+  CheckValues(static_cast<const float*>(r.rewards.data()), nullptr, cells, "rewards",
+              "rewards must be finite", IsFinite, n);
+  CheckValues(static_cast<const float*>(r.values.data()), nullptr, cells, "values",
+              "the critic's values must be finite", IsFinite, n);
+  CheckValues(static_cast<const float*>(r.next_values.data()), nullptr,
+              static_cast<size_t>(n), "next_values", "the critic's values must be finite",
+              IsFinite);
+  {
+    const auto* term = static_cast<const bool*>(r.terminated.data());
+    const auto* trunc = static_cast<const bool*>(r.truncated.data());
+    std::vector<char> read(cells);  // final_values is read where truncated && !terminated
+    for (size_t i = 0; i < cells; ++i) read[i] = trunc[i] && !term[i];
+    CheckValues(static_cast<const float*>(r.final_values.data()),
+                reinterpret_cast<const bool*>(read.data()), cells, "final_values",
+                "the critic's values must be finite where an episode was truncated", IsFinite,
+                n);
+  }
   FeedbackInputs in;
   in.T = static_cast<int>(t);
   in.N = static_cast<int>(n);
@@ -87,11 +151,11 @@ struct Masked {
 };
 
 Masked CheckMasked(const py::object& x_obj, const py::object& mask_obj) {
-  Masked m{AsArray(x_obj, "x"), mask_obj};
+  Masked m{FeedbackArray(x_obj, "x"), mask_obj};
   std::vector<py::ssize_t> shape(m.x.shape(), m.x.shape() + m.x.ndim());
   CheckArray<float>(m.x, "x", shape, false);
   if (!mask_obj.is_none()) {
-    py::array mask = AsArray(mask_obj, "mask");
+    py::array mask = FeedbackArray(mask_obj, "mask");
     CheckArray<bool>(mask, "mask", shape, false);
     m.mask = mask;
     m.mask_data = static_cast<const bool*>(mask.data());
@@ -128,7 +192,7 @@ void LoadStatsState(RunningMeanStd& s, const py::object& state) {
 }
 
 py::array_t<uint64_t> CheckHashes(const py::object& obj) {
-  py::array a = AsArray(obj, "hashes");
+  py::array a = FeedbackArray(obj, "hashes");
   if (a.ndim() != 1) throw py::value_error("hashes must be 1-D");
   CheckArray<uint64_t>(a, "hashes", {a.shape(0)}, false);
   return py::reinterpret_borrow<py::array_t<uint64_t>>(a);
@@ -138,8 +202,8 @@ void PyTableUpdate(FeedbackTable& table, const py::object& hashes_obj,
                    const py::object& actions_obj, const py::object& feedback_obj) {
   py::array_t<uint64_t> hashes = CheckHashes(hashes_obj);
   const py::ssize_t n = hashes.shape(0);
-  py::array actions = AsArray(actions_obj, "actions");
-  py::array feedback = AsArray(feedback_obj, "feedback");
+  py::array actions = FeedbackArray(actions_obj, "actions");
+  py::array feedback = FeedbackArray(feedback_obj, "feedback");
   CheckArray<int64_t>(actions, "actions", {n}, false);
   CheckArray<float>(feedback, "feedback", {n}, false);
   const auto* a = static_cast<const int64_t*>(actions.data());
@@ -168,7 +232,7 @@ py::array_t<float> PyTableLookup(const FeedbackTable& table, const py::object& h
   if (out_obj.is_none()) {
     out = py::array_t<float>({n, static_cast<py::ssize_t>(table.num_actions())});
   } else {
-    py::array o = AsArray(out_obj, "out");
+    py::array o = FeedbackArray(out_obj, "out");
     CheckArray<float>(o, "out", {n, table.num_actions()}, true);
     out = py::reinterpret_borrow<py::array_t<float>>(o);
   }
@@ -210,16 +274,21 @@ void LoadTableState(FeedbackTable& table, const py::object& state) {
   for (const char* key : {"num_actions", "keys", "values", "counts"}) {
     if (!d.contains(key)) throw py::value_error(std::string("state lacks '") + key + "'");
   }
-  if (d["num_actions"].cast<py::int_>().cast<int64_t>() != table.num_actions()) {
-    throw py::value_error("state['num_actions'] does not match this table's num_actions (" +
+  // An int (not a str such as '7', a float or a bool), equal to this table's.
+  const int64_t num_actions =
+      Integer(d["num_actions"], "state['num_actions']", py::int_(1), py::int_(1024), "[1, 1024]")
+          .cast<int64_t>();
+  if (num_actions != table.num_actions()) {
+    throw py::value_error("state['num_actions'] = " + std::to_string(num_actions) +
+                          " does not match this table's num_actions (" +
                           std::to_string(table.num_actions()) + ")");
   }
-  py::array keys = AsArray(d["keys"], "state['keys']");
+  py::array keys = FeedbackArray(d["keys"], "state['keys']");
   if (keys.ndim() != 1) throw py::value_error("state['keys'] must be 1-D");
   const py::ssize_t k = keys.shape(0);
   CheckArray<uint64_t>(keys, "state['keys']", {k}, false);
-  py::array values = AsArray(d["values"], "state['values']");
-  py::array counts = AsArray(d["counts"], "state['counts']");
+  py::array values = FeedbackArray(d["values"], "state['values']");
+  py::array counts = FeedbackArray(d["counts"], "state['counts']");
   CheckArray<float>(values, "state['values']", {k, table.num_actions()}, false);
   CheckArray<uint32_t>(counts, "state['counts']", {k, table.num_actions()}, false);
   const auto* kp = static_cast<const uint64_t*>(keys.data());
@@ -228,6 +297,25 @@ void LoadTableState(FeedbackTable& table, const py::object& state) {
   const size_t cells = static_cast<size_t>(k) * table.num_actions();
   for (size_t i = 0; i < cells; ++i) {
     if (!std::isfinite(vp[i])) throw py::value_error("state['values'] must be finite");
+  }
+  // Import() would merge the rows of a repeated key (the last one wins, the first keeps
+  // its place in the eviction order) and evict keys past the capacity: both mean a state
+  // that was not written by state(), refused instead.
+  if (static_cast<size_t>(k) > table.capacity()) {
+    throw py::value_error("state holds " + std::to_string(k) + " keys, more than this table's "
+                          "capacity (" + std::to_string(table.capacity()) + ")");
+  }
+  {
+    std::unordered_map<uint64_t, py::ssize_t> seen;
+    seen.reserve(static_cast<size_t>(k));
+    for (py::ssize_t i = 0; i < k; ++i) {
+      auto [it, fresh] = seen.emplace(kp[i], i);
+      if (!fresh) {
+        throw py::value_error("state['keys'] repeats key " + std::to_string(kp[i]) +
+                              " (at " + std::to_string(it->second) + " and " +
+                              std::to_string(i) + "); keys must be unique");
+      }
+    }
   }
   table.Import(std::vector<uint64_t>(kp, kp + k), std::vector<float>(vp, vp + cells),
                std::vector<uint32_t>(cp, cp + cells));
@@ -255,6 +343,11 @@ void BindFeedback(py::module_& m) {
             Masked mx = CheckMasked(x, mask);
             const auto* p = static_cast<const float*>(mx.x.data());
             const size_t n = static_cast<size_t>(mx.x.size());
+            // A NaN or inf would poison the statistics for good (and their state() could
+            // not be loaded back from a checkpoint): refused before anything is folded in.
+            CheckValues(p, mx.mask_data, n, "x",
+                        "RunningMeanStd.update takes finite values only (index into x.ravel())",
+                        IsFinite);
             py::gil_scoped_release release;
             s.Update(p, mx.mask_data, n);
           },

@@ -13,6 +13,8 @@ namespace bidir {
 class RunningMeanStd {
  public:
   // Folds x[i] for every i < n with mask[i] (all of them if mask is null) into the stats.
+  // Every such x[i] must be finite (one NaN or inf would poison the statistics for good;
+  // the Python binding checks before calling).
   void Update(const float* x, const bool* mask, size_t n) {
     double b_count = 0.0, b_sum = 0.0;
     for (size_t i = 0; i < n; ++i) {

@@ -1,4 +1,4 @@
-// The student's grounded judgement of the teacher's hints (SPEC.md §4, student -> teacher):
+// The student's grounded judgement of the teacher's hints (docs/method.md, student -> teacher):
 // per-step TD errors of the student's critic, aggregated over the window each teacher hint
 // covered. No Python headers; the bindings live in bindings/bind_feedback.cc.
 //
@@ -20,7 +20,10 @@
 // log-probability of the action actually taken given the prompt x_t of that state, and
 // behaviour_logprobs[t, n] is log mu(a_t | s_t) of the policy that chose a_t (the student,
 // or the teacher/student mixture of guided exploration): rho_t is the truncated importance
-// ratio of the teacher's suggestion. Both are read only at query steps.
+// ratio of the teacher's suggestion. Both are read only at query steps. teacher_logprobs
+// = -inf (an action the teacher never proposes) gives rho_t = 0; NaN or +inf would give
+// rho_max, so the Python binding refuses them (and a non-finite behaviour_logprobs,
+// reward or value) before calling AggregateFeedback.
 //
 // Windows. queries[t, n] marks the steps where a teacher hint was answered for env n. The
 // window of the query at t covers steps t, t+1, ..., e, where e is the first step >= t that

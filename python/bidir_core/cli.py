@@ -9,12 +9,11 @@ from typing import Sequence
 
 import numpy as np
 
+from bidir_core.experiment import add_experiment_commands
 from bidir_core.teacher.cli import add_teacher_commands
 from bidir_core.training.commands import add_training_commands
-from bidir_core.training.experiment import add_experiment_commands
-from bidir_core.vector_env import ACTION_NAMES, list_tasks, make_vec
+from bidir_core.vector_env import ACTION_NAMES, DEFAULT_TASK, list_tasks, make_vec
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -87,6 +86,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # FileNotFoundError covers TeacherNotFoundError: a missing model says how to get one.
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a read-only folder, ...: one line, no traceback
+        print(f"bidir: error: {_os_error(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bidir: interrupted", file=sys.stderr)
+        return 130
+
+
+def _os_error(err: OSError) -> str:
+    """An OSError as one line: what failed and on which file."""
+    what = err.strerror or str(err) or type(err).__name__
+    if err.filename is not None and str(err.filename) not in what:
+        what += f": {err.filename}"
+        if err.filename2 is not None:
+            what += f" -> {err.filename2}"
+    return what
 
 
 if __name__ == "__main__":

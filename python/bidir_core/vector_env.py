@@ -12,14 +12,17 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
+from bidir_core._checks import reject_masked
 
 __all__ = [
-    "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
+    "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
 ]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
 ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
+DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
+"""The task every command trains on unless told otherwise."""
 
 
 def list_tasks() -> list[str]:
@@ -164,6 +167,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
             if unknown:
                 raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: reset_mask")
             if options.get("reset_mask") is not None:
+                reject_masked("reset_mask", options["reset_mask"])
                 mask = np.asarray(options["reset_mask"])
                 if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
                     raise ValueError(
@@ -183,6 +187,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
 
     def step(self, actions: Any):
         """Step every env with one action each; return (obs, reward, terminated, truncated, info)."""
+        reject_masked("actions", actions)
         a = np.asarray(actions)
         if a.dtype.kind not in "iu":
             raise TypeError(f"actions must be integers, got dtype {a.dtype}")
@@ -244,6 +249,7 @@ class BidirVecEnv(gym.vector.VectorEnv):
         """
         if indices is None:
             return self._core.prompts(None)
+        reject_masked("indices", indices)
         idx = np.asarray(indices)
         if idx.ndim != 1:
             raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
+from bidir_core.vector_env import DEFAULT_TASK
 
 
 def _quiet_transformers() -> None:
@@ -42,16 +42,17 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     import torch
 
     from bidir_core.teacher.evaluate import oracle_agreement
-    from bidir_core.teacher.loading import TeacherNotFoundError, load_teacher
+    from bidir_core.teacher.loading import TeacherNotFoundError, load_teacher, resolve_device
 
     _quiet_transformers()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     try:
         teacher = load_teacher(
-            args.teacher, batch_size=args.batch_size, temperature=args.temperature
+            args.teacher, batch_size=args.batch_size, temperature=args.temperature,
+            device=resolve_device(args.device),
         )
-    except TeacherNotFoundError as err:
+    except (TeacherNotFoundError, ValueError) as err:
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
     load_s = time.perf_counter() - start
@@ -130,5 +131,6 @@ def add_teacher_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="prompts per forward pass")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature of πT")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda if available)")
     p.add_argument("--json", action="store_true", help="also print the result as JSON")
     p.set_defaults(func=_cmd_accuracy)

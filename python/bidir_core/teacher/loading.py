@@ -36,6 +36,7 @@ __all__ = [
     "fetch_smollm2_gguf",
     "load_lm",
     "load_teacher",
+    "resolve_device",
     "resolve_teacher",
     "shipped_tiny_dir",
 ]
@@ -200,6 +201,28 @@ def resolve_teacher(name_or_path: str, *, convert: bool = True) -> str:
             f"{', '.join(TEACHER_NAMES)}"
         )
     return name  # a Hugging Face id, looked up in the local cache only
+
+
+def resolve_device(spec: str = "auto") -> str:
+    """A torch device string for ``spec``: cpu, cuda, cuda:N, or auto (cuda when torch sees
+    a GPU, else cpu). A CUDA device torch cannot use raises ValueError."""
+    import torch
+
+    if not isinstance(spec, str):
+        raise TypeError(f"device must be a str, got {type(spec).__name__}")
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cpu":
+        return spec
+    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {spec!r}: torch sees no CUDA GPU (torch "
+                             f"{torch.__version__}; use --device cpu or auto)")
+        index = int(spec[5:]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device {spec!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
+        return spec
+    raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {spec!r}")
 
 
 def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tuple[Any, Any]:

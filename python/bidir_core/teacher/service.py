@@ -20,8 +20,7 @@ Design:
   queued ``(key, prompt)`` pairs (up to ``max_batch``, or whatever is queued ``max_wait``
   after the worker saw the first one) and returns completions. The backend interface is
   ``enqueue``, ``cancel``, ``poll``, ``in_flight``, ``close`` and the ``alive`` /
-  ``crashed`` flags, so a Ray actor backend can replace it without touching the client
-  (SPEC §9).
+  ``crashed`` flags, so a Ray actor backend can replace it without touching the client.
 * **Fast path without locks.** Cache, hints and metrics belong to the rollout thread.
   Cache hits resolve synchronously inside ``submit``: an env whose prompt hash equals
   that of its current hint is refreshed by one vectorised numpy comparison, the rest are

@@ -5,6 +5,12 @@ second line, then the payload, a ``torch.save`` archive. The file is written to 
 temporary name in the same folder, flushed and fsynced, then moved over the old one with
 ``os.replace``, so a crash leaves either the old or the new checkpoint, never half of one.
 
+With ``previous`` (the trainer passes ``checkpoint.prev.pt``), the checkpoint being
+replaced is kept under that name: ``load_newest_checkpoint`` falls back to it when the
+newest one is missing, truncated or corrupted, moving the bad one aside to
+``checkpoint.corrupt.pt``. A write that fails (full disk, read-only folder) raises
+``CheckpointWriteError`` (an OSError) and leaves the checkpoints on disk as they were.
+
 The payload is unpickled with ``weights_only=False`` (it holds numpy env states): load
 only checkpoints you wrote yourself, as with any pickle.
 """
@@ -14,12 +20,21 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointWriteError",
+    "load_checkpoint",
+    "load_newest_checkpoint",
+    "remove_stale_temporaries",
+    "save_checkpoint",
+]
 
 _MAGIC = b"BIDIR-CHECKPOINT 1\n"
 
@@ -28,24 +43,137 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupted or not ours."""
 
 
-def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` to ``path`` atomically (temporary file + os.replace)."""
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (full disk, read-only folder, ...); the files on
+    disk are as they were before the attempt. ``strerror`` is a one-line explanation."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in folder durable (best effort: not every platform allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    state: dict[str, Any], path: str | os.PathLike, *, previous: str | os.PathLike | None = None
+) -> None:
+    """Write ``state`` to ``path`` atomically (temporary file + os.replace).
+
+    With ``previous``, the checkpoint at ``path`` (if any) is kept as ``previous`` once the
+    new one is complete on disk; at every moment ``path`` holds a whole checkpoint, the old
+    or the new one. An OSError is raised as CheckpointWriteError, nothing changed.
+    """
     path = Path(path)
     payload = io.BytesIO()
     torch.save(state, payload)
     data = payload.getvalue()
     digest = hashlib.sha256(data).hexdigest().encode("ascii")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    prev_tmp = None
     try:
         with open(tmp, "wb") as f:
             f.write(_MAGIC + digest + b"\n")
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if previous is not None and path.is_file():
+            previous = Path(previous)
+            prev_tmp = previous.with_name(f".{previous.name}.tmp-{os.getpid()}")
+            try:  # a second name for the old checkpoint: path stays in place
+                if prev_tmp.exists():
+                    prev_tmp.unlink()
+                os.link(path, prev_tmp)
+                os.replace(prev_tmp, previous)
+            except OSError:  # no hard links here: path is missing until the next replace
+                os.replace(path, previous)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as err:
+        why = err.strerror or str(err)
+        kept = (
+            "the checkpoint on disk is left as it was" if path.is_file() else "none was written"
+        )
+        raise CheckpointWriteError(
+            err.errno, f"could not write the checkpoint {path}: {why}; {kept}"
+        ) from err
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        for t in (tmp, prev_tmp):
+            if t is not None:
+                try:
+                    t.unlink(missing_ok=True)
+                except OSError:
+                    pass
+
+
+def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a killed writer left in run_dir (``.checkpoint.pt.tmp-*``
+    and the like); call it only while holding the run's lock. Returns what was removed."""
+    removed = []
+    for pattern in (".checkpoint*.pt.tmp-*", ".metrics.*.tmp-*"):
+        for p in Path(run_dir).glob(pattern):
+            try:
+                p.unlink()
+            except OSError:
+                continue
+            removed.append(p)
+    return removed
+
+
+def load_newest_checkpoint(
+    path: str | os.PathLike,
+    previous: str | os.PathLike,
+    corrupt: str | os.PathLike,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """The state in ``path``, or, when that file is missing or damaged, in ``previous``.
+
+    A damaged ``path`` is moved to ``corrupt`` (for inspection; it is never read again)
+    and ``warn`` (default: a line on stderr) says so. Returns (state, the file read). If
+    ``previous`` cannot be used either, the CheckpointError of ``path`` is raised.
+    """
+    path, previous, corrupt = Path(path), Path(previous), Path(corrupt)
+    if warn is None:
+        warn = _warn
+    try:
+        return load_checkpoint(path), path
+    except CheckpointError as err:
+        newest_error = err
+    advice = "resume from an intact copy or start a new run"
+    if not previous.is_file():
+        raise CheckpointError(f"{newest_error}; {advice}") from newest_error
+    try:
+        state = load_checkpoint(previous)
+    except CheckpointError as err:
+        raise CheckpointError(
+            f"{newest_error}; the previous checkpoint is unusable too ({err}); {advice}"
+        ) from newest_error
+    what = str(newest_error)
+    if path.exists():
+        try:
+            os.replace(path, corrupt)
+            what += f"; moved it to {corrupt.name}"
+        except OSError as err:
+            what += f"; could not move it aside ({err.strerror or err})"
+    warn(
+        f"bidir: warning: {what}; resuming from the previous checkpoint {previous.name} "
+        f"(iteration {state.get('iteration', '?')})"
+    )
+    return state, previous
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -63,7 +191,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if hashlib.sha256(data).hexdigest().encode("ascii") != digest:
         raise CheckpointError(
             f"checkpoint {path} is corrupted or truncated ({len(data)} payload bytes do not "
-            "match the recorded SHA-256); resume from an intact copy or start a new run"
+            "match the recorded SHA-256)"
         )
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import inspect
 import json
+import signal
+import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
 from bidir_core.training.modes import TeacherModeConfig
-from bidir_core.training.trainer import TrainConfig
+from bidir_core.training.config import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 
@@ -92,7 +97,32 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]
     return config.validate(), given
 
 
+@contextlib.contextmanager
+def _stop_signals_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt, as Ctrl-C does, outside Trainer.train
+    (which handles all three itself): start-up and shut-down end with one line, exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signums = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {s: signal.signal(s, handler) for s in signums}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    with _stop_signals_as_ctrl_c():
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     from bidir_core.training.trainer import Trainer
 
     progress = not args.quiet
@@ -103,7 +133,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if given:
             flags = ", ".join(_RENAMED.get(g, "--" + g.replace("_", "-")) for g in given)
             raise ValueError(f"--resume continues a run with its saved config; drop {flags}")
-        trainer = Trainer.resume(args.resume, progress=progress)
+        try:
+            trainer = Trainer.resume(args.resume, progress=progress)
+        except KeyboardInterrupt:
+            print(
+                f"bidir: interrupted during start-up; {args.resume} is as it was (resume it "
+                "again to continue)",
+                file=sys.stderr,
+            )
+            return 130
         print(
             f"resuming {args.resume} at iteration {trainer.iteration} ({trainer.frames:,} frames)"
         )
@@ -112,13 +150,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
         run_dir = args.run_dir or Path("runs") / (
             f"{config.task}-{config.mode}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
         )
-        trainer = Trainer(config, run_dir, progress=progress)
+        try:
+            trainer = Trainer(config, run_dir, progress=progress)
+        except KeyboardInterrupt:
+            print("bidir: interrupted during start-up; no run was started", file=sys.stderr)
+            return 130
         print(
             f"training {config.mode} on {config.task}: {config.total_iterations} iterations of "
-            f"{config.steps_per_iteration} frames ({config.num_envs} envs), run dir {run_dir}"
+            f"{config.steps_per_iteration} frames ({config.num_envs} envs), run dir {run_dir}",
+            flush=True,
         )
-    with trainer:
-        summary = trainer.train()
+    try:
+        with trainer:
+            summary = trainer.train()
+    except KeyboardInterrupt:  # a second signal: aborted without a new checkpoint
+        print(
+            f"bidir: aborted; continue from the last checkpoint with: bidir train --resume "
+            f"{trainer.run_dir}",
+            file=sys.stderr,
+        )
+        return 130
     fps = summary["frames"] / summary["time_s"] if summary["time_s"] else 0.0
     rolling = summary["rolling_success"]
     print(
@@ -156,7 +207,8 @@ def add_training_commands(sub: Any) -> None:
         "train",
         help="train a student (PPO; with --mode glam, the teacher), with metrics, checkpoints, resume",
         description="Train a student. An iteration is one PPO update over "
-        "--steps-per-iteration frames. Ctrl-C once finishes the iteration and checkpoints.",
+        "--steps-per-iteration frames. Ctrl-C (or SIGTERM, SIGHUP) once finishes the "
+        "iteration, checkpoints and exits with status 130; a second one aborts.",
     )
     p.add_argument(
         "--mode", choices=available_modes(), default=None, help="training mode (default: bidir)"

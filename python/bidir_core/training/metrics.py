@@ -27,19 +27,71 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _parse_jsonl(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+    """(line number, row) of every good line of a metrics.jsonl and (line number, why) of
+    every damaged one (cut, NUL bytes, not a row)."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(path.read_bytes().split(b"\n"), 1):
+        if b"\0" in line:
+            bad.append((number, "NUL bytes"))
+            continue
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+            bad.append((number, f"not JSON: {err}"))
+            continue
+        if not isinstance(row, dict) or isinstance(row.get("iteration"), bool) or not isinstance(
+            row.get("iteration"), int
+        ):
+            bad.append((number, "not a metrics row (no integer 'iteration')"))
+            continue
+        rows.append((number, row))
+    return rows, bad
+
+
+def _check_damage(
+    path: Path, bad: list[tuple[int, str]], last_kept: int, note: str = ""
+) -> None:
+    """Damaged lines after the last row kept are a torn tail (a crash while appending):
+    ignored. One before it is damage inside the history: ValueError naming the file."""
+    for number, why in bad:
+        if number < last_kept:
+            raise ValueError(
+                f"{path} is damaged at line {number} ({why}), before line {last_kept} which "
+                f"holds a later row{note}; repair or remove that line"
+            )
+
+
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The rows of ``metrics.jsonl`` in run_dir (None where a value was NaN)."""
+    """The rows of ``metrics.jsonl`` in run_dir (None where a value was NaN).
+
+    A torn tail (a cut last line or NUL bytes left by a crash) is skipped; damage before a
+    good row is a ValueError naming the file and line.
+    """
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    rows, bad = _parse_jsonl(path)
+    _check_damage(path, bad, rows[-1][0] if rows else 0)
+    return [row for _, row in rows]
 
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 class MetricsLogger:
@@ -47,7 +99,10 @@ class MetricsLogger:
 
     With ``resume_iteration`` the files are first cut back to the rows of iterations
     <= resume_iteration (the ones the checkpoint includes), and TensorBoard events of
-    later steps are purged, so a resumed run's history equals an uninterrupted one.
+    later steps are purged, so a resumed run's history equals an uninterrupted one. Rows
+    past the checkpoint may be torn (a cut line, NUL bytes after a crash): they are cut
+    away too; damage among the kept rows is a ValueError naming the file. metrics.csv is
+    rewritten from metrics.jsonl, so a torn CSV tail is repaired as well.
     """
 
     def __init__(
@@ -63,8 +118,14 @@ class MetricsLogger:
         self.csv_path = self.run_dir / "metrics.csv"
         self.jsonl_path = self.run_dir / "metrics.jsonl"
         rows: list[dict[str, Any]] = []
-        if resume_iteration is not None:
-            rows = [r for r in read_metrics(self.run_dir) if r["iteration"] <= resume_iteration]
+        if resume_iteration is not None and self.jsonl_path.exists():
+            parsed, bad = _parse_jsonl(self.jsonl_path)
+            kept = [(n, r) for n, r in parsed if r["iteration"] <= resume_iteration]
+            _check_damage(
+                self.jsonl_path, bad, kept[-1][0] if kept else 0,
+                f" of the checkpointed iterations (<= {resume_iteration})",
+            )
+            rows = [r for _, r in kept]
         jsonl = "".join(json.dumps(r) + "\n" for r in rows)
         out = io.StringIO()
         writer = csv.DictWriter(out, self.columns, extrasaction="ignore")
@@ -93,20 +154,30 @@ class MetricsLogger:
                 if k not in ("iteration",) and isinstance(v, (int, float)) and v is not None:
                     self._tb.add_scalar(f"train/{k}", v, step)
 
-    def flush(self) -> None:
-        """Push buffered rows to disk (called before each checkpoint)."""
-        self._csv_file.flush()
-        self._jsonl_file.flush()
+    def flush(self, fsync: bool = False) -> None:
+        """Push buffered rows to disk (called before each checkpoint, with ``fsync`` so
+        that the rows a checkpoint covers survive a power cut as the checkpoint does)."""
+        for f in (self._csv_file, self._jsonl_file):
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
         if self._tb is not None:
             self._tb.flush()
 
     def close(self) -> None:
-        """Flush and close every file."""
-        self.flush()
-        self._csv_file.close()
-        self._jsonl_file.close()
+        """Flush and close every file (all of them even if one fails; then its error is
+        raised)."""
+        error: BaseException | None = None
+        closers = [self._csv_file.close, self._jsonl_file.close]
         if self._tb is not None:
-            self._tb.close()
+            closers.append(self._tb.close)
+        for close in closers:
+            try:
+                close()
+            except Exception as err:  # e.g. a full disk while flushing
+                error = error or err
+        if error is not None:
+            raise error
 
 
 def plot_success(

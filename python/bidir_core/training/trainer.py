@@ -9,204 +9,57 @@ Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. A run f
 | ``metrics.csv``, ``metrics.jsonl`` | one row per iteration (see ``METRIC_COLUMNS``) |
 | ``tb/`` | the same rows as TensorBoard scalars |
 | ``checkpoint.pt`` | model, optimiser, RNG and env states, counters, rolling window |
+| ``checkpoint.prev.pt`` | the checkpoint before it, the fallback if the newest is damaged |
+| ``.lock`` | locked (``flock``) while a Trainer works in the folder |
 | ``success.png`` | success rate against frames, drawn at the end |
 
-Resuming (``Trainer.resume``) restores everything a checkpoint holds and cuts the metrics
-back to the checkpointed iteration, so an interrupted and resumed run writes the same
-history (wall-time columns aside) as an uninterrupted one with the same seed.
+A checkpoint is written at iteration 0 (as soon as the run folder exists), every
+``checkpoint_every`` iterations and at the end; SIGINT, SIGTERM and SIGHUP finish the
+iteration, checkpoint and stop (a second one aborts). Resuming (``Trainer.resume``)
+restores everything a checkpoint holds and cuts the metrics back to the checkpointed
+iteration, so an interrupted and resumed run writes the same history (wall-time columns
+aside) as an uninterrupted one with the same seed. A damaged ``checkpoint.pt`` is moved
+to ``checkpoint.corrupt.pt`` and the run resumes from ``checkpoint.prev.pt``.
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from bidir_core.student.network import ActorCritic, MissionTokenizer
-from bidir_core.student.ppo import PPOConfig, PPOLearner
-from bidir_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from bidir_core.student.ppo import PPOLearner
+from bidir_core.training.checkpoint import (
+    CheckpointError,
+    load_newest_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from bidir_core.training.collector import RolloutCollector
+from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
+from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
 from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
-from bidir_core.training.modes import (
-    TEACHER_MODES,
-    ModeHooks,
-    StartContext,
-    TeacherModeConfig,
-    UpdateContext,
-    available_modes,
-    make_mode,
-)
-from bidir_core.vector_env import _check_task
+from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
 
-__all__ = ["METRIC_COLUMNS", "TrainConfig", "Trainer", "build_network"]
+__all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "build_network"]
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
-
-METRIC_COLUMNS = (
-    "iteration",
-    "frames",
-    "sim_steps",
-    "episodes",
-    "success_rate",
-    "return_mean",
-    "length_mean",
-    "rolling_success",
-    "rolling_return",
-    "policy_loss",
-    "value_loss",
-    "entropy",
-    "approx_kl",
-    "clipfrac",
-    "explained_variance",
-    "learning_rate",
-    "student_success",
-    "student_return",
-    "student_success_greedy",
-    "student_return_greedy",
-    "time_rollout",
-    "time_student_update",
-    "time_mode",
-    "time_s",
-    "fps",
-)
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (saved as config.json in the run folder)."""
-
-    task: str = DEFAULT_TASK
-    """Task id (see ``bidir tasks``)."""
-    mode: str = "bidir"
-    """Training mode: ppo, teach, bidir or glam (see ``training.modes``)."""
-    seed: int = 0
-    """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
-    num_envs: int = 16
-    """Environments stepped in parallel."""
-    steps_per_iteration: int = 256
-    """Frames per PPO update, all envs together (a multiple of num_envs)."""
-    total_frames: int = 100_000
-    """Frames to train for (rounded up to whole iterations)."""
-    checkpoint_every: int = 25
-    """Iterations between checkpoints (one is also written at the end)."""
-    rolling_window: int = 100
-    """Episodes in the rolling success rate and return (of the behaviour policy)."""
-    student_eval_every: int = 10
-    """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
-    student_eval_episodes: int = 128
-    """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
-    env_groups: int = 1
-    """2: step one half of the envs in a thread while the network infers on the other."""
-    env_threads: int = 1
-    """C++ threads per env group."""
-    torch_threads: int = 1
-    """torch intra-op threads."""
-    max_mission_tokens: int = 24
-    """Longest mission in words."""
-    hidden: int = 64
-    """Width of the student's MLP."""
-    ppo: PPOConfig = field(default_factory=PPOConfig)
-    """PPO hyper-parameters."""
-    teacher: TeacherModeConfig = field(default_factory=TeacherModeConfig)
-    """The teacher and its guidance/feedback settings (modes teach, bidir and glam)."""
-
-    @property
-    def num_steps(self) -> int:
-        """Steps of each env per iteration."""
-        return self.steps_per_iteration // self.num_envs
-
-    @property
-    def total_iterations(self) -> int:
-        """Iterations of the run."""
-        return -(-self.total_frames // self.steps_per_iteration)
-
-    def validate(self) -> TrainConfig:
-        """Raise ValueError / TypeError naming the first bad field; return self."""
-        _check_task(self.task)
-        if self.mode not in available_modes():
-            raise ValueError(
-                f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"
-            )
-        ints = {
-            "seed": 0,
-            "num_envs": 1,
-            "steps_per_iteration": 1,
-            "total_frames": 1,
-            "checkpoint_every": 1,
-            "rolling_window": 1,
-            "student_eval_every": 0,
-            "student_eval_episodes": 1,
-            "env_groups": 1,
-            "env_threads": 1,
-            "torch_threads": 1,
-            "max_mission_tokens": 1,
-            "hidden": 1,
-        }
-        for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.env_groups > 2:
-            raise ValueError(f"env_groups must be 1 or 2, got {self.env_groups}")
-        if self.num_envs < self.env_groups:
-            raise ValueError(
-                f"num_envs ({self.num_envs}) must be >= env_groups ({self.env_groups})"
-            )
-        if self.steps_per_iteration % self.num_envs:
-            raise ValueError(
-                f"steps_per_iteration ({self.steps_per_iteration}) must be a multiple of "
-                f"num_envs ({self.num_envs})"
-            )
-        if self.ppo.num_minibatches > self.steps_per_iteration:
-            raise ValueError(
-                f"ppo.num_minibatches ({self.ppo.num_minibatches}) must be <= "
-                f"steps_per_iteration ({self.steps_per_iteration})"
-            )
-        self.ppo.validate()
-        if isinstance(self.teacher, dict):
-            self.teacher = TeacherModeConfig.from_dict(self.teacher)
-        self.teacher.validate()
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as plain JSON-able values."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build and validate from a dict such as config.json; unknown keys raise."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown training option(s) {sorted(unknown)}")
-        ppo = PPOConfig.from_dict(values.pop("ppo", {}))
-        teacher = TeacherModeConfig.from_dict(values.pop("teacher", {}))
-        return cls(**values, ppo=ppo, teacher=teacher).validate()
-
-
-def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
-    """The student network and mission tokenizer of a run (initialised from config.seed)."""
-    tokenizer = MissionTokenizer(config.max_mission_tokens)
-    torch.manual_seed(config.seed)
-    use_hints = config.mode in TEACHER_MODES and config.teacher.hint_input
-    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden, use_hints=use_hints)
-    return net, tokenizer
+CHECKPOINT = "checkpoint.pt"
+PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
+CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""Signals that make ``Trainer.train`` finish the iteration, checkpoint and stop."""
 
 
 class Trainer:
@@ -221,15 +74,45 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = True,
         _resume_state: dict[str, Any] | None = None,
+        _lock: RunLock | None = None,
+        _resume_path: Path | None = None,
     ) -> None:
         """Create a new run in run_dir (which must be absent or empty); see also resume()."""
         self.config = config.validate()
         self.run_dir = Path(run_dir)
         self.progress = progress
-        if _resume_state is None and self.run_dir.exists() and any(self.run_dir.iterdir()):
+        self._lock = _lock
+        self._resume_path = _resume_path or self.run_dir / CHECKPOINT
+        self._stop_requested = False
+        if _resume_state is None:
+            self._check_empty()
+        self._stop_signal: str | None = None
+        self._keep_previous = True  # checkpoint.pt is known whole: keep it when replaced
+        try:
+            self._build(config, tensorboard, _resume_state)
+        except BaseException:  # (Ctrl-C during start-up included) free what was built
+            for name in ("collector", "mode"):
+                part = getattr(self, name, None)
+                if part is not None:
+                    try:
+                        part.close()
+                    except Exception:
+                        pass
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _check_empty(self, allowed: tuple[str, ...] = ()) -> None:
+        if self.run_dir.exists() and any(
+            p.name not in allowed for p in self.run_dir.iterdir()
+        ):
             raise ValueError(
                 f"run directory {self.run_dir} is not empty; use --resume to continue it"
             )
+
+    def _build(
+        self, config: TrainConfig, tensorboard: bool, _resume_state: dict[str, Any] | None
+    ) -> None:
         torch.set_num_threads(config.torch_threads)
         self.net, self.tokenizer = build_network(config)
         self.mode: ModeHooks = make_mode(config.mode, config)
@@ -256,23 +139,57 @@ class Trainer:
         if _resume_state is not None:
             self._load_state(_resume_state)
         self.mode.start(StartContext(buffer=self.collector.buffer, frames=self.frames))
-        if _resume_state is None:  # everything was built: now the run folder may be made
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         columns = METRIC_COLUMNS + tuple(self.mode.metric_names)
-        self.metrics = MetricsLogger(
-            self.run_dir,
-            columns,
-            resume_iteration=self.iteration if _resume_state is not None else None,
-            tensorboard=tensorboard,
-        )
-        self._stop_requested = False
+        if _resume_state is not None:
+            self.metrics = MetricsLogger(
+                self.run_dir, columns, resume_iteration=self.iteration, tensorboard=tensorboard
+            )
+            if self._resume_path.name != CHECKPOINT:  # resumed from checkpoint.prev.pt:
+                # a damaged checkpoint.pt that could not be moved aside must not become
+                # the fallback; then checkpoint.pt is whole again (for eval and experiment)
+                self._keep_previous = not (self.run_dir / CHECKPOINT).exists()
+                self.save_checkpoint()
+            return
+        # Everything was built: now the run folder may be made, locked, and given its
+        # iteration-0 checkpoint. Until that checkpoint exists the folder could not be
+        # resumed, so a failure (or Ctrl-C) in between removes what was written.
+        created = not self.run_dir.exists()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = RunLock(self.run_dir)
+        self._check_empty(allowed=(LOCK_FILE,))  # (another process may have come first)
+        try:
+            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+            self.metrics = MetricsLogger(self.run_dir, columns, tensorboard=tensorboard)
+            self.save_checkpoint()
+        except BaseException:
+            if hasattr(self, "metrics"):
+                try:
+                    self.metrics.close()
+                except Exception:
+                    pass
+            self._lock.release()
+            self._lock = None
+            if created:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            else:  # it was empty: what is in it now is ours
+                for p in self.run_dir.iterdir():
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def resume(
         cls, run_dir: str | os.PathLike, *, progress: bool = True, tensorboard: bool = True
     ) -> Trainer:
-        """Continue the run in run_dir from its checkpoint (CheckpointError if unusable)."""
+        """Continue the run in run_dir from its checkpoint (CheckpointError if unusable).
+
+        The folder is locked first (RunDirLockedError if another Trainer holds it) and
+        temporary files a killed run left are removed. A missing or damaged
+        checkpoint.pt is replaced by checkpoint.prev.pt (the damaged file is moved to
+        checkpoint.corrupt.pt, with a warning on stderr).
+        """
         run_dir = Path(run_dir)
         config_path = run_dir / "config.json"
         if not config_path.is_file():
@@ -281,8 +198,20 @@ class Trainer:
             config = TrainConfig.from_dict(json.loads(config_path.read_text()))
         except json.JSONDecodeError as err:
             raise ValueError(f"{config_path} is not valid JSON: {err}") from err
-        state = load_checkpoint(run_dir / "checkpoint.pt")
-        return cls(config, run_dir, progress=progress, tensorboard=tensorboard, _resume_state=state)
+        lock = RunLock(run_dir)
+        try:
+            remove_stale_temporaries(run_dir)
+            state, path = load_newest_checkpoint(
+                run_dir / CHECKPOINT, run_dir / PREVIOUS_CHECKPOINT, run_dir / CORRUPT_CHECKPOINT
+            )
+        except BaseException:
+            lock.release()
+            raise
+        trainer = cls(
+            config, run_dir, progress=progress, tensorboard=tensorboard, _resume_state=state,
+            _lock=lock, _resume_path=path,
+        )  # fmt: skip
+        return trainer
 
     # -- state ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -302,7 +231,7 @@ class Trainer:
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        path = self.run_dir / "checkpoint.pt"
+        path = self._resume_path
         try:
             if state.get("format") != 1:
                 raise CheckpointError(
@@ -331,22 +260,27 @@ class Trainer:
             ) from err
 
     def save_checkpoint(self) -> None:
-        """Write checkpoint.pt atomically (after flushing the metrics it covers)."""
-        self.metrics.flush()
-        save_checkpoint(self._state(), self.run_dir / "checkpoint.pt")
+        """Write checkpoint.pt atomically (after flushing and fsyncing the metrics it
+        covers), keeping the one it replaces as checkpoint.prev.pt. A write that fails
+        raises CheckpointWriteError (an OSError) and leaves both files as they were."""
+        self.metrics.flush(fsync=True)
+        previous = self.run_dir / PREVIOUS_CHECKPOINT if self._keep_previous else None
+        save_checkpoint(self._state(), self.run_dir / CHECKPOINT, previous=previous)
+        self._keep_previous = True
 
     # -- training ------------------------------------------------------------------------
     def train(self, stop_after_iteration: int | None = None) -> dict[str, Any]:
         """Run iterations until total_frames (or stop_after_iteration, or Ctrl-C).
 
-        The first Ctrl-C finishes the current iteration, writes a checkpoint and returns
-        (status "interrupted"); a second one aborts at once. Returns a summary dict.
+        The first Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the current iteration,
+        writes a checkpoint and returns (status "interrupted", and ``signal``, its name); a
+        second one aborts at once (KeyboardInterrupt). Returns a summary dict.
         """
         cfg = self.config
         total = cfg.total_iterations
         last = total if stop_after_iteration is None else min(total, stop_after_iteration)
         bar = self._progress_bar()
-        restore = self._install_sigint()
+        restore = self._install_stop_signals()
         status = "finished"
         try:
             while self.iteration < last:
@@ -379,6 +313,7 @@ class Trainer:
             "time_s": self.elapsed,
             "rolling_success": last_row.get("rolling_success"),
             "run_dir": str(self.run_dir),
+            "signal": self._stop_signal,
         }
 
     def _iterate(self, bar: Any) -> None:
@@ -398,6 +333,7 @@ class Trainer:
         stats.update(self.mode.after_update(UpdateContext(
             iteration=self.iteration, frames=self.frames, rollout=buf,
             next_values=self.collector.next_values, student=self.net, tokenizer=self.tokenizer,
+            missions=self.collector.mission,
         )))
         times["time_mode"] = (time.perf_counter() - start - times["time_rollout"]
                               - times["time_student_update"])
@@ -467,28 +403,51 @@ class Trainer:
             desc=f"{self.config.mode} {self.config.task}",
         )
 
-    def _install_sigint(self):
+    def _install_stop_signals(self):
+        """Handlers of STOP_SIGNALS for the duration of train(); returns their restorer."""
+        self._stop_signal: str | None = None
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
+        signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
 
         def handler(signum, frame):
+            name = signal.Signals(signum).name
             if self._stop_requested:
                 raise KeyboardInterrupt
             self._stop_requested = True
-            print(
-                "\nbidir: finishing this iteration and checkpointing (Ctrl-C again to abort)",
-                file=sys.stderr,
-            )
+            self._stop_signal = name
+            what = "Ctrl-C" if name == "SIGINT" else name
+            try:  # (after SIGHUP the terminal may be gone)
+                print(
+                    f"\nbidir: {what}: finishing this iteration and checkpointing "
+                    f"({what} again to abort)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            except OSError:
+                pass
 
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        previous = {s: signal.signal(s, handler) for s in signums}
+
+        def restore() -> None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore
 
     def close(self) -> None:
-        """Close the metrics files, the envs and the mode's resources."""
-        self.metrics.close()
-        self.collector.close()
-        self.mode.close()
+        """Close the metrics files, the envs and the mode's resources, and unlock the run
+        folder (everything is closed even if one step fails; its error is then raised)."""
+        error: BaseException | None = None
+        for close in (self.metrics.close, self.collector.close, self.mode.close):
+            try:
+                close()
+            except Exception as err:
+                error = error or err
+        if self._lock is not None:
+            self._lock.release()
+        if error is not None:
+            raise error
 
     def __enter__(self) -> Trainer:
         return self

@@ -60,6 +60,8 @@ class UpdateContext:
     """The student's ActorCritic (its critic judges the teacher in bidir)."""
     tokenizer: Any
     """The student's MissionTokenizer."""
+    missions: Any = None
+    """The mission tokens of every step of the rollout (T, N, L) int64 tensor."""
 
 
 class ModeHooks:

@@ -19,37 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from bidir_core.feedback import FeedbackAggregator
+from bidir_core.feedback import (
+    FeedbackAggregator,
+    improvement_targets,
+    prompt_relative,
+    suggestion_advantages,
+)
 from bidir_core.teacher.guard import finite_rows
 from bidir_core.training.modes.base import UpdateContext, register_mode
 from bidir_core.training.modes.config import linear_decay, lora_ppo_fields
 from bidir_core.training.modes.teach import TeachMode
 
-__all__ = ["BidirMode", "improvement_targets", "prompt_relative"]
-
-
-def prompt_relative(advantages: np.ndarray, ratios: np.ndarray, hashes: np.ndarray, *,
-                    scale: float, clip: float) -> np.ndarray:
-    """ratios * clip((A - mean of A over the queries with the same prompt hash) / scale).
-
-    The per-prompt (group) baseline of ``feedback_baseline="prompt"``: only differences
-    between the actions taken in the same state reach the teacher; a prompt seen once
-    gives 0. ``scale`` is the running std plus eps (float64 maths, float32 result).
-    """
-    adv = np.asarray(advantages, np.float64)
-    _, group = np.unique(np.asarray(hashes), return_inverse=True)
-    centre = np.bincount(group, adv) / np.bincount(group)
-    z = np.clip((adv - centre[group]) / scale, -clip, clip)
-    return (np.asarray(ratios, np.float64) * z).astype(np.float32)
-
-
-def improvement_targets(logp: np.ndarray, z: np.ndarray, eta: float) -> np.ndarray:
-    """softmax(logp + z / eta) per row, float64: piT reweighted by exp(z / eta), the
-    maximiser of E_q[z] - eta KL(q || piT) (``lookahead_update="target"``)."""
-    logits = np.asarray(logp, np.float64) + np.asarray(z, np.float64) / eta
-    logits -= logits.max(axis=1, keepdims=True)
-    q = np.exp(logits)
-    return q / q.sum(axis=1, keepdims=True)
+__all__ = ["BidirMode"]
 
 
 class BidirMode(TeachMode):
@@ -60,7 +41,7 @@ class BidirMode(TeachMode):
     metric_names = TeachMode.metric_names + (
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
         "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
-        "table_entries", "time_lookahead", "time_teacher_update",
+        "table_entries", "qhead_loss", "time_lookahead", "time_teacher_update",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -96,7 +77,7 @@ class BidirMode(TeachMode):
                 "turn teacher.hint_input off, or use teacher.feedback_source='td'"
             )
         if tc.feedback_source == "lookahead":
-            from bidir_core.training.lookahead import CriticLookahead
+            from bidir_core.feedback.lookahead import CriticLookahead
 
             self.hints.record_states = True
             self.lookahead = CriticLookahead(
@@ -104,16 +85,32 @@ class BidirMode(TeachMode):
                 horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
+        self.qcritic = None
+        if tc.feedback_source == "qhead":
+            from bidir_core.feedback.action_value import ActionValueCritic
+            from bidir_core.student.network import MissionTokenizer
+
+            self.qcritic = ActionValueCritic(
+                MissionTokenizer(config.max_mission_tokens).vocab_size, config.hidden,
+                len(self.teacher.actions), seed=config.seed + 31337,
+            )
+            self._sampler = np.random.default_rng([config.seed, 1729])
 
     def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """log piT (B, A) of every query from the current teacher (guarded; the update's
-        old log-probs), and which rows are usable (finite)."""
-        ok, logp = self.guard.call("score queries", self.policy.action_logprobs, prompts)
-        if not ok:
-            return np.zeros((len(prompts), len(self.teacher.actions)), np.float32), np.zeros(len(prompts), bool)
-        good = finite_rows(logp)
-        self.guard.count("score queries: non-finite rows", int((~good).sum()))
-        return np.asarray(logp), good
+        """log piT (B, A) of every query, the update's old log-probs, and which rows are
+        usable: the answers the service served during the rollout, and for the queries
+        it had not answered yet one guarded synchronous scoring."""
+        logp, good = super().query_logprobs(idx, prompts)
+        missing = np.flatnonzero(~good)
+        if missing.size:
+            ok, scored = self.guard.call("score queries", self.policy.action_logprobs,
+                                         [prompts[i] for i in missing.tolist()])
+            if ok:
+                fine = finite_rows(scored)
+                self.guard.count("score queries: non-finite rows", int((~fine).sum()))
+                logp[missing[fine]] = np.asarray(scored)[fine]
+                good[missing[fine]] = True
+        return logp, good
 
     def lora_settings(self) -> dict[str, int] | None:
         return self.tc.lora if self.tc.feedback in ("parametric", "both") else None
@@ -130,6 +127,8 @@ class BidirMode(TeachMode):
                        logp: np.ndarray) -> dict[str, float]:
         if self.lookahead is not None:
             return self._lookahead_update(ctx, idx, prompts, logp)
+        if self.qcritic is not None:
+            return self._qhead_update(ctx, idx, prompts, logp)
         rollout = ctx.rollout
         actions = rollout.actions.ravel()[idx]
         # The teacher scores only its own candidates (not "done"): other actions have
@@ -170,12 +169,9 @@ class BidirMode(TeachMode):
 
     def _lookahead_update(self, ctx: UpdateContext, idx: np.ndarray, prompts: list[str],
                           logp: np.ndarray) -> dict[str, float]:
-        """``feedback_source="lookahead"``: the student's Q of every suggestion (see
-        ``CriticLookahead``), centred on its mean under piT, scaled by its std plus
-        ``feedback_eps`` and clipped to z; the LM learns from one suggestion per query
-        sampled from piT (``lookahead_update="sample"``) or from all of them towards
-        piT exp(z / eta) (``"target"``); the table learns from all of them (why:
-        ``docs/decisions.md``)."""
+        """``feedback_source="lookahead"``: the student's Q of every suggestion from short
+        rollouts in scratch envs (``CriticLookahead``, counted in ``sim_steps``); with
+        ``lookahead_grounded`` only queries where some rollout was rewarded teach."""
         assert self.lookahead is not None
         states = [self.hints.states[i] for i in idx.tolist()]
         t0 = time.perf_counter()
@@ -189,11 +185,30 @@ class BidirMode(TeachMode):
                 return grounded
             idx, q, logp = idx[keep], q[keep], logp[keep]
             prompts = [p for p, ok in zip(prompts, keep.tolist()) if ok]
+        return self._suggestion_update(grounded, idx, prompts, logp, q)
+
+    def _qhead_update(self, ctx: UpdateContext, idx: np.ndarray, prompts: list[str],
+                      logp: np.ndarray) -> dict[str, float]:
+        """``feedback_source="qhead"``: Q of every suggestion from the student's
+        action-value head, fitted to this rollout's returns first (no simulator steps)."""
+        assert self.qcritic is not None and ctx.missions is not None
+        t0 = time.perf_counter()
+        loss = self.qcritic.fit(ctx.rollout, ctx.missions)
+        q = self.qcritic(ctx.rollout, ctx.missions, idx)
+        out = {"qhead_loss": loss, "time_lookahead": time.perf_counter() - t0}
+        return self._suggestion_update(out, idx, prompts, logp, q)
+
+    def _suggestion_update(self, out: dict[str, float], idx: np.ndarray, prompts: list[str],
+                           logp: np.ndarray, q: np.ndarray) -> dict[str, float]:
+        """The teacher's update from Q (B, A) of every suggestion: centred on its mean under
+        piT, scaled by its std plus ``feedback_eps`` and clipped to z; the LM learns from
+        one suggestion per query sampled from piT (``lookahead_update="sample"``) or from
+        all of them towards piT exp(z / eta) (``"target"``); the table learns from all of
+        them (why: ``docs/decisions.md``)."""
+        adv, z = suggestion_advantages(q, logp, eps=self.tc.feedback_eps,
+                                       clip=self.tc.feedback_clip)
         p = np.exp(logp.astype(np.float64))
         p /= p.sum(axis=1, keepdims=True)
-        adv = q - (p * q).sum(axis=1, keepdims=True)
-        scale = float(adv.std()) + self.tc.feedback_eps
-        z = np.clip(adv / scale, -self.tc.feedback_clip, self.tc.feedback_clip)
         rows = np.arange(len(idx))
         if self.tc.lookahead_update == "target":
             actions = p.argmax(axis=1)  # feedback statistics: the teacher's own pick
@@ -207,7 +222,7 @@ class BidirMode(TeachMode):
             "feedback_std": float(chosen.std()),
             "feedback_positive": float((chosen > 0).mean()),
             "feedback_window": 1.0,
-            **grounded,
+            **out,
         }
         k = p.shape[1]
         table_rows = (np.repeat(self.hints.hashes.ravel()[idx], k),
@@ -261,6 +276,9 @@ class BidirMode(TeachMode):
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["feedback"] = self.aggregator.state_dict()
+        if self.qcritic is not None:
+            state["qhead"] = self.qcritic.state_dict()
+            state["sampler"] = self._sampler.bit_generator.state
         state["published_version"] = self.policy.version
         state["teacher_version"] = self.teacher.version
         if self.learner is not None:
@@ -271,6 +289,9 @@ class BidirMode(TeachMode):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.aggregator.load_state_dict(state["feedback"])
+        if self.qcritic is not None:
+            self.qcritic.load_state_dict(state["qhead"])
+            self._sampler.bit_generator.state = state["sampler"]
         self.policy.version = int(state["published_version"])
         with self.teacher.lock:
             if self.learner is not None:

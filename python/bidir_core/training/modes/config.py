@@ -26,7 +26,7 @@ __all__ = [
 
 FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
-FEEDBACK_SOURCES = ("td", "lookahead")
+FEEDBACK_SOURCES = ("td", "lookahead", "qhead")
 LOOKAHEAD_UPDATES = ("target", "sample")
 TEACHER_BACKENDS = ("auto", "thread", "process")
 TEACHER_LORA = ("auto", "on", "off")
@@ -57,6 +57,8 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: int = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    device: str = "auto"
+    """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
     teacher_prompt: str = "auto"
     """Teacher prompt: glam (GLAM's, with the episode's last 3 observations), short (one observation) or auto (short for tiny, glam otherwise)."""
     temperature: float = 1.0
@@ -74,7 +76,7 @@ class TeacherModeConfig:
     feedback: str = "parametric"
     """bidir: how feedback updates the teacher: parametric, table or both."""
     feedback_source: str = "lookahead"
-    """bidir: what judges a query: td (the critic on the action taken) or lookahead (every suggestion)."""
+    """bidir: what judges a query: td (the critic on the action taken), lookahead (every suggestion, by rollouts in scratch envs) or qhead (every suggestion, by an action-value head trained on real transitions)."""
     lookahead_update: str = "sample"
     """bidir lookahead: the LM learns from one sampled suggestion (sample) or towards piT exp(z / eta) (target)."""
     lookahead_horizon: int = 16
@@ -119,8 +121,8 @@ class TeacherModeConfig:
     """Most prompts per teacher call in the service."""
     max_staleness: int = 1
     """Oldest teacher version whose cached answers are served (versions behind the newest)."""
-    hint_wait: float = 0.0
-    """Seconds a query step may wait for its fresh answers (0: never wait, act on the freshest hint)."""
+    hint_wait: float | None = None
+    """Seconds a query step may wait for its fresh answers (0: never, act on the freshest hint); None: auto, 0.2 for tiny and 0 for LMs."""
     backend: str = "auto"
     """Where the service's LM answers hints: thread, process (a replica in a child process) or auto (process unless tiny)."""
     call_timeout: float = 60.0
@@ -130,6 +132,21 @@ class TeacherModeConfig:
     def uses_process(self) -> bool:
         """Whether the service runs the LM in a child process (``backend``)."""
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
+
+    @property
+    def hint_wait_s(self) -> float:
+        """``hint_wait`` resolved: tiny answers within milliseconds, so its rollout waits
+        for fresh hints (a hint of an older state misleads); an LM is never waited for."""
+        if self.hint_wait is not None:
+            return float(self.hint_wait)
+        return 0.2 if self.name == "tiny" else 0.0
+
+    @property
+    def torch_device(self) -> str:
+        """``device`` resolved (auto: cuda when available); ValueError for an unusable GPU."""
+        from bidir_core.teacher.loading import resolve_device
+
+        return resolve_device(self.device)
 
     @property
     def prompt_style(self) -> str:
@@ -169,10 +186,16 @@ class TeacherModeConfig:
                              ("table_rate", 0.0, 1.0), ("hint_wait", 0.0, 60.0),
                              ("call_timeout", 0.0, 86_400.0)):
             value = getattr(self, name)
+            if name == "hint_wait" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             if not (lo <= value <= hi) or (name in strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
+        if not isinstance(self.device, str) or not (
+                self.device in ("auto", "cpu", "cuda")
+                or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+            raise ValueError(f"teacher.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("hint_input", "lookahead_grounded", "teacher_anneal_lr"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"teacher.{name} must be a bool")

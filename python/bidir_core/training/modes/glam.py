@@ -1,4 +1,4 @@
-"""The ``glam`` mode (SPEC.md §4): the teacher LM is the policy, fine-tuned by PPO alone.
+"""The ``glam`` mode: the teacher LM is the policy, fine-tuned by PPO alone.
 
 The paper's baseline, GLAM (Carta et al., "Grounding Large Language Models in Interactive
 Environments with Online Reinforcement Learning", 2023) as in Lamorel's PPO example: no
@@ -152,6 +152,7 @@ class GlamMode(ModeHooks):
             actions=actions_for_task(config.task),
             temperature=tc.temperature,
             batch_size=tc.max_batch,
+            device=tc.torch_device,
         )
         self.learner = TeacherPPO(
             self.teacher,

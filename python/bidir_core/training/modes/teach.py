@@ -65,7 +65,9 @@ class TeachMode(ModeHooks):
         self.config = config
         tc: TeacherModeConfig = config.teacher.validate()
         self.tc = tc
-        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch)
+        device = tc.torch_device
+        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
+                                    device=device)
         self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
         self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
         backend = None
@@ -75,7 +77,7 @@ class TeachMode(ModeHooks):
             backend = ProcessTeacherBackend(
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                lora=self.lora_settings()),
+                                lora=self.lora_settings(), device=device),
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )
@@ -86,7 +88,7 @@ class TeachMode(ModeHooks):
         )
         self.hints = TeacherHints(
             self.service, config.num_envs, config.num_steps, tc.query_every,
-            keep_prompts=True, wait=tc.hint_wait,
+            keep_prompts=True, wait=tc.hint_wait_s,
         )
         self.guard = TeacherGuard(tc.call_timeout)
         self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)

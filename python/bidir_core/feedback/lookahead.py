@@ -17,7 +17,7 @@ oracle on 62-71% of the states whose prompt determines the oracle's action).
 
 For the teacher this is the student's verdict on each suggestion from the state the query
 was made in, including suggestions the student never takes: with the TD feedback of
-SPEC.md §4 only the actions actually taken are judged, so a mistake the student shares
+``feedback.aggregate`` only the actions actually taken are judged, so a mistake the student shares
 with the teacher (e.g. three left turns where one right turn reaches the goal) never looks
 like one.
 

@@ -1,25 +1,13 @@
-"""Student -> teacher feedback (SPEC.md §4): the student's critic judges the teacher's hints.
+"""The TD feedback of each teacher query and the per-(prompt, action) feedback table.
 
 For every teacher query answered during a rollout, the feedback is the lambda-discounted,
 importance-weighted sum of the student's TD errors over the steps the hint covered (until
 the next query or the episode's end), computed in C++ (``_core.aggregate_feedback``; the
 exact definition is in ``cpp/feedback/td_feedback.h``). ``FeedbackAggregator`` adds the
-running mean/std normalisation and clipping, and ``FeedbackTable`` (C++) keeps a running
-feedback per (prompt hash, action) for the non-parametric teacher correction.
-
-Order of weighting and normalisation. The teacher's update is an importance-weighted policy
-gradient: each query contributes rho_t * A_t * grad log piT(a_t | x_t), where A_t is the
-student critic's window sum of TD errors (its advantage estimate for a_t) and rho_t the
-truncated ratio min(rho_max, piT(a_t|x_t) / mu(a_t|s_t)). The normalised feedback is
-therefore ``rho_t * clip((A_t - mean) / (std + eps))``, with the running statistics taken
-over the unweighted A_t: the ratio weights the normalised advantage, it is not normalised
-itself. Normalising the weighted ``raw = rho_t * A_t`` instead (centring after weighting)
-gives every query whose action the teacher would never propose (rho_t ~ 0, e.g. the
-student's random "toggle" early on) the feedback ``-mean / std``: whenever the critic's
-running mean is negative that is a positive advantage on an action with piT ~ 0, whose
-log-prob gradient is largest, and the teacher drifted onto "toggle"/"drop" (measured:
-probe agreement 0.81 -> 0.64 in 25k frames with guided exploration; 0.81 -> 0.66 with
-query_every=1 and lr 1e-4).
+running mean/std normalisation and clipping (the ratio weights the normalised advantage:
+``rho_t * clip((A_t - mean) / (std + eps))``; why, in ``docs/decisions.md``), and
+``FeedbackTable`` (C++) keeps a running feedback per (prompt hash, action) for the
+non-parametric teacher correction.
 """
 
 from __future__ import annotations
@@ -29,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bidir_core._checks import reject_masked
 from bidir_core._core import FeedbackTable, RunningMeanStd, aggregate_feedback
 
 __all__ = ["FeedbackAggregator", "FeedbackBatch", "FeedbackTable", "RunningMeanStd"]
@@ -147,7 +136,20 @@ class FeedbackAggregator:
         ``behaviour_logprobs`` log mu of the policy that chose it (both read at query steps
         only). With ``update_stats`` the running statistics first absorb this rollout's
         unweighted window sums (``advantages``); ``normalized`` is
-        ``ratios * clip((advantages - mean) / (std + eps))`` (see the module docstring)."""
+        ``ratios * clip((advantages - mean) / (std + eps))`` (see the module docstring).
+
+        Bad values are a ValueError naming the array and the (t, n) index: at query steps
+        ``teacher_logprobs`` must be finite or ``-inf`` (an action the teacher never
+        proposes: its ratio, and so its feedback, is 0; NaN or +inf would otherwise become
+        the largest weight rho_max), ``behaviour_logprobs`` finite; rewards and values
+        finite. Numpy masked arrays are a TypeError (their hidden values would be read)."""
+        for name, array in (
+            ("rewards", rewards), ("values", values), ("terminated", terminated),
+            ("truncated", truncated), ("final_values", final_values),
+            ("next_values", next_values), ("queries", queries),
+            ("teacher_logprobs", teacher_logprobs), ("behaviour_logprobs", behaviour_logprobs),
+        ):  # fmt: skip
+            reject_masked(name, array)
         out = self._outputs(np.shape(rewards)) if np.ndim(rewards) == 2 else {}
         if not out:
             raise ValueError(f"rewards must have shape (T, N), got {np.shape(rewards)}")

@@ -1,0 +1,107 @@
+"""The settings of an experiment (``experiment.json``) and the runs they make."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bidir_core.training.modes import TEACHER_MODES, available_modes
+from bidir_core.training.config import DEFAULT_TASK
+
+__all__ = ["PAPER_BUDGETS", "PAPER_MODES", "STUDENT_MODES", "ExperimentConfig"]
+
+PAPER_BUDGETS = (40, 2100)
+PAPER_MODES = ("ppo", "teach", "bidir", "glam")
+# Modes whose run trains a student network that `bidir eval` can play.
+STUDENT_MODES = ("ppo", *TEACHER_MODES)
+# TrainConfig fields the experiment sets itself (the others pass through to `bidir train`).
+OWN_FIELDS = ("task", "seed", "total_frames", "steps_per_iteration")
+# Settings that fix what each run computes: they must match to resume an experiment.
+RUN_KEYS = ("task", "iterations", "steps_per_iteration", "train_args")
+
+
+@dataclass
+class ExperimentConfig:
+    """The settings of one experiment (saved as experiment.json in its folder)."""
+
+    out: Path
+    """The experiment folder."""
+    task: str = DEFAULT_TASK
+    """Task id (see ``bidir tasks``)."""
+    modes: tuple[str, ...] = ("ppo", "teach", "bidir")
+    """Training modes to compare."""
+    seeds: int = 3
+    """Runs per mode, with seeds 0 .. seeds-1."""
+    budgets: tuple[int, ...] = PAPER_BUDGETS
+    """Iterations at which results are reported; every run trains for the largest."""
+    steps_per_iteration: int = 256
+    """Frames per iteration (PPO update), all envs together."""
+    jobs: int = 2
+    """Runs trained at the same time (each in its own process)."""
+    eval_episodes: int = 500
+    """Fresh episodes on which each final student is evaluated (0: no evaluation)."""
+    train_args: tuple[str, ...] = ()
+    """Extra ``bidir train`` flags given to every run (e.g. ``--teacher tiny``)."""
+
+    @property
+    def iterations(self) -> int:
+        """Iterations of every run."""
+        return max(self.budgets)
+
+    def run_names(self) -> list[tuple[str, int, str]]:
+        """(mode, seed, run folder name) of every run, mode by mode."""
+        return [(m, s, f"{m}-s{s}") for m in self.modes for s in range(self.seeds)]
+
+    def run_dir(self, name: str) -> Path:
+        """The run folder of run ``name``."""
+        return Path(self.out) / "runs" / name
+
+    def validate(self) -> ExperimentConfig:
+        """Raise ValueError / TypeError naming the first bad setting; return self."""
+        known = available_modes()
+        if not self.modes:
+            raise ValueError("--modes needs at least one mode")
+        for mode in self.modes:
+            if mode not in known:
+                raise ValueError(f"unknown training mode {mode!r}; available: {', '.join(known)}")
+        if len(set(self.modes)) != len(self.modes):
+            raise ValueError(f"--modes lists a mode twice: {','.join(self.modes)}")
+        if not self.budgets:
+            raise ValueError("--budgets needs at least one budget")
+        for name, low in (
+            ("seeds", 1),
+            ("jobs", 1),
+            ("steps_per_iteration", 1),
+            ("eval_episodes", 0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be an int >= {low}, got {value!r}"
+                )
+        if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in self.budgets):
+            raise ValueError(f"budgets must be positive integers, got {list(self.budgets)}")
+        self.budgets = tuple(sorted(set(self.budgets)))
+        self.modes = tuple(self.modes)
+        self.train_args = tuple(self.train_args)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON-able values."""
+        d = dataclasses.asdict(self)
+        d["out"] = str(self.out)
+        d["iterations"] = self.iterations
+        for key in ("modes", "budgets", "train_args"):
+            d[key] = list(d[key])
+        return d
+
+    def train_argv(self, mode: str, seed: int, run_dir: Path) -> list[str]:
+        """The ``bidir train`` arguments of a new run."""
+        return [
+            "train", "--mode", mode, "--seed", str(seed), "--task", self.task,
+            "--frames", str(self.iterations * self.steps_per_iteration),
+            "--steps-per-iteration", str(self.steps_per_iteration),
+            "--run-dir", str(run_dir), "--quiet", *self.train_args,
+        ]  # fmt: skip
