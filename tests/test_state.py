@@ -116,6 +116,7 @@ def _mutations():
         "instr kind": lambda s: s["instr"].__setitem__("kind", 7),
         "needs_reset type": set_("needs_reset", "yes"),
         "rng state too big": lambda s: s["rng"]["state"].__setitem__("state", 2**128),
+        "max steps overflows": lambda s: s.update(max_steps=2**31 - 1, step_count=2**31 - 1),
     }
 
 

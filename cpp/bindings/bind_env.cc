@@ -236,7 +236,10 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
     throw py::value_error("state['carrying'] must be empty, a key, a ball or a box");
   }
   e.max_steps = GetItem<int>(s, "max_steps");
-  if (e.max_steps < 1) throw py::value_error("state['max_steps'] must be >= 1");
+  // Bounded so that step_count (<= max_steps) + 1 cannot overflow.
+  if (e.max_steps < 1 || e.max_steps > (1 << 30)) {
+    throw py::value_error("state['max_steps'] must be in [1, 2**30]");
+  }
   e.step_count = GetItem<int>(s, "step_count");
   // max_steps itself: the state get_state() gives of an episode just cut by its time limit.
   if (e.step_count < 0 || e.step_count > e.max_steps) {

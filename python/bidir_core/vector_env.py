@@ -74,6 +74,11 @@ class BidirVecEnv(gym.vector.VectorEnv):
     ``info["episode"]`` holds ``r`` (return), ``l`` (length) and ``success`` for the envs
     whose episode ended in this step, marked by ``info["_episode"]``. In ``SAME_STEP``
     mode ``info["final_obs"]`` holds those envs' last observations (``info["_final_obs"]``).
+
+    Every method but ``reset`` and ``set_state`` raises RuntimeError until ``reset()`` has
+    run, and every method raises RuntimeError after ``close()`` (which stops the env's
+    threads and frees its envs). One env serves one call at a time: a call from a second
+    thread while another is running raises RuntimeError (use one env per thread).
     """
 
     def __init__(
