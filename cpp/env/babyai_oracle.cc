@@ -37,13 +37,14 @@ std::vector<Pos> CurrentPositions(const GridEnv& env, const ObjDesc& d) {
 
 struct Search {
   const GridEnv& env;
+  bool use_key = true;  // whether the carried key opens locked doors on the way
   // Door cells may be crossed when closed (toggled first) or locked with its key in hand.
   bool Passable(int x, int y) const {
     if (!env.grid.InBounds(x, y)) return false;
     const Cell& c = env.grid.At(x, y);
     if (c.type == kDoor) {
       if (c.state != kDoorLocked) return true;
-      return env.carrying.type == kKey && env.carrying.color == c.color;
+      return use_key && env.carrying.type == kKey && env.carrying.color == c.color;
     }
     return CanOverlap(c) && c.type != kLava;
   }
@@ -116,43 +117,51 @@ int DropSomewhere(const GridEnv& env) {
   return a < 0 ? kDone : a;
 }
 
-// Fetch the key of the first locked door on the way to targets, if any path needs one.
-bool NeedsKey(const GridEnv& env, const std::vector<Pos>& targets, std::vector<Pos>* keys) {
-  Search s{env};
-  const int a = s.FirstAction([&](int x, int y, int d) {
+bool Reachable(const GridEnv& env, const std::vector<Pos>& targets, bool use_key) {
+  Search s{env, use_key};
+  return s.FirstAction([&](int x, int y, int d) {
     const Pos f{x + kDirDx[d], y + kDirDy[d]};
     for (const Pos& t : targets) {
       if (t == f) return true;
     }
     return false;
-  });
-  if (a != -1) return false;
-  keys->clear();
+  }) != -1;
+}
+
+// Keys that open a locked door (or, when none lies in the open, the boxes to open).
+int FetchKey(const GridEnv& env) {
+  std::vector<Pos> keys, boxes;
   for (int x = 0; x < env.grid.width(); ++x) {
     for (int y = 0; y < env.grid.height(); ++y) {
       const Cell& c = env.grid.At(x, y);
+      if (c.type == kBox) boxes.push_back({x, y});
       if (c.type != kDoor || c.state != kDoorLocked) continue;
       for (int kx = 0; kx < env.grid.width(); ++kx) {
         for (int ky = 0; ky < env.grid.height(); ++ky) {
           const Cell& k = env.grid.At(kx, ky);
-          if (k.type == kKey && k.color == c.color) keys->push_back({kx, ky});
+          if (k.type == kKey && k.color == c.color) keys.push_back({kx, ky});
         }
       }
     }
   }
-  return !keys->empty();
+  if (env.Carrying()) return DropSomewhere(env);
+  if (!keys.empty()) return GoFace(env, keys, kPickup);
+  return GoFace(env, boxes, kToggle);
 }
 
-// Pick up one of targets (dropping anything else first).
-int PickUp(const GridEnv& env, const std::vector<Pos>& targets) {
-  std::vector<Pos> keys;
-  if (NeedsKey(env, targets, &keys)) {
-    if (env.Carrying() && env.carrying.type == kKey) return kDone;  // the wrong key
-    if (env.Carrying()) return DropSomewhere(env);
-    return GoFace(env, keys, kPickup);
+// Go face one of targets and do `arrive` there with empty hands (pickup) or any hands;
+// a locked door on the way is opened with the carried key or a fetched one.
+int Reach(const GridEnv& env, const std::vector<Pos>& targets, int arrive, bool hands_free) {
+  if (Reachable(env, targets, false)) {
+    if (hands_free && env.Carrying()) return DropSomewhere(env);
+    return GoFace(env, targets, arrive);
   }
-  if (env.Carrying()) return DropSomewhere(env);
-  return GoFace(env, targets, kPickup);
+  if (env.carrying.type == kKey && Reachable(env, targets, true)) return GoFace(env, targets, kDone);
+  return FetchKey(env);
+}
+
+int PickUp(const GridEnv& env, const std::vector<Pos>& targets) {
+  return Reach(env, targets, kPickup, true);
 }
 
 }  // namespace
@@ -163,15 +172,8 @@ int BabyAIExpertAction(const GridEnv& env) {
   const InstrNode& n = st.nodes[ActiveLeaf(st, st.root)];
   const ObjDesc& desc = st.descs[n.desc];
   switch (n.kind) {
-    case InstrNodeKind::kGoTo: {
-      std::vector<Pos> keys;
-      if (NeedsKey(env, desc.obj_poss, &keys) &&
-          !(env.carrying.type == kKey)) {
-        if (env.Carrying()) return DropSomewhere(env);
-        return GoFace(env, keys, kPickup);
-      }
-      return GoFace(env, desc.obj_poss, kDone);
-    }
+    case InstrNodeKind::kGoTo:
+      return Reach(env, desc.obj_poss, kDone, false);
     case InstrNodeKind::kOpen: {
       std::vector<Pos> closed;
       for (const Pos& p : CurrentPositions(env, desc)) {
@@ -181,17 +183,9 @@ int BabyAIExpertAction(const GridEnv& env) {
       // A locked target door needs its key in hand.
       const Cell& d0 = env.grid.At(closed[0]);
       if (d0.state == kDoorLocked && !(env.carrying.type == kKey && env.carrying.color == d0.color)) {
-        std::vector<Pos> keys;
-        for (int x = 0; x < env.grid.width(); ++x) {
-          for (int y = 0; y < env.grid.height(); ++y) {
-            const Cell& k = env.grid.At(x, y);
-            if (k.type == kKey && k.color == d0.color) keys.push_back({x, y});
-          }
-        }
-        if (env.Carrying()) return DropSomewhere(env);
-        return GoFace(env, keys, kPickup);
+        return FetchKey(env);
       }
-      return GoFace(env, closed, kToggle);
+      return Reach(env, closed, kToggle, false);
     }
     case InstrNodeKind::kPickup: {
       if (env.Carrying()) {
@@ -218,7 +212,7 @@ int BabyAIExpertAction(const GridEnv& env) {
           }
         }
       }
-      return GoFace(env, spots, kDrop);
+      return Reach(env, spots, kDrop, false);
     }
     default:
       return kDone;
