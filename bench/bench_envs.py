@@ -16,6 +16,9 @@ the same observations (their outputs are compared, and a mismatch is reported).
 
 Every figure is the best of --repeats timed repeats after a warm-up.
 Usage: python bench/bench_envs.py [--task ID] [--num-envs 64] [--threads 1] [--markdown]
+
+Suite mode (--suite babyai): env steps/s of the three on every BabyAI id bidir_core has
+(no text row), one table with the ratio vs envpool; use smaller --steps/--minigrid-steps.
 """
 
 from __future__ import annotations
@@ -231,6 +234,36 @@ def print_table(header: list[str], rows: list[list[str]], markdown: bool) -> Non
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
 
 
+def run_suite(args, actions: np.ndarray) -> None:
+    """Steps/s of ours, envpool and minigrid on every BabyAI id, one row per id."""
+    import bidir_core
+
+    n, t = args.num_envs, args.threads
+    rows, ratios = [], []
+    for task in sorted(x for x in bidir_core.list_tasks() if x.startswith("BabyAI")):
+        ours = bench_ours(task, n, t, actions, args.repeats)
+        ep = mg = None
+        if "envpool" not in args.skip:
+            try:
+                ep = bench_envpool(task, n, t, actions, args.repeats)
+            except Exception:  # noqa: BLE001 - envpool lacks the id: "—"
+                ep = None
+        if "minigrid" not in args.skip:
+            mg = bench_minigrid(task, n, args.minigrid_steps, args.repeats)
+        if ep:
+            ratios.append(ours / ep)
+        rows.append([task, fmt_rate(ours), fmt_rate(ep), fmt_rate(mg), fmt_ratio(ours, ep),
+                     fmt_ratio(ours, mg)])
+        print(f"# {task} done", file=sys.stderr, flush=True)
+    print()
+    print_table(["task", "ours steps/s", "envpool steps/s", "minigrid steps/s", "ours/envpool",
+                 "ours/minigrid"], rows, args.markdown)
+    if ratios:
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        print(f"\n# ours/envpool over {len(ratios)} ids: geometric mean {geo:.2f}x, "
+              f"min {min(ratios):.2f}x, max {max(ratios):.2f}x")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default="BabyAI-GoToRedBallNoDists-v0")
@@ -242,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5, help="take the best of R repeats")
     p.add_argument("--skip", nargs="*", default=[], choices=["envpool", "minigrid", "text"])
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
+    p.add_argument("--suite", choices=["babyai"], help="every BabyAI id, steps/s only")
     args = p.parse_args(argv)
     n, t = args.num_envs, args.threads
     if n < 1 or t < 1 or args.steps < 1 or args.repeats < 1:
@@ -259,9 +293,12 @@ def main(argv: list[str] | None = None) -> None:
         f"# task {args.task}, num_envs {n}, threads {t}, steps {args.steps} x {n} "
         f"(minigrid {args.minigrid_steps} env-steps), best of {args.repeats}"
     )
+    actions = np.random.default_rng(0).integers(0, 7, (args.steps, n), dtype=np.int64)
+    if args.suite:
+        run_suite(args, actions)
+        return
     if args.task not in bidir_core.list_tasks():
         sys.exit(f"bidir_core has no task {args.task!r}")
-    actions = np.random.default_rng(0).integers(0, 7, (args.steps, n), dtype=np.int64)
 
     ours = bench_ours(args.task, n, t, actions, args.repeats)
     ep = mg = None

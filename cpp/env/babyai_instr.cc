@@ -272,6 +272,17 @@ void StartTracking(GridEnv* env, BabyAIState* st) {
   st->carried_id = -1;
 }
 
+void BabyAIStartCarrying(GridEnv* env) {
+  BabyAIState* st = &env->babyai;
+  const Pos p = st->start_carrying;
+  const size_t k = static_cast<size_t>(p.y) * env->grid.width() + p.x;
+  env->carrying = env->grid.At(p);
+  env->grid.At(p) = EmptyCell();
+  st->carried_id = st->ids[k];
+  st->ids[k] = -1;
+  st->start_carrying = {-1, -1};
+}
+
 void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,
                        bool fwd_was_box, double* reward, bool* terminated, bool* success) {
   BabyAIState* st = &env->babyai;

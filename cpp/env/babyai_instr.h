@@ -60,6 +60,10 @@ struct BabyAIState {
   std::vector<int32_t> ids;
   std::vector<Pos> cur_pos;  // WorldObj.cur_pos by id ((-1,-1) while carried)
   int32_t carried_id = -1;
+  // PutNext's start_carrying: minigrid lifts this object into the agent's hands after the
+  // reset observation is made; it is lifted at the start of the first step here, so the
+  // reset observation still shows it on the floor, as minigrid's does.
+  Pos start_carrying{-1, -1};
 
   bool tracking() const { return !ids.empty(); }
   int32_t IdAt(const GridEnv& env, Pos p) const;
@@ -84,6 +88,8 @@ bool ObjsNext(const GridEnv& env, const BabyAIState& st, const InstrNode& n);
 // Gives every non-empty cell its id (the cell index) once a level is generated.
 void StartTracking(GridEnv* env, BabyAIState* st);
 
+// Called by GridEnv::Step before the action when babyai.start_carrying is set.
+void BabyAIStartCarrying(GridEnv* env);
 // Called by GridEnv::Step after the action: moves object ids, updates positions after a
 // drop and verifies the instruction (RoomGridLevel.step).
 void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,

@@ -18,6 +18,7 @@ void GridEnv::Reset() {
 }
 
 StepOutcome GridEnv::Step(int action) {
+  if (babyai.start_carrying.x >= 0) BabyAIStartCarrying(this);
   StepOutcome out;
   ++step_count;
   const Pos fwd = FrontPos();

@@ -10,6 +10,7 @@
 #ifndef BIDIR_ENV_PLANNER_H_
 #define BIDIR_ENV_PLANNER_H_
 
+#include "env/babyai_oracle.h"
 #include "env/grid_env.h"
 
 namespace bidir {
@@ -21,7 +22,11 @@ struct Plan {
 
 Plan PlanShortest(const GridEnv& env);
 
-inline int ExpertAction(const GridEnv& env) { return PlanShortest(env).first_action; }
+// BabyAI levels with instruction trees use the subgoal oracle of env/babyai_oracle.h.
+inline int ExpertAction(const GridEnv& env) {
+  if (env.instr.kind == InstrKind::kTree) return BabyAIExpertAction(env);
+  return PlanShortest(env).first_action;
+}
 
 }  // namespace bidir
 

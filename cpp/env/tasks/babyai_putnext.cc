@@ -1,8 +1,8 @@
 // BabyAI "Put next" levels (minigrid/envs/babyai/putnext.py): PutNextLocal* (one room)
 // and PutNextS*N* (two rooms joined by a removed wall). Success on the drop that puts the
 // object to move next to (4-adjacent) an object of the fixed description.
-// The *Carrying variants (the agent starts holding the object) are not implemented:
-// minigrid's first observation of them still shows the object on the floor.
+// In the *Carrying variants the agent starts holding the object to move (minigrid's
+// first observation of them still shows it on the floor; see BabyAIState::start_carrying).
 #include <string>
 
 #include "env/tasks/babyai_level.h"
@@ -25,8 +25,8 @@ GenMissionFn PutNextLocal(int n) {
   };
 }
 
-GenMissionFn PutNext(int n) {
-  return [n](LevelCtx& c) {
+GenMissionFn PutNext(int n, bool start_carrying) {
+  return [n, start_carrying](LevelCtx& c) {
     c.rg->PlaceAgent(c.env, 0, 0);
     const auto objs_l = c.rg->AddDistractors(c.env, 0, 0, n, true);
     const auto objs_r = c.rg->AddDistractors(c.env, 1, 0, n, true);
@@ -34,6 +34,7 @@ GenMissionFn PutNext(int n) {
     auto a = objs_l[RandIndex(c.env, static_cast<int>(objs_l.size()))];
     auto b = objs_r[RandIndex(c.env, static_cast<int>(objs_r.size()))];
     if (c.RandBool()) std::swap(a, b);
+    if (start_carrying) c.st->start_carrying = a.pos;
     const int move = c.Desc(a.type, a.color);
     const int fixed = c.Desc(b.type, b.color);
     c.SetRoot(c.st->AddAction(InstrNodeKind::kPutNext, move, fixed));
@@ -48,8 +49,13 @@ BIDIR_REGISTER_TASKS(babyai_putnext) {
   tasks->push_back(std::make_unique<BabyAILevel>("BabyAI-PutNextLocalS6N4-v0", 6, 1, 1, PutNextLocal(4)));
   for (auto [rs, n] : std::vector<std::pair<int, int>>{{4, 1}, {5, 2}, {5, 1}, {6, 3}, {7, 4}}) {
     tasks->push_back(std::make_unique<BabyAILevel>(
-        "BabyAI-PutNextS" + std::to_string(rs) + "N" + std::to_string(n) + "-v0", rs, 1, 2, PutNext(n),
-        8 * rs * rs));
+        "BabyAI-PutNextS" + std::to_string(rs) + "N" + std::to_string(n) + "-v0", rs, 1, 2,
+        PutNext(n, false), 8 * rs * rs));
+  }
+  for (auto [rs, n] : std::vector<std::pair<int, int>>{{5, 2}, {6, 3}, {7, 4}}) {
+    tasks->push_back(std::make_unique<BabyAILevel>(
+        "BabyAI-PutNextS" + std::to_string(rs) + "N" + std::to_string(n) + "Carrying-v0", rs, 1, 2,
+        PutNext(n, true), 8 * rs * rs));
   }
 }
 
