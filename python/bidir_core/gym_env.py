@@ -12,7 +12,7 @@ makes Gymnasium import bidir_core first.
 from __future__ import annotations
 
 import string
-from typing import Any, SupportsFloat
+from typing import Any, Dict, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -30,7 +30,7 @@ NAMESPACE = "bidir_core"
 MISSION_CHARSET = string.ascii_letters + string.digits + " ,.'-"
 
 
-class BidirEnv(gym.Env):
+class BidirEnv(gym.Env[Dict[str, Any], int]):
     """One environment of ``task_id`` (a C++ ``BidirVecEnv`` of one env), like minigrid's.
 
     Observations are dicts of ``image`` uint8 (7, 7, 3), ``direction`` int (0..3) and
@@ -41,6 +41,11 @@ class BidirEnv(gym.Env):
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
+    render_mode: str | None
+    observation_space: spaces.Dict
+    action_space: spaces.Discrete
+    vec: BidirVecEnv
+    task_id: str
 
     def __init__(self, task_id: str, *, num_threads: int = 1, prompt_style: str = "short",
                  render_mode: str | None = None) -> None:

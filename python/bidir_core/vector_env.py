@@ -65,7 +65,7 @@ def _check_seed(seed: Any, name: str = "seed") -> int:
     return int(seed)
 
 
-class BidirVecEnv(gym.vector.VectorEnv):
+class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
     """N environments of one task, stepped in C++, exact to minigrid (seeds included).
 
     Observations are dicts of ``image`` uint8 (N, 7, 7, 3) indexed [vx, vy, channel],
@@ -91,6 +91,16 @@ class BidirVecEnv(gym.vector.VectorEnv):
     ``async_reset``/``send``/``recv`` and ``step(actions, env_id)`` follow
     ``envpool.make(..., env_type="gymnasium")``.
     """
+
+    metadata: dict[str, Any]
+    render_mode: str | None
+    single_observation_space: spaces.Dict
+    observation_space: spaces.Dict
+    single_action_space: spaces.Discrete
+    action_space: spaces.MultiDiscrete
+    num_envs: int
+    task_id: str
+    autoreset_mode: AutoresetMode
 
     def __init__(
         self,

@@ -28,10 +28,10 @@ try:
         VecEnvObs,
         VecEnvStepReturn,
     )
-except ImportError as err:  # pragma: no cover - depends on the install
+except ImportError:  # pragma: no cover - depends on the install
     raise ImportError(
         "bidir_core.integrations.sb3 needs stable-baselines3: pip install 'bidir_core[sb3]'"
-    ) from err
+    ) from None
 
 from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv
 
@@ -45,6 +45,9 @@ class BidirSB3VecEnv(VecEnv):
     ...). Observations are dicts of ``image`` (N, 7, 7, 3) in ``image_dtype``, ``direction``
     int64 (N,) and ``mission`` uint8 (N, MISSION_BYTES).
     """
+
+    env: BidirVecEnv
+    render_mode: str | None
 
     def __init__(
         self,
