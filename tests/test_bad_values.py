@@ -136,3 +136,17 @@ def test_reject_masked_helper():
     reject_masked("a", [1, 2])
     with pytest.raises(TypeError, match="fill the masked entries"):
         reject_masked("a", np.ma.masked_array([1, 2], mask=[True, False]))
+
+
+def test_masked_arrays_are_rejected_by_the_vector_env():
+    import bidir_core
+
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 2, seed=0)
+    env.reset()
+    masked = np.ma.masked_array(np.zeros(2, np.int64), mask=[False, True])
+    with pytest.raises(TypeError, match="actions"):
+        env.step(masked)
+    with pytest.raises(TypeError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.ma.masked_array(np.ones(2, bool))})
+    with pytest.raises(TypeError, match="indices"):
+        env.prompts(np.ma.masked_array(np.zeros(1, np.int64)))

@@ -358,6 +358,7 @@ def test_merge_refuses_what_is_not_a_results_file(tmp_path, capsys, content, mes
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow  # ~30 s: four `bidir train` processes, twice
 def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, capsys):
     out = tmp_path / "exp"
     argv = ["experiment", "paper", "--modes", "ppo,teach", "--seeds", "2", "--budgets", "2,1",
@@ -402,25 +403,31 @@ def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, caps
 
 def test_unfinished_runs_are_resumed_and_broken_ones_restarted(tmp_path, capsys):
     out = tmp_path / "exp"
-    # ppo-s0 was interrupted after its first iteration (of 3) ...
-    config = TrainConfig(task=TASK, mode="ppo", seed=0, num_envs=8, steps_per_iteration=64,
-                         total_frames=192)  # fmt: skip
-    with Trainer(config, out / "runs" / "ppo-s0", progress=False) as trainer:
-        assert trainer.train(stop_after_iteration=1)["status"] == "stopped"
+    # ppo-s0 and ppo-s2 were interrupted after their first iteration (of 3) ...
+    for seed in (0, 2):
+        config = TrainConfig(task=TASK, mode="ppo", seed=seed, num_envs=8,
+                             steps_per_iteration=64, total_frames=192)  # fmt: skip
+        with Trainer(config, out / "runs" / f"ppo-s{seed}", progress=False) as trainer:
+            assert trainer.train(stop_after_iteration=1)["status"] == "stopped"
+    # ... then ppo-s2's checkpoint.pt was torn (its checkpoint.prev.pt is iteration 0's) ...
+    newest = out / "runs" / "ppo-s2" / "checkpoint.pt"
+    newest.write_bytes(newest.read_bytes()[:-100])
     # ... and ppo-s1 was killed before it wrote a checkpoint.
     (out / "runs" / "ppo-s1").mkdir(parents=True)
     (out / "runs" / "ppo-s1" / "config.json").write_text("{}")
 
-    argv = ["experiment", "paper", "--modes", "ppo", "--seeds", "2", "--budgets", "3",
-            "--out", str(out), *TINY]  # fmt: skip
+    argv = ["experiment", "paper", "--modes", "ppo", "--seeds", "3", "--budgets", "3",
+            "--out", str(out), "--jobs", "3", *TINY]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "ppo-s0: resuming at iteration 1 of 3" in printed
     assert "ppo-s1: no usable checkpoint" in printed
+    assert "ppo-s2: resuming at iteration 0 of 3" in printed
     assert "--resume" in (out / "logs" / "ppo-s0.log").read_text()
-    for name in ("ppo-s0", "ppo-s1"):
+    assert "resuming from the previous checkpoint" in (out / "logs" / "ppo-s2.log").read_text()
+    for name in ("ppo-s0", "ppo-s1", "ppo-s2"):
         assert [r["iteration"] for r in read_metrics(out / "runs" / name)] == [1, 2, 3]
-    assert json.loads((out / "results.json").read_text())["results"][0]["seeds"] == 2
+    assert json.loads((out / "results.json").read_text())["results"][0]["seeds"] == 3
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from bidir_core.feedback import FeedbackAggregator, FeedbackTable, RunningMeanSt
 
 
 def reference_feedback(r, v, term, trunc, fv, nv, q, lt, lb, gamma, lam, rho_max):
-    """Forward, window by window, exactly as SPEC.md §4 words it: the query's truncated
+    """Forward, window by window, exactly as docs/method.md words it: the query's truncated
     importance ratio times the (gamma * lam)-discounted TD errors of its window."""
     T, N = r.shape
     deltas = np.zeros((T, N))

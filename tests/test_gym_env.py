@@ -201,3 +201,15 @@ def test_clip_reward_needs_copies():
     env = W.ClipReward(bidir_core.make_vec(TASK, 4, seed=0, copy=False), 0.0, 0.5)
     with pytest.raises(ValueError, match="read-only"):
         _run(env, 80)
+
+
+def test_make_vec_documents_every_parameter_and_every_task():
+    import inspect
+
+    doc = inspect.getdoc(bidir_core.make_vec)
+    for name in inspect.signature(bidir_core.make_vec).parameters:
+        assert f"{name}:" in doc, name
+    for task in bidir_core.list_tasks():
+        parts = task.split("-")  # MiniGrid-Empty-5x5-v0 is listed as MiniGrid-Empty-{5x5,...}-v0
+        assert task in doc or ("-".join(parts[:2]) + "-{" in doc and parts[2] in doc), task
+    assert "Example" in doc

@@ -18,7 +18,7 @@ def test_a_blocked_teacher_does_not_slow_a_teach_iteration(tmp_path):
     torch.set_num_threads(1)
     cfg = TrainConfig(
         mode="teach", task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
-        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread"),
+        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread", hint_wait=0.0),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     gate, first, patched, done = (threading.Event() for _ in range(4))
@@ -65,3 +65,11 @@ def test_served_answers_need_the_owner_thread_and_uint64_hashes():
     with TeacherService(load_teacher("tiny"), 2) as service:
         with pytest.raises(TypeError, match="uint64"):
             service.served([1, 2])
+
+
+def test_hint_wait_auto_waits_for_tiny_only():
+    assert TeacherModeConfig().validate().hint_wait_s == 0.2  # tiny answers in milliseconds
+    assert TeacherModeConfig(name="smollm2-135m").validate().hint_wait_s == 0.0
+    assert TeacherModeConfig(hint_wait=0.0).validate().hint_wait_s == 0.0
+    with pytest.raises(ValueError, match="hint_wait"):
+        TeacherModeConfig(hint_wait=-1.0).validate()

@@ -95,6 +95,27 @@ def _mutations():
         "rng uinteger": lambda s: s["rng"].__setitem__("uinteger", 2**40),
         "rng generator": lambda s: s["rng"].__setitem__("bit_generator", "MT19937"),
         "targets shape": lambda s: s["instr"].__setitem__("targets", np.zeros((2, 3), np.int64)),
+        # The whole state is validated, not only the cell the agent faces.
+        "outer wall removed": grid_cell(0, 2, [1, 0, 0, 1, 0, 0]),
+        "outer wall is a door": grid_cell(4, 3, [4, 0, 0, 1, 0, 0]),
+        "corner is floor": grid_cell(0, 0, [3, 0, 0, 1, 0, 0]),
+        "unseen cell": grid_cell(2, 2, [0, 0, 0, 1, 0, 0]),
+        "agent cell": grid_cell(2, 2, [10, 0, 0, 1, 0, 0]),
+        "box holds a door": grid_cell(2, 3, [7, 0, 0, 4, 0, 0]),
+        "carrying color": set_("carrying", np.array([5, 6, 0, 1, 0, 0], np.uint8)),
+        "mission not utf-8": set_("mission", b"go to the \xff ball"),
+        "mission NUL": set_("mission", "get to\0 the goal"),
+        "mission too long": set_("mission", "x" * 200),
+        "return nan": set_("episode_return", float("nan")),
+        "return inf": set_("episode_return", float("inf")),
+        "return negative": set_("episode_return", -1.0),
+        "target wraps to the grid": lambda s: s["instr"].__setitem__(
+            "targets", np.array([[2**32 + 1, 1]], np.int64)),
+        "target negative": lambda s: s["instr"].__setitem__(
+            "targets", np.array([[-1, 1]], np.int64)),
+        "instr kind": lambda s: s["instr"].__setitem__("kind", 7),
+        "needs_reset type": set_("needs_reset", "yes"),
+        "rng state too big": lambda s: s["rng"]["state"].__setitem__("state", 2**128),
     }
 
 
@@ -124,3 +145,37 @@ def test_state_index_is_checked():
         env.set_state(-1, state)
     with pytest.raises(TypeError):
         env.get_state("0")
+
+
+def test_state_with_a_hole_in_the_outer_wall_cannot_walk_off_the_grid():
+    # set_state used to check only the cell in front of the agent: a state whose outer
+    # wall had a hole let GridEnv::Step walk the agent off the grid (heap reads and
+    # writes outside it). Such states are rejected now, whatever the agent faces.
+    env = bidir_core.make_vec("MiniGrid-Empty-5x5-v0", 1, seed=0)
+    env.reset()
+    s = env.get_state(0)
+    s["agent_pos"], s["agent_dir"] = (1, 2), 0  # faces east, into the room
+    s["grid"][0, 2] = [1, 0, 0, 1, 0, 0]  # a hole behind the agent
+    with pytest.raises(ValueError, match=r"outer wall"):
+        env.set_state(0, s)
+    s["grid"][0, 2] = [2, 5, 0, 1, 0, 0]
+    env.set_state(0, s)
+    for a in [0, 0, 2, 2, 2, 2, 1, 2, 2, 2, 2]:  # walk into every wall: no effect, no crash
+        env.step(np.array([a]))
+    pos = env.get_state(0)["agent_pos"]
+    assert 1 <= pos[0] <= 3 and 1 <= pos[1] <= 3
+
+
+def test_the_state_of_an_episode_cut_by_its_time_limit_restores():
+    """get_state of a NextStep env whose episode was just truncated (step_count ==
+    max_steps, needs_reset) is a valid state for set_state."""
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 1, seed=0)
+    env.reset()
+    truncated = False
+    while not truncated:
+        _, _, term, trunc, _ = env.step(np.array([4]))  # "drop": never succeeds
+        truncated = bool(trunc[0])
+    state = env.get_state(0)
+    assert state["needs_reset"] and state["step_count"] == state["max_steps"]
+    env.set_state(0, state)
+    assert env.get_state(0)["step_count"] == state["max_steps"]

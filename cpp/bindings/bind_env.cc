@@ -4,9 +4,13 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <atomic>
+#include <cstring>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "bindings/checks.h"
@@ -23,9 +27,46 @@ constexpr int kStateVersion = 1;
 constexpr int kCellBytes = 6;
 
 py::int_ U128(uint64_t hi, uint64_t lo) {
-  py::int_ h(hi), l(lo);
-  return py::reinterpret_steal<py::int_>(
-      PyNumber_Or(PyNumber_Lshift(h.ptr(), py::int_(64).ptr()), l.ptr()));
+  py::int_ h(hi), l(lo), shift(64);
+  // Every new reference is owned by an object: the shifted intermediate used to leak.
+  py::object shifted = py::reinterpret_steal<py::object>(PyNumber_Lshift(h.ptr(), shift.ptr()));
+  if (!shifted) throw py::error_already_set();
+  py::object v = py::reinterpret_steal<py::object>(PyNumber_Or(shifted.ptr(), l.ptr()));
+  if (!v) throw py::error_already_set();
+  return py::reinterpret_steal<py::int_>(v.release());
+}
+
+// True if s is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
+bool IsValidUtf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
 }
 
 void SplitU128(const py::handle& value, const char* name, uint64_t* hi, uint64_t* lo) {
@@ -163,6 +204,15 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
                                   true);
     }
   }
+  // The outer walls keep the agent (and every cell it can face) inside the grid.
+  for (int x = 0; x < w; ++x) {
+    for (int y = 0; y < h; ++y) {
+      if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && e.grid.At(x, y).type != kWall) {
+        throw py::value_error("state['grid'][" + std::to_string(x) + ", " + std::to_string(y) +
+                              "] is on the outer wall and must be a wall (type 2)");
+      }
+    }
+  }
   const auto pos = GetItem<std::array<int, 2>>(s, "agent_pos");
   e.agent = {pos[0], pos[1]};
   if (!e.grid.InBounds(e.agent.x, e.agent.y)) throw py::value_error("state['agent_pos'] is outside the grid");
@@ -184,13 +234,17 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
   e.max_steps = GetItem<int>(s, "max_steps");
   if (e.max_steps < 1) throw py::value_error("state['max_steps'] must be >= 1");
   e.step_count = GetItem<int>(s, "step_count");
-  if (e.step_count < 0 || e.step_count >= e.max_steps) {
-    throw py::value_error("state['step_count'] must be in [0, max_steps)");
+  // max_steps itself: the state get_state() gives of an episode just cut by its time limit.
+  if (e.step_count < 0 || e.step_count > e.max_steps) {
+    throw py::value_error("state['step_count'] must be in [0, max_steps]");
   }
   e.mission = GetItem<std::string>(s, "mission");
   if (e.mission.size() > static_cast<size_t>(kMissionBytes)) {
     throw py::value_error("state['mission'] is longer than " + std::to_string(kMissionBytes) +
                           " bytes");
+  }
+  if (!IsValidUtf8(e.mission) || e.mission.find('\0') != std::string::npos) {
+    throw py::value_error("state['mission'] must be valid UTF-8 without NUL bytes");
   }
   const py::dict instr = GetItem<py::dict>(s, "instr");
   const int kind = GetItem<int>(instr, "kind", "state['instr']");
@@ -208,11 +262,17 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
   CheckArray<int64_t>(targets, "state['instr']['targets']", {targets.shape(0), 2}, false);
   const auto* td = static_cast<const int64_t*>(targets.data());
   for (py::ssize_t k = 0; k < targets.shape(0); ++k) {
+    if (td[2 * k] < 0 || td[2 * k] >= w || td[2 * k + 1] < 0 || td[2 * k + 1] >= h) {
+      throw py::value_error("state['instr']['targets'] outside the grid");
+    }
     const Pos p{static_cast<int>(td[2 * k]), static_cast<int>(td[2 * k + 1])};
-    if (!e.grid.InBounds(p.x, p.y)) throw py::value_error("state['instr']['targets'] outside the grid");
     e.instr.targets.push_back(p);
   }
   e.episode_return = GetItem<double>(s, "episode_return");
+  // Rewards are in [0, 1] and an episode earns at most one.
+  if (!(e.episode_return >= 0.0 && e.episode_return <= 1.0)) {
+    throw py::value_error("state['episode_return'] must be a finite number in [0, 1]");
+  }
   *needs_reset = GetItem<bool>(s, "needs_reset");
   const py::dict rng = GetItem<py::dict>(s, "rng");
   if (GetItem<std::string>(rng, "bit_generator", "state['rng']") != "PCG64") {
@@ -236,6 +296,35 @@ GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) 
   return e;
 }
 
+// Marks a PyVecEnv busy for the duration of one call. The envs, their buffers and the
+// thread pool may only be used by one call at a time; a call from a second Python thread
+// (possible while the first has released the GIL) or a re-entrant call raises instead of
+// corrupting memory or deadlocking the pool.
+class BusyGuard {
+ public:
+  BusyGuard(std::atomic<bool>* flag, const char* method) : flag_(flag) {
+    bool expected = false;
+    if (!flag_->compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+      throw std::runtime_error(std::string("VecEnv.") + method +
+                               ": this env is used from two threads at once (or re-entered "
+                               "while a call is running); give each thread its own env or "
+                               "serialise the calls with a lock");
+    }
+  }
+  ~BusyGuard() { flag_->store(false, std::memory_order_release); }
+  BusyGuard(const BusyGuard&) = delete;
+  BusyGuard& operator=(const BusyGuard&) = delete;
+
+ private:
+  std::atomic<bool>* flag_;
+};
+
+// The output buffers bind_buffers() takes, in VecBuffers order: (key, dtype check, shape).
+constexpr const char* kBufferKeys[] = {
+    "image",          "direction",      "mission",         "reward",      "terminated",
+    "truncated",      "episode_done",   "episode_return",  "episode_length",
+    "episode_success", "final_image",   "final_direction", "final_mission"};
+
 class PyVecEnv {
  public:
   PyVecEnv(const std::string& task_id, int num_envs, int num_threads, bool same_step) {
@@ -245,15 +334,41 @@ class PyVecEnv {
     if (num_threads < 1) {
       throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
     }
-    vec_ = std::make_unique<VecEnv>(task, num_envs, num_threads,
-                                    same_step ? AutoresetMode::kSameStep : AutoresetMode::kNextStep);
+    try {
+      vec_ = std::make_unique<VecEnv>(task, num_envs, num_threads,
+                                      same_step ? AutoresetMode::kSameStep : AutoresetMode::kNextStep);
+    } catch (const std::system_error& err) {
+      // The pool has joined the workers it started; say what to do about it.
+      throw std::runtime_error("could not start " + std::to_string(num_threads) +
+                               " threads for the envs (" + err.what() +
+                               "): use fewer num_threads or raise the process/memory limit");
+    }
+    num_envs_ = num_envs;
+    num_threads_ = vec_->num_threads();
+    task_id_ = task->id();
+    width_ = task->width();
+    height_ = task->height();
+    started_.assign(static_cast<size_t>(num_envs), 0);
+    actions_.assign(static_cast<size_t>(num_envs), 0);
   }
 
-  void BindBuffers(py::dict arrays) {
-    const py::ssize_t n = vec_->num_envs();
+  void BindBuffers(const py::object& obj) {
+    BusyGuard busy(&busy_, "bind_buffers");
+    RequireOpen("bind_buffers");
+    if (!py::isinstance<py::dict>(obj)) {
+      throw py::type_error("arrays must be a dict of numpy arrays, got " +
+                           std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+    }
+    const py::dict arrays = py::reinterpret_borrow<py::dict>(obj);
+    const py::ssize_t n = num_envs_;
+    std::vector<py::array> held;
+    held.reserve(std::size(kBufferKeys));
+    // Never converted: each buffer must be the caller's own writeable array.
     auto get = [&](const char* key) -> py::array {
       if (!arrays.contains(key)) throw py::value_error(std::string("missing buffer '") + key + "'");
-      return arrays[key].cast<py::array>();
+      py::array a = AsArray(arrays[key], key);
+      held.push_back(a);
+      return a;
     };
     VecBuffers b;
     py::array a;
@@ -270,51 +385,72 @@ class PyVecEnv {
     a = get("final_image"), CheckArray<uint8_t>(a, "final_image", {n, 7, 7, 3}, true), b.final_image = static_cast<uint8_t*>(a.mutable_data());
     a = get("final_direction"), CheckArray<int64_t>(a, "final_direction", {n}, true), b.final_direction = static_cast<int64_t*>(a.mutable_data());
     a = get("final_mission"), CheckArray<uint8_t>(a, "final_mission", {n, kMissionBytes}, true), b.final_mission = static_cast<uint8_t*>(a.mutable_data());
-    buffers_ = arrays;  // keep the arrays alive while we hold their pointers
+    std::vector<ByteRange> ranges;
+    for (size_t k = 0; k < held.size(); ++k) ranges.push_back(RangeOf(held[k], kBufferKeys[k]));
+    CheckNoOverlap(ranges, ranges.size());
+    // Hold the arrays themselves (not the dict, which the caller may clear) for as long as
+    // the envs hold their pointers.
+    held_ = std::move(held);
     vec_->BindBuffers(b);
     bound_ = true;
   }
 
   void Reset(const py::object& seeds, const py::object& mask) {
-    RequireBound();
-    const py::ssize_t n = vec_->num_envs();
-    const uint64_t* seed_ptr = nullptr;
-    const bool* mask_ptr = nullptr;
-    py::array seed_arr, mask_arr;
+    BusyGuard busy(&busy_, "reset");
+    RequireBound("reset");
+    const py::ssize_t n = num_envs_;
+    // Copies: another Python thread may write the caller's arrays once the GIL is released.
+    std::vector<uint64_t> seed_copy;
+    std::vector<uint8_t> mask_copy;
     if (!seeds.is_none()) {
-      seed_arr = seeds.cast<py::array>();
+      py::array seed_arr = AsArray(seeds, "seeds");
       CheckArray<uint64_t>(seed_arr, "seeds", {n}, false);
-      seed_ptr = static_cast<const uint64_t*>(seed_arr.data());
+      const auto* d = static_cast<const uint64_t*>(seed_arr.data());
+      seed_copy.assign(d, d + n);
     }
     if (!mask.is_none()) {
-      mask_arr = mask.cast<py::array>();
+      py::array mask_arr = AsArray(mask, "reset_mask");
       CheckArray<bool>(mask_arr, "reset_mask", {n}, false);
-      mask_ptr = static_cast<const bool*>(mask_arr.data());
+      const auto* d = static_cast<const uint8_t*>(mask_arr.data());
+      mask_copy.resize(static_cast<size_t>(n));
+      for (py::ssize_t i = 0; i < n; ++i) mask_copy[i] = d[i] != 0;
     }
-    py::gil_scoped_release release;
-    vec_->Reset(seed_ptr, mask_ptr);
+    {
+      py::gil_scoped_release release;
+      vec_->Reset(seed_copy.empty() ? nullptr : seed_copy.data(),
+                  mask_copy.empty() ? nullptr : reinterpret_cast<const bool*>(mask_copy.data()));
+    }
+    for (int i = 0; i < num_envs_; ++i) {
+      if (mask_copy.empty() || mask_copy[i]) MarkStarted(i);
+    }
   }
 
   void Step(const py::array& actions) {
-    RequireBound();
-    CheckArray<int64_t>(actions, "actions", {vec_->num_envs()}, false);
-    const auto* a = static_cast<const int64_t*>(actions.data());
+    BusyGuard busy(&busy_, "step");
+    RequireReady("step");
+    CheckArray<int64_t>(actions, "actions", {num_envs_}, false);
+    // A copy, so that the values validated are the values stepped with.
+    std::memcpy(actions_.data(), actions.data(), sizeof(int64_t) * actions_.size());
     py::gil_scoped_release release;
-    vec_->Step(a);
+    vec_->Step(actions_.data());
   }
 
-  std::vector<std::string> Missions() const {
+  std::vector<std::string> Missions() {
+    BusyGuard busy(&busy_, "missions");
+    RequireReady("missions");
     std::vector<std::string> out;
-    for (int i = 0; i < vec_->num_envs(); ++i) out.push_back(vec_->env(i).mission);
+    for (int i = 0; i < num_envs_; ++i) out.push_back(vec_->env(i).mission);
     return out;
   }
 
-  std::vector<std::vector<std::string>> Descriptions() const {
-    std::vector<std::vector<std::string>> out(static_cast<size_t>(vec_->num_envs()));
+  std::vector<std::vector<std::string>> Descriptions() {
+    BusyGuard busy(&busy_, "descriptions");
+    RequireReady("descriptions");
+    std::vector<std::vector<std::string>> out(static_cast<size_t>(num_envs_));
     {
       py::gil_scoped_release release;
       uint8_t image[kImageBytes];
-      for (int i = 0; i < vec_->num_envs(); ++i) {
+      for (int i = 0; i < num_envs_; ++i) {
         WriteView(vec_->env(i), image);
         DescribeView(image, &out[i]);
       }
@@ -323,8 +459,10 @@ class PyVecEnv {
   }
 
   // Prompts of the envs in `indices` (an int64 array, or None for all envs).
-  std::vector<std::string> Prompts(const py::object& indices) const {
-    const int n = vec_->num_envs();
+  std::vector<std::string> Prompts(const py::object& indices) {
+    BusyGuard busy(&busy_, "prompts");
+    RequireReady("prompts");
+    const int n = num_envs_;
     std::vector<int> ids;
     if (indices.is_none()) {
       ids.resize(static_cast<size_t>(n));
@@ -358,7 +496,9 @@ class PyVecEnv {
 
   // FNV-1a 64 of every env's prompt, written into `out` (uint64 (N,)) or a new array.
   py::array PromptHashes(const py::object& out) {
-    const py::ssize_t n = vec_->num_envs();
+    BusyGuard busy(&busy_, "prompt_hashes");
+    RequireReady("prompt_hashes");
+    const py::ssize_t n = num_envs_;
     py::array arr;
     if (out.is_none()) {
       arr = py::array_t<uint64_t>(n);
@@ -376,30 +516,41 @@ class PyVecEnv {
     return arr;
   }
 
-  py::array_t<int64_t> ExpertActions() const {
-    py::array_t<int64_t> out(vec_->num_envs());
+  py::array_t<int64_t> ExpertActions() {
+    BusyGuard busy(&busy_, "expert_actions");
+    RequireReady("expert_actions");
+    py::array_t<int64_t> out(num_envs_);
     int64_t* d = out.mutable_data();
     py::gil_scoped_release release;
-    for (int i = 0; i < vec_->num_envs(); ++i) d[i] = ExpertAction(vec_->env(i));
+    for (int i = 0; i < num_envs_; ++i) d[i] = ExpertAction(vec_->env(i));
     return out;
   }
 
-  py::array_t<int64_t> PlanLengths() const {
-    py::array_t<int64_t> out(vec_->num_envs());
+  py::array_t<int64_t> PlanLengths() {
+    BusyGuard busy(&busy_, "plan_lengths");
+    RequireReady("plan_lengths");
+    py::array_t<int64_t> out(num_envs_);
     int64_t* d = out.mutable_data();
     py::gil_scoped_release release;
-    for (int i = 0; i < vec_->num_envs(); ++i) d[i] = PlanShortest(vec_->env(i)).length;
+    for (int i = 0; i < num_envs_; ++i) d[i] = PlanShortest(vec_->env(i)).length;
     return out;
   }
 
   py::dict State(int i) {
+    BusyGuard busy(&busy_, "get_state");
+    RequireOpen("get_state");
     CheckIndex(i);
+    if (!started_[i]) {
+      throw std::runtime_error("VecEnv.get_state: env " + std::to_string(i) +
+                               " has no state yet: call reset() (or set_state) first");
+    }
     return GetState(*vec_, i, vec_->NeedsReset(i));
   }
 
   void SetState(int i, const py::object& state) {
+    BusyGuard busy(&busy_, "set_state");
+    RequireBound("set_state");
     CheckIndex(i);
-    RequireBound();
     bool needs_reset = false;
     GridEnv e = ParseState(*vec_, state, &needs_reset);
     vec_->env(i) = std::move(e);
@@ -407,38 +558,95 @@ class PyVecEnv {
     vec_->WriteObservation(i);
     vec_->WriteMission(i);
     vec_->RestartHistory(i);
+    MarkStarted(i);
   }
 
-  std::string prompt_style() const {
-    return vec_->prompt_style() == PromptStyle::kGlam ? "glam" : "short";
+  // Stops the thread pool and frees the envs and the buffers they write to; every later
+  // call raises. Closing twice is allowed.
+  void Close() {
+    BusyGuard busy(&busy_, "close");
+    if (closed_) return;
+    closed_ = true;
+    bound_ = false;
+    {
+      py::gil_scoped_release release;  // joins the pool's workers
+      vec_.reset();
+    }
+    held_.clear();
   }
+
+  std::string prompt_style() const { return prompt_style_; }
   void set_prompt_style(const std::string& style) {
+    BusyGuard busy(&busy_, "prompt_style");
+    RequireOpen("prompt_style");
     if (style != "short" && style != "glam") {
       throw py::value_error("prompt_style must be 'short' or 'glam', got '" + style + "'");
     }
     vec_->SetPromptStyle(style == "glam" ? PromptStyle::kGlam : PromptStyle::kShort);
-  }
-
-  int num_envs() const { return vec_->num_envs(); }
-  int num_threads() const { return vec_->num_threads(); }
-  std::string task_id() const { return vec_->task().id(); }
-  int width() const { return vec_->task().width(); }
-  int height() const { return vec_->task().height(); }
-
- private:
-  void CheckIndex(int i) const {
-    if (i < 0 || i >= vec_->num_envs()) {
-      throw py::index_error("env index " + std::to_string(i) + " is out of range [0, " +
-                            std::to_string(vec_->num_envs()) + ")");
+    prompt_style_ = style;
+    // Envs given a state by set_state before any reset() get their history too.
+    if (bound_) {
+      for (int i = 0; i < num_envs_; ++i) {
+        if (started_[i]) vec_->RestartHistory(i);
+      }
     }
   }
-  void RequireBound() const {
-    if (!bound_) throw std::logic_error("bind_buffers() must be called first");
+
+  bool closed() const { return closed_; }
+  int num_envs() const { return num_envs_; }
+  int num_threads() const { return num_threads_; }
+  std::string task_id() const { return task_id_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+
+ private:
+  void MarkStarted(int i) {
+    if (!started_[i]) {
+      started_[i] = 1;
+      ++num_started_;
+    }
+  }
+  void CheckIndex(int i) const {
+    if (i < 0 || i >= num_envs_) {
+      throw py::index_error("env index " + std::to_string(i) + " is out of range [0, " +
+                            std::to_string(num_envs_) + ")");
+    }
+  }
+  void RequireOpen(const char* method) const {
+    if (closed_) {
+      throw std::runtime_error(std::string("VecEnv.") + method + ": the env is closed");
+    }
+  }
+  void RequireBound(const char* method) const {
+    RequireOpen(method);
+    if (!bound_) {
+      throw std::runtime_error(std::string("VecEnv.") + method +
+                               ": bind_buffers() must be called first");
+    }
+  }
+  // Every env has a state: reset() ran for all (or set_state gave the others one).
+  void RequireReady(const char* method) const {
+    RequireBound(method);
+    if (num_started_ < num_envs_) {
+      int first = 0;
+      while (started_[first]) ++first;
+      throw std::runtime_error(std::string("VecEnv.") + method +
+                               ": call reset() first (env " + std::to_string(first) +
+                               " has never been reset)");
+    }
   }
 
   std::unique_ptr<VecEnv> vec_;
-  py::dict buffers_;
+  std::vector<py::array> held_;  // the bound buffers, alive while vec_ holds their pointers
+  std::vector<uint8_t> started_;  // env i has had a reset() or set_state()
+  std::vector<int64_t> actions_;  // step()'s copy of the actions
+  int num_started_ = 0;
   bool bound_ = false;
+  bool closed_ = false;
+  mutable std::atomic<bool> busy_{false};
+  int num_envs_ = 0, num_threads_ = 0, width_ = 0, height_ = 0;
+  std::string task_id_;
+  std::string prompt_style_ = "short";
 };
 
 }  // namespace
@@ -447,6 +655,14 @@ void BindEnv(py::module_& m) {
   m.def("list_tasks", &ListTaskIds, "The ids of all tasks, in registration order.");
   m.attr("MISSION_BYTES") = kMissionBytes;
   m.attr("NUM_ACTIONS") = kNumActions;
+  m.def(
+      "_fail_thread_start_for_testing",
+      [](int worker) {
+        if (worker < 0) throw py::value_error("worker must be >= 0");
+        ThreadPool::FailAtWorkerForTesting().store(worker);
+      },
+      py::arg("worker"),
+      "Test hook: new envs fail to start thread pool worker `worker` (1-based; 0: off).");
   py::class_<PyVecEnv>(m, "VecEnv", "Raw batched environments; use bidir_core.make_vec().")
       .def(py::init<const std::string&, int, int, bool>(), py::arg("task_id"),
            py::arg("num_envs"), py::arg("num_threads"), py::arg("same_step"))
@@ -465,6 +681,9 @@ void BindEnv(py::module_& m) {
            "array), without building Python strings.")
       .def("expert_actions", &PyVecEnv::ExpertActions, "The oracle planner's next action per env.")
       .def("plan_lengths", &PyVecEnv::PlanLengths, "Length of the oracle's plan per env (-1: none).")
+      .def("close", &PyVecEnv::Close,
+           "Stops the env's threads and frees its envs; every later call raises RuntimeError.")
+      .def_property_readonly("closed", &PyVecEnv::closed)
       .def("get_state", &PyVecEnv::State, py::arg("index"), "Env `index`'s full state as a dict.")
       .def("set_state", &PyVecEnv::SetState, py::arg("index"), py::arg("state"),
            "Restores env `index` from a get_state() dict; rejects malformed states.")

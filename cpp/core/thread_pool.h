@@ -11,6 +11,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -26,17 +27,31 @@ namespace bidir {
 class ThreadPool {
  public:
   // num_threads counts the calling thread: ThreadPool(1) starts no worker.
+  // If a worker cannot be started (std::system_error under a thread or memory limit,
+  // std::bad_alloc), the workers already started are stopped and joined and the error is
+  // rethrown: a failed constructor leaves no thread behind.
   explicit ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
-    for (int t = 1; t < num_threads_; ++t) workers_.emplace_back([this, t] { WorkerLoop(t); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
+    try {
+      workers_.reserve(static_cast<size_t>(num_threads_ - 1));
+      for (int t = 1; t < num_threads_; ++t) {
+        if (t == FailAtWorkerForTesting()) {
+          throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                                  "injected thread start failure");
+        }
+        workers_.emplace_back([this, t] { WorkerLoop(t); });
+      }
+    } catch (...) {
+      StopAndJoin();
+      throw;
     }
-    cv_.notify_all();
-    for (auto& w : workers_) w.join();
+  }
+  ~ThreadPool() { StopAndJoin(); }
+
+  // Test hook: when > 0, the constructor fails (std::system_error) instead of starting
+  // worker number FailAtWorkerForTesting() (workers are numbered from 1). 0: off.
+  static std::atomic<int>& FailAtWorkerForTesting() {
+    static std::atomic<int> fail_at{0};
+    return fail_at;
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -78,6 +93,17 @@ class ThreadPool {
 
  private:
   static constexpr int kSpins = 20000;  // roughly 50-100 us of pause instructions
+
+  void StopAndJoin() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
 
   void WorkerLoop(int shard) {
     uint64_t seen = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "env/text.h"
 #include "env/view.h"
@@ -73,6 +74,15 @@ void VecEnv::StepOne(int i, int64_t action) {
     buf_.terminated[i] = false;
     buf_.truncated[i] = false;
     return;
+  }
+  // Defence in depth (set_state validates whole states): GridEnv::Step reads and writes
+  // the cell in front of the agent, which must be inside the grid.
+  const bool dir_ok = e.agent_dir >= 0 && e.agent_dir < 4;
+  if (!dir_ok || !e.grid.InBounds(e.agent.x, e.agent.y) ||
+      !e.grid.InBounds(e.FrontPos().x, e.FrontPos().y)) {
+    throw std::runtime_error("env " + std::to_string(i) +
+                           ": the agent or the cell it faces is outside the grid (env not "
+                           "reset or state corrupt)");
   }
   const StepOutcome out = e.Step(static_cast<int>(action));
   buf_.reward[i] = static_cast<float>(out.reward);

@@ -1,4 +1,4 @@
-// The non-parametric teacher correction (SPEC.md §4): a table of the student's running
+// The non-parametric teacher correction (docs/method.md): a table of the student's running
 // feedback per (prompt hash, action). A teacher that cannot be fine-tuned is corrected by
 // adding alpha * table value to its action logits.
 //

@@ -1,4 +1,4 @@
-// The student's grounded judgement of the teacher's hints (SPEC.md §4, student -> teacher):
+// The student's grounded judgement of the teacher's hints (docs/method.md, student -> teacher):
 // per-step TD errors of the student's critic, aggregated over the window each teacher hint
 // covered. No Python headers; the bindings live in bindings/bind_feedback.cc.
 //

@@ -13,9 +13,13 @@ class VecEnv:
     """
     def __init__(self, task_id: str, num_envs: typing.SupportsInt | typing.SupportsIndex, num_threads: typing.SupportsInt | typing.SupportsIndex, same_step: bool) -> None:
         ...
-    def bind_buffers(self, arrays: dict) -> None:
+    def bind_buffers(self, arrays: typing.Any) -> None:
         """
         Hands the output arrays (a dict of numpy arrays) to the envs, once.
+        """
+    def close(self) -> None:
+        """
+        Stops the env's threads and frees its envs; every later call raises RuntimeError.
         """
     def descriptions(self) -> list[list[str]]:
         """
@@ -57,6 +61,9 @@ class VecEnv:
         """
         Steps all envs with int64 actions.
         """
+    @property
+    def closed(self) -> bool:
+        ...
     @property
     def height(self) -> int:
         ...
@@ -170,6 +177,10 @@ class MlpPpoGradient:
         Keeps the non-zeros of the rollout's network inputs x (B, features) float32;
         compute() reads its rows from them.
         """
+def _fail_thread_start_for_testing(worker: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Test hook: new envs fail to start thread pool worker `worker` (1-based; 0: off).
+    """
 def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, advantages: typing.Any, ratios: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
     """
     Writes (T, N) TD errors and, at query steps, the window sums of TD errors (advantages), the truncated importance ratios, their product (feedback) and the window lengths, in place; see feedback/td_feedback.h.

@@ -13,6 +13,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
+from bidir_core._checks import reject_masked
 
 __all__ = [
     "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
@@ -235,6 +236,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             if unknown:
                 raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: reset_mask")
             if options.get("reset_mask") is not None:
+                reject_masked("reset_mask", options["reset_mask"])
                 mask = np.asarray(options["reset_mask"])
                 if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
                     raise ValueError(
@@ -267,6 +269,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         ``env_id`` (envpool's argument): None, or a permutation of ``range(N)`` saying which
         env each action is for; the results are always in env order (``info["env_id"]``).
         """
+        reject_masked("actions", actions)
         a = np.asarray(actions)
         if a.dtype.kind not in "iu":
             raise TypeError(f"actions must be integers, got dtype {a.dtype}")
@@ -350,6 +353,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         )
 
     def _reorder(self, a: np.ndarray, env_id: Any) -> np.ndarray:
+        reject_masked("env_id", env_id)
         ids = np.asarray(env_id)
         if ids.dtype.kind not in "iu" or ids.shape != (self.num_envs,):
             raise ValueError(
@@ -365,7 +369,8 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         return {k: v.copy() for k, v in obs.items()} if self._copy else obs
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Release nothing: buffers are freed with the object."""
+        """Stop the env's threads and free its envs; later calls raise RuntimeError."""
+        self._core.close()
 
     # -- Beyond Gymnasium -----------------------------------------------------------------
     def missions(self) -> list[str]:
@@ -392,6 +397,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         """
         if indices is None:
             return self._core.prompts(None)
+        reject_masked("indices", indices)
         idx = np.asarray(indices)
         if idx.ndim != 1:
             raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")

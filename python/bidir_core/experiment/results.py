@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bidir_core.experiment.config import STUDENT_MODES, ExperimentConfig
-from bidir_core.experiment.runner import CHECKPOINT, run_state
+from bidir_core.experiment.runner import run_state
 from bidir_core.experiment.stats import mean_ci
 from bidir_core.training.metrics import read_metrics
-from bidir_core.training.trainer import TrainConfig
+from bidir_core.training.trainer import CHECKPOINT, TrainConfig
 
 __all__ = [
     "CURVE_KEYS",

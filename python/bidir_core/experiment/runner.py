@@ -18,19 +18,14 @@ from typing import Any, Callable
 from bidir_core.experiment.config import RUN_KEYS, ExperimentConfig
 from bidir_core.training.checkpoint import CheckpointError, load_checkpoint
 from bidir_core.training.metrics import read_metrics
+from bidir_core.training.trainer import CHECKPOINT, PREVIOUS_CHECKPOINT
 
 __all__ = ["load_run_checkpoint", "run_experiment", "run_state"]
 
-CHECKPOINT = "checkpoint.pt"
-PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
-"""The checkpoint before the newest, which a run resumes from if the newest is damaged."""
-
 
 def load_run_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """The state a run resumes from: checkpoint.pt, else checkpoint.prev.pt (read only).
-
-    CheckpointError when neither is usable. The experiment reads run checkpoints here only.
-    """
+    """The state a run resumes from: checkpoint.pt, else checkpoint.prev.pt, as
+    ``Trainer.resume`` falls back, but read only (CheckpointError when neither is usable)."""
     run_dir = Path(run_dir)
     try:
         return load_checkpoint(run_dir / CHECKPOINT)

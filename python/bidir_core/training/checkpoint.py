@@ -101,7 +101,9 @@ def save_checkpoint(
         _fsync_dir(path.parent)
     except OSError as err:
         why = err.strerror or str(err)
-        kept = "the checkpoint on disk is left as it was" if path.is_file() else "no checkpoint written"
+        kept = (
+            "the checkpoint on disk is left as it was" if path.is_file() else "none was written"
+        )
         raise CheckpointWriteError(
             err.errno, f"could not write the checkpoint {path}: {why}; {kept}"
         ) from err

@@ -82,12 +82,16 @@ class _RunLock:
     process ends: the kernel drops it, so a killed run never leaves a stale lock)."""
 
     def __init__(self, run_dir: Path) -> None:
-        import fcntl
+        try:
+            import fcntl
+        except ImportError:  # (not POSIX: no lock)
+            fcntl = None
 
         self.path = run_dir / LOCK_FILE
         self._file = open(self.path, "a+")
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.seek(0)
             holder = self._file.read().strip()

@@ -97,14 +97,20 @@ class BidirMode(TeachMode):
             self._sampler = np.random.default_rng([config.seed, 1729])
 
     def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """log piT (B, A) of every query from the current teacher (guarded; the update's
-        old log-probs), and which rows are usable (finite)."""
-        ok, logp = self.guard.call("score queries", self.policy.action_logprobs, prompts)
-        if not ok:
-            return np.zeros((len(prompts), len(self.teacher.actions)), np.float32), np.zeros(len(prompts), bool)
-        good = finite_rows(logp)
-        self.guard.count("score queries: non-finite rows", int((~good).sum()))
-        return np.asarray(logp), good
+        """log piT (B, A) of every query, the update's old log-probs, and which rows are
+        usable: the answers the service served during the rollout, and for the queries
+        it had not answered yet one guarded synchronous scoring."""
+        logp, good = super().query_logprobs(idx, prompts)
+        missing = np.flatnonzero(~good)
+        if missing.size:
+            ok, scored = self.guard.call("score queries", self.policy.action_logprobs,
+                                         [prompts[i] for i in missing.tolist()])
+            if ok:
+                fine = finite_rows(scored)
+                self.guard.count("score queries: non-finite rows", int((~fine).sum()))
+                logp[missing[fine]] = np.asarray(scored)[fine]
+                good[missing[fine]] = True
+        return logp, good
 
     def lora_settings(self) -> dict[str, int] | None:
         return self.tc.lora if self.tc.feedback in ("parametric", "both") else None

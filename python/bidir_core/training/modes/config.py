@@ -121,8 +121,8 @@ class TeacherModeConfig:
     """Most prompts per teacher call in the service."""
     max_staleness: int = 1
     """Oldest teacher version whose cached answers are served (versions behind the newest)."""
-    hint_wait: float = 0.0
-    """Seconds a query step may wait for its fresh answers (0: never wait, act on the freshest hint)."""
+    hint_wait: float | None = None
+    """Seconds a query step may wait for its fresh answers (0: never, act on the freshest hint); None: auto, 0.2 for tiny and 0 for LMs."""
     backend: str = "auto"
     """Where the service's LM answers hints: thread, process (a replica in a child process) or auto (process unless tiny)."""
     call_timeout: float = 60.0
@@ -132,6 +132,14 @@ class TeacherModeConfig:
     def uses_process(self) -> bool:
         """Whether the service runs the LM in a child process (``backend``)."""
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
+
+    @property
+    def hint_wait_s(self) -> float:
+        """``hint_wait`` resolved: tiny answers within milliseconds, so its rollout waits
+        for fresh hints (a hint of an older state misleads); an LM is never waited for."""
+        if self.hint_wait is not None:
+            return float(self.hint_wait)
+        return 0.2 if self.name == "tiny" else 0.0
 
     @property
     def torch_device(self) -> str:
@@ -178,6 +186,8 @@ class TeacherModeConfig:
                              ("table_rate", 0.0, 1.0), ("hint_wait", 0.0, 60.0),
                              ("call_timeout", 0.0, 86_400.0)):
             value = getattr(self, name)
+            if name == "hint_wait" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             if not (lo <= value <= hi) or (name in strict and value == lo) or not math.isfinite(value):

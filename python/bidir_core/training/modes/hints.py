@@ -2,8 +2,9 @@
 
 Every ``query_every`` steps of an env (and at each episode's first step) the env's prompt
 hash, computed in C++, is submitted to the ``TeacherService``; each step the student reads
-the latest hint of every env. By default the rollout never waits for the LM
-(``hint_wait`` 0): it acts on the freshest hint it has, whose age the service reports.
+the latest hint of every env. The rollout never waits for a language model (``hint_wait``
+0 by default for LMs): it acts on the freshest hint it has, whose age the service reports;
+for ``tiny``, which answers in milliseconds, a query step waits up to 0.2 s for its own.
 """
 
 from __future__ import annotations

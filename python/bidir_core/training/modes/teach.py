@@ -88,7 +88,7 @@ class TeachMode(ModeHooks):
         )
         self.hints = TeacherHints(
             self.service, config.num_envs, config.num_steps, tc.query_every,
-            keep_prompts=True, wait=tc.hint_wait,
+            keep_prompts=True, wait=tc.hint_wait_s,
         )
         self.guard = TeacherGuard(tc.call_timeout)
         self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
