@@ -48,7 +48,7 @@ import torch
 import bidir_core
 from bidir_core.teacher.service import TeacherService
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
+from bidir_core.vector_env import DEFAULT_TASK
 
 
 def make_teacher(name: str):

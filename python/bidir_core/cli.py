@@ -12,9 +12,8 @@ import numpy as np
 from bidir_core.experiment import add_experiment_commands
 from bidir_core.teacher.cli import add_teacher_commands
 from bidir_core.training.commands import add_training_commands
-from bidir_core.vector_env import ACTION_NAMES, list_tasks, make_vec
+from bidir_core.vector_env import ACTION_NAMES, DEFAULT_TASK, list_tasks, make_vec
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:

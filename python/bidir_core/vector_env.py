@@ -16,12 +16,14 @@ from bidir_core import _core
 from bidir_core._checks import reject_masked
 
 __all__ = [
-    "BidirVecEnv", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
+    "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
 ]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
 ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
+DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
+"""The task every command trains on unless told otherwise."""
 
 #: The observation dict: ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,),
 #: ``mission`` uint8 (N, MISSION_BYTES).
@@ -370,7 +372,9 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
 
     def close_extras(self, **kwargs: Any) -> None:
         """Stop the env's threads and free its envs; later calls raise RuntimeError."""
-        self._core.close()
+        core = getattr(self, "_core", None)  # None if __init__ failed before creating it
+        if core is not None:
+            core.close()
 
     # -- Beyond Gymnasium -----------------------------------------------------------------
     def missions(self) -> list[str]:

@@ -20,7 +20,7 @@ from bidir_core.experiment.runner import run_experiment
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.commands import _add_fields, _config_from_args
 from bidir_core.training.modes import TeacherModeConfig, available_modes
-from bidir_core.training.trainer import DEFAULT_TASK, TrainConfig
+from bidir_core.training.config import DEFAULT_TASK, TrainConfig
 
 __all__ = ["add_experiment_commands"]
 

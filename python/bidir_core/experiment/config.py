@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bidir_core.training.modes import TEACHER_MODES, available_modes
-from bidir_core.training.trainer import DEFAULT_TASK
+from bidir_core.training.config import DEFAULT_TASK
 
 __all__ = ["PAPER_BUDGETS", "PAPER_MODES", "STUDENT_MODES", "ExperimentConfig"]
 

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
+from bidir_core.vector_env import DEFAULT_TASK
 
 
 def _quiet_transformers() -> None:

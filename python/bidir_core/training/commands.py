@@ -20,7 +20,7 @@ from typing import Any
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
 from bidir_core.training.modes import TeacherModeConfig
-from bidir_core.training.trainer import TrainConfig
+from bidir_core.training.config import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 

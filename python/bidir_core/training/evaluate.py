@@ -38,7 +38,7 @@ def evaluate(
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     run_dir = Path(run_dir)
-    from bidir_core.training.trainer import TrainConfig, build_network
+    from bidir_core.training.config import TrainConfig, build_network
 
     config_path = run_dir / "config.json"
     if not config_path.is_file():

@@ -25,7 +25,6 @@ to ``checkpoint.corrupt.pt`` and the run resumes from ``checkpoint.prev.pt``.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import math
 import os
@@ -34,15 +33,13 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from bidir_core.student.network import ActorCritic, MissionTokenizer
-from bidir_core.student.ppo import PPOConfig, PPOLearner
+from bidir_core.student.ppo import PPOLearner
 from bidir_core.training.checkpoint import (
     CheckpointError,
     load_newest_checkpoint,
@@ -50,225 +47,19 @@ from bidir_core.training.checkpoint import (
     save_checkpoint,
 )
 from bidir_core.training.collector import RolloutCollector
+from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
+from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
 from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
-from bidir_core.training.modes import (
-    TEACHER_MODES,
-    ModeHooks,
-    StartContext,
-    TeacherModeConfig,
-    UpdateContext,
-    available_modes,
-    make_mode,
-)
-from bidir_core.vector_env import _check_task
+from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
 
 __all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "build_network"]
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
 CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
-LOCK_FILE = ".lock"
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 """Signals that make ``Trainer.train`` finish the iteration, checkpoint and stop."""
-
-
-class RunDirLockedError(ValueError):
-    """Another Trainer (another ``bidir train``) works in this run folder."""
-
-
-class _RunLock:
-    """An exclusive ``flock`` on ``run_dir/.lock``, held until ``release()`` (or the
-    process ends: the kernel drops it, so a killed run never leaves a stale lock)."""
-
-    def __init__(self, run_dir: Path) -> None:
-        try:
-            import fcntl
-        except ImportError:  # (not POSIX: no lock)
-            fcntl = None
-
-        self.path = run_dir / LOCK_FILE
-        self._file = open(self.path, "a+")
-        try:
-            if fcntl is not None:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.seek(0)
-            holder = self._file.read().strip()
-            self._file.close()
-            raise RunDirLockedError(
-                f"run directory {run_dir} is in use by another bidir train"
-                f"{f' (pid {holder})' if holder.isdigit() else ''}; wait for it to end or stop it"
-            ) from None
-        except BaseException:
-            self._file.close()
-            raise
-        try:  # who holds it, for the message above (best effort)
-            self._file.seek(0)
-            self._file.truncate()
-            self._file.write(f"{os.getpid()}\n")
-            self._file.flush()
-        except OSError:
-            pass
-
-    def release(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-
-DEFAULT_TASK = "BabyAI-GoToRedBallNoDists-v0"
-
-METRIC_COLUMNS = (
-    "iteration",
-    "frames",
-    "sim_steps",
-    "episodes",
-    "success_rate",
-    "return_mean",
-    "length_mean",
-    "rolling_success",
-    "rolling_return",
-    "policy_loss",
-    "value_loss",
-    "entropy",
-    "approx_kl",
-    "clipfrac",
-    "explained_variance",
-    "learning_rate",
-    "student_success",
-    "student_return",
-    "student_success_greedy",
-    "student_return_greedy",
-    "time_rollout",
-    "time_student_update",
-    "time_mode",
-    "time_s",
-    "fps",
-)
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (saved as config.json in the run folder)."""
-
-    task: str = DEFAULT_TASK
-    """Task id (see ``bidir tasks``)."""
-    mode: str = "bidir"
-    """Training mode: ppo, teach, bidir or glam (see ``training.modes``)."""
-    seed: int = 0
-    """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
-    num_envs: int = 16
-    """Environments stepped in parallel."""
-    steps_per_iteration: int = 256
-    """Frames per PPO update, all envs together (a multiple of num_envs)."""
-    total_frames: int = 100_000
-    """Frames to train for (rounded up to whole iterations)."""
-    checkpoint_every: int = 25
-    """Iterations between checkpoints (one is also written at the end)."""
-    rolling_window: int = 100
-    """Episodes in the rolling success rate and return (of the behaviour policy)."""
-    student_eval_every: int = 10
-    """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
-    student_eval_episodes: int = 128
-    """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
-    env_groups: int = 1
-    """2: step one half of the envs in a thread while the network infers on the other."""
-    env_threads: int = 1
-    """C++ threads per env group."""
-    torch_threads: int = 1
-    """torch intra-op threads."""
-    max_mission_tokens: int = 24
-    """Longest mission in words."""
-    hidden: int = 64
-    """Width of the student's MLP."""
-    ppo: PPOConfig = field(default_factory=PPOConfig)
-    """PPO hyper-parameters."""
-    teacher: TeacherModeConfig = field(default_factory=TeacherModeConfig)
-    """The teacher and its guidance/feedback settings (modes teach, bidir and glam)."""
-
-    @property
-    def num_steps(self) -> int:
-        """Steps of each env per iteration."""
-        return self.steps_per_iteration // self.num_envs
-
-    @property
-    def total_iterations(self) -> int:
-        """Iterations of the run."""
-        return -(-self.total_frames // self.steps_per_iteration)
-
-    def validate(self) -> TrainConfig:
-        """Raise ValueError / TypeError naming the first bad field; return self."""
-        _check_task(self.task)
-        if self.mode not in available_modes():
-            raise ValueError(
-                f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"
-            )
-        ints = {
-            "seed": 0,
-            "num_envs": 1,
-            "steps_per_iteration": 1,
-            "total_frames": 1,
-            "checkpoint_every": 1,
-            "rolling_window": 1,
-            "student_eval_every": 0,
-            "student_eval_episodes": 1,
-            "env_groups": 1,
-            "env_threads": 1,
-            "torch_threads": 1,
-            "max_mission_tokens": 1,
-            "hidden": 1,
-        }
-        for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.env_groups > 2:
-            raise ValueError(f"env_groups must be 1 or 2, got {self.env_groups}")
-        if self.num_envs < self.env_groups:
-            raise ValueError(
-                f"num_envs ({self.num_envs}) must be >= env_groups ({self.env_groups})"
-            )
-        if self.steps_per_iteration % self.num_envs:
-            raise ValueError(
-                f"steps_per_iteration ({self.steps_per_iteration}) must be a multiple of "
-                f"num_envs ({self.num_envs})"
-            )
-        if self.ppo.num_minibatches > self.steps_per_iteration:
-            raise ValueError(
-                f"ppo.num_minibatches ({self.ppo.num_minibatches}) must be <= "
-                f"steps_per_iteration ({self.steps_per_iteration})"
-            )
-        self.ppo.validate()
-        if isinstance(self.teacher, dict):
-            self.teacher = TeacherModeConfig.from_dict(self.teacher)
-        self.teacher.validate()
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as plain JSON-able values."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build and validate from a dict such as config.json; unknown keys raise."""
-        values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown training option(s) {sorted(unknown)}")
-        ppo = PPOConfig.from_dict(values.pop("ppo", {}))
-        teacher = TeacherModeConfig.from_dict(values.pop("teacher", {}))
-        return cls(**values, ppo=ppo, teacher=teacher).validate()
-
-
-def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
-    """The student network and mission tokenizer of a run (initialised from config.seed)."""
-    tokenizer = MissionTokenizer(config.max_mission_tokens)
-    torch.manual_seed(config.seed)
-    use_hints = config.mode in TEACHER_MODES and config.teacher.hint_input
-    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden, use_hints=use_hints)
-    return net, tokenizer
 
 
 class Trainer:
@@ -283,7 +74,7 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = True,
         _resume_state: dict[str, Any] | None = None,
-        _lock: _RunLock | None = None,
+        _lock: RunLock | None = None,
         _resume_path: Path | None = None,
     ) -> None:
         """Create a new run in run_dir (which must be absent or empty); see also resume()."""
@@ -364,7 +155,7 @@ class Trainer:
         # resumed, so a failure (or Ctrl-C) in between removes what was written.
         created = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = _RunLock(self.run_dir)
+        self._lock = RunLock(self.run_dir)
         self._check_empty(allowed=(LOCK_FILE,))  # (another process may have come first)
         try:
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
@@ -407,7 +198,7 @@ class Trainer:
             config = TrainConfig.from_dict(json.loads(config_path.read_text()))
         except json.JSONDecodeError as err:
             raise ValueError(f"{config_path} is not valid JSON: {err}") from err
-        lock = _RunLock(run_dir)
+        lock = RunLock(run_dir)
         try:
             remove_stale_temporaries(run_dir)
             state, path = load_newest_checkpoint(

@@ -1,0 +1,171 @@
+"""What defines a training run: ``TrainConfig`` (saved as config.json), the metric
+columns every run logs, and the student network a config builds."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from bidir_core.student.network import ActorCritic, MissionTokenizer
+from bidir_core.student.ppo import PPOConfig
+from bidir_core.training.modes import TEACHER_MODES, TeacherModeConfig, available_modes
+from bidir_core.vector_env import DEFAULT_TASK, _check_task
+
+__all__ = ["DEFAULT_TASK", "METRIC_COLUMNS", "TrainConfig", "build_network"]
+
+
+METRIC_COLUMNS = (
+    "iteration",
+    "frames",
+    "sim_steps",
+    "episodes",
+    "success_rate",
+    "return_mean",
+    "length_mean",
+    "rolling_success",
+    "rolling_return",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clipfrac",
+    "explained_variance",
+    "learning_rate",
+    "student_success",
+    "student_return",
+    "student_success_greedy",
+    "student_return_greedy",
+    "time_rollout",
+    "time_student_update",
+    "time_mode",
+    "time_s",
+    "fps",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as config.json in the run folder)."""
+
+    task: str = DEFAULT_TASK
+    """Task id (see ``bidir tasks``)."""
+    mode: str = "bidir"
+    """Training mode: ppo, teach, bidir or glam (see ``training.modes``)."""
+    seed: int = 0
+    """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
+    num_envs: int = 16
+    """Environments stepped in parallel."""
+    steps_per_iteration: int = 256
+    """Frames per PPO update, all envs together (a multiple of num_envs)."""
+    total_frames: int = 100_000
+    """Frames to train for (rounded up to whole iterations)."""
+    checkpoint_every: int = 25
+    """Iterations between checkpoints (one is also written at the end)."""
+    rolling_window: int = 100
+    """Episodes in the rolling success rate and return (of the behaviour policy)."""
+    student_eval_every: int = 10
+    """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
+    student_eval_episodes: int = 128
+    """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
+    env_groups: int = 1
+    """2: step one half of the envs in a thread while the network infers on the other."""
+    env_threads: int = 1
+    """C++ threads per env group."""
+    torch_threads: int = 1
+    """torch intra-op threads."""
+    max_mission_tokens: int = 24
+    """Longest mission in words."""
+    hidden: int = 64
+    """Width of the student's MLP."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO hyper-parameters."""
+    teacher: TeacherModeConfig = field(default_factory=TeacherModeConfig)
+    """The teacher and its guidance/feedback settings (modes teach, bidir and glam)."""
+
+    @property
+    def num_steps(self) -> int:
+        """Steps of each env per iteration."""
+        return self.steps_per_iteration // self.num_envs
+
+    @property
+    def total_iterations(self) -> int:
+        """Iterations of the run."""
+        return -(-self.total_frames // self.steps_per_iteration)
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError / TypeError naming the first bad field; return self."""
+        _check_task(self.task)
+        if self.mode not in available_modes():
+            raise ValueError(
+                f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"
+            )
+        ints = {
+            "seed": 0,
+            "num_envs": 1,
+            "steps_per_iteration": 1,
+            "total_frames": 1,
+            "checkpoint_every": 1,
+            "rolling_window": 1,
+            "student_eval_every": 0,
+            "student_eval_episodes": 1,
+            "env_groups": 1,
+            "env_threads": 1,
+            "torch_threads": 1,
+            "max_mission_tokens": 1,
+            "hidden": 1,
+        }
+        for name, low in ints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+        if self.env_groups > 2:
+            raise ValueError(f"env_groups must be 1 or 2, got {self.env_groups}")
+        if self.num_envs < self.env_groups:
+            raise ValueError(
+                f"num_envs ({self.num_envs}) must be >= env_groups ({self.env_groups})"
+            )
+        if self.steps_per_iteration % self.num_envs:
+            raise ValueError(
+                f"steps_per_iteration ({self.steps_per_iteration}) must be a multiple of "
+                f"num_envs ({self.num_envs})"
+            )
+        if self.ppo.num_minibatches > self.steps_per_iteration:
+            raise ValueError(
+                f"ppo.num_minibatches ({self.ppo.num_minibatches}) must be <= "
+                f"steps_per_iteration ({self.steps_per_iteration})"
+            )
+        self.ppo.validate()
+        if isinstance(self.teacher, dict):
+            self.teacher = TeacherModeConfig.from_dict(self.teacher)
+        self.teacher.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-able values."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build and validate from a dict such as config.json; unknown keys raise."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s) {sorted(unknown)}")
+        ppo = PPOConfig.from_dict(values.pop("ppo", {}))
+        teacher = TeacherModeConfig.from_dict(values.pop("teacher", {}))
+        return cls(**values, ppo=ppo, teacher=teacher).validate()
+
+
+def build_network(config: TrainConfig) -> tuple[ActorCritic, MissionTokenizer]:
+    """The student network and mission tokenizer of a run (initialised from config.seed)."""
+    tokenizer = MissionTokenizer(config.max_mission_tokens)
+    torch.manual_seed(config.seed)
+    use_hints = config.mode in TEACHER_MODES and config.teacher.hint_input
+    net = ActorCritic(vocab_size=tokenizer.vocab_size, hidden=config.hidden, use_hints=use_hints)
+    return net, tokenizer
