@@ -21,12 +21,12 @@ def test_sb3_vec_env_info_keys():
     seen = {"success": 0, "truncated": 0}
     for t in range(260):
         a = env.env.expert_actions() if t < 60 else np.zeros(4, np.int64)  # then spin in place
-        prev_final = env.env._final_obs["image"]
+        final = env.env._final_obs["image"]  # a live view of the C++ final-observation buffer
         obs, rew, dones, infos = env.step(a)
         assert rew.dtype == np.float32 and dones.dtype == np.bool_ and len(infos) == 4
         for i in np.flatnonzero(dones):
             info = infos[i]
-            np.testing.assert_array_equal(info["terminal_observation"]["image"], prev_final[i])
+            np.testing.assert_array_equal(info["terminal_observation"]["image"], final[i])
             assert info["is_success"] == (info["episode"]["r"] > 0)
             assert info["episode"]["l"] >= 1 and info["episode"]["t"] >= 0
             seen["success"] += info["is_success"]
