@@ -79,7 +79,10 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
     def step(
         self, action: Any
     ) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
-        """Take one action (an int in ``range(7)``); return (obs, reward, terminated, truncated, info)."""
+        """Take one action (an int in ``range(7)``).
+
+        Returns (obs, reward, terminated, truncated, info).
+        """
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
             if not (isinstance(action, np.ndarray) and action.shape == ()
                     and action.dtype.kind in "iu"):
