@@ -49,6 +49,7 @@ def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
         name=args.teacher, probe_states=8, probe_every=10_000,
         backend="thread" if variant == "teach-sync" else args.backend,
         hint_wait=60.0 if variant == "teach-sync" else 0.0,
+        call_timeout=3600.0,  # measure the work, never skip a slow call
     )  # fmt: skip
     cfg = TrainConfig(
         mode=mode, task=TASK, seed=args.seed, num_envs=args.num_envs,

@@ -105,7 +105,7 @@ def _mutations():
         "carrying color": set_("carrying", np.array([5, 6, 0, 1, 0, 0], np.uint8)),
         "mission not utf-8": set_("mission", b"go to the \xff ball"),
         "mission NUL": set_("mission", "get to\0 the goal"),
-        "mission too long": set_("mission", "x" * 200),
+        "mission too long": set_("mission", "x" * (bidir_core.MISSION_BYTES + 1)),
         "return nan": set_("episode_return", float("nan")),
         "return inf": set_("episode_return", float("inf")),
         "return negative": set_("episode_return", -1.0),

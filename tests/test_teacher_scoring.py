@@ -16,6 +16,7 @@ from bidir_core.teacher.prompt import (
 )
 from bidir_core.teacher.scoring import Teacher, naive_action_scores, prompt_token_ids
 from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
+from conftest import CORE_TASKS
 
 torch.set_num_threads(1)
 KINDS = ["llama", "gpt2", "t5"]
@@ -39,7 +40,7 @@ def test_action_strings_are_the_minigrid_action_ids():
     assert actions_for_task("BabyAI-GoToRedBallNoDists-v0") == DEFAULT_ACTIONS
 
 
-@pytest.mark.parametrize("task", bidir_core.list_tasks())
+@pytest.mark.parametrize("task", CORE_TASKS)
 def test_vocabulary_covers_every_task_text(task):
     env = bidir_core.make_vec(task, 16, seed=3)
     env.reset()

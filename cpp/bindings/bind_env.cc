@@ -128,6 +128,10 @@ T GetItem(const py::dict& d, const char* key, const char* ctx = "state") {
 
 py::dict GetState(const VecEnv& vec, int i, bool needs_reset) {
   const GridEnv& e = vec.env(i);
+  if (!e.task->SupportsState()) {
+    throw py::value_error("get_state/set_state do not support " + e.task->id() +
+                          " yet (BabyAI instruction trees are not serialised)");
+  }
   py::dict s;
   s["version"] = kStateVersion;
   s["task"] = e.task->id();
@@ -551,6 +555,10 @@ class PyVecEnv {
     BusyGuard busy(&busy_, "set_state");
     RequireBound("set_state");
     CheckIndex(i);
+    if (!vec_->env(i).task->SupportsState()) {
+      throw py::value_error("get_state/set_state do not support " + vec_->env(i).task->id() +
+                            " yet (BabyAI instruction trees are not serialised)");
+    }
     bool needs_reset = false;
     GridEnv e = ParseState(*vec_, state, &needs_reset);
     vec_->env(i) = std::move(e);

@@ -10,6 +10,7 @@ void GridEnv::Reset() {
   agent = {-1, -1};
   agent_dir = 0;
   instr = Instr{};
+  babyai = BabyAIState{};
   task->Generate(this);
   carrying = EmptyCell();
   step_count = 0;
@@ -21,6 +22,8 @@ StepOutcome GridEnv::Step(int action) {
   ++step_count;
   const Pos fwd = FrontPos();
   Cell& fwd_cell = grid.At(fwd);
+  const bool was_carrying = Carrying();
+  const bool fwd_was_box = fwd_cell.type == kBox;
 
   switch (action) {
     case kLeft:
@@ -82,6 +85,10 @@ StepOutcome GridEnv::Step(int action) {
         break;
       }
     }
+  }
+  if (instr.kind == InstrKind::kTree) {
+    BabyAIAfterAction(this, action, fwd, was_carrying, fwd_was_box, &out.reward, &out.terminated,
+                      &out.success);
   }
   episode_return += out.reward;
   return out;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/numpy_rng.h"
+#include "env/babyai_instr.h"
 #include "env/grid.h"
 #include "env/world.h"
 
@@ -24,6 +25,7 @@ class Task;
 enum class InstrKind : uint8_t {
   kNone = 0,  // plain MiniGrid task: success only by reaching a goal tile
   kGoTo = 1,  // GoToInstr: success when the agent faces a target object after an action
+  kTree = 2,  // any BabyAI instruction, verified by GridEnv::babyai (env/babyai_instr.h)
 };
 
 struct Instr {
@@ -69,6 +71,8 @@ class GridEnv {
   Instr instr;
   // Running statistics of the current episode (reported when it ends).
   double episode_return = 0.0;
+  // BabyAI levels (instr.kind == kTree): the instruction tree and object identities.
+  BabyAIState babyai;
 };
 
 }  // namespace bidir

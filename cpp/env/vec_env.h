@@ -27,7 +27,9 @@ namespace bidir {
 
 enum class AutoresetMode { kNextStep = 0, kSameStep = 1 };
 
-inline constexpr int kMissionBytes = 128;
+// Room for the longest BabyAI mission: two "and"s of put-next instructions with colors and
+// locations joined by " after you " is 305 bytes (BossLevel); nothing is truncated.
+inline constexpr int kMissionBytes = 320;
 
 // Output arrays, each with num_envs rows, C-contiguous.
 struct VecBuffers {

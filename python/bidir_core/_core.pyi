@@ -217,6 +217,6 @@ def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[nu
     A reproducible permutation of 0..n-1 (int64), from splitmix64 Fisher-Yates.
     """
 ACTION_NAMES: tuple = ('turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle', 'done')
-MISSION_BYTES: int = 128
+MISSION_BYTES: int = 320
 NUM_ACTIONS: int = 7
 PROMPT_ACTIONS: int = 6

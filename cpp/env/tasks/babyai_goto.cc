@@ -137,7 +137,7 @@ class GoToLocal : public RoomGridLevel {
 
 }  // namespace
 
-void RegisterBabyAIGoToTasks(TaskList* tasks) {
+BIDIR_REGISTER_TASKS(babyai_goto) {
   tasks->push_back(std::make_unique<GoToRedBall>("BabyAI-GoToRedBallNoDists-v0", 0, false));
   tasks->push_back(std::make_unique<GoToRedBall>("BabyAI-GoToRedBallGrey-v0", 7, true));
   tasks->push_back(std::make_unique<GoToRedBall>("BabyAI-GoToRedBall-v0", 7, false));

@@ -46,7 +46,7 @@ class DoorKey : public Task {
 
 }  // namespace
 
-void RegisterDoorKeyTasks(TaskList* tasks) {
+BIDIR_REGISTER_TASKS(door_key) {
   for (int size : {5, 6, 8, 16}) tasks->push_back(std::make_unique<DoorKey>(size));
 }
 

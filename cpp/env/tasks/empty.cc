@@ -39,7 +39,7 @@ class EmptyRoom : public Task {
 
 }  // namespace
 
-void RegisterEmptyTasks(TaskList* tasks) {
+BIDIR_REGISTER_TASKS(empty) {
   for (int size : {5, 6, 8, 16}) tasks->push_back(std::make_unique<EmptyRoom>(size));
 }
 

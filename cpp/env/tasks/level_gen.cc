@@ -126,6 +126,90 @@ std::vector<RoomGrid::Added> RoomGrid::AddDistractors(GridEnv* env, int i, int j
 }
 
 void RoomGrid::CheckObjsReachable(GridEnv* env) const {
+  if (!ObjsReachable(env)) throw GenerationRetry{"unreachable object"};
+}
+
+Pos RoomGrid::PlaceInRoom(GridEnv* env, int i, int j, const Cell& obj) {
+  Room& room = GetRoom(i, j);
+  const Pos pos = PlaceObj(env, &obj, room.top, room.size, Reject::kNextToAgent, 1000);
+  room.objs.emplace_back(obj.type, obj.color);
+  return pos;
+}
+
+RoomGrid::DoorAdded RoomGrid::AddDoor(GridEnv* env, int i, int j, int door_idx, int color,
+                                      int locked) {
+  Room& room = GetRoom(i, j);
+  if (door_idx < 0) {
+    while (true) {
+      door_idx = RandInt(env, 0, 4);
+      if (room.neighbor[door_idx] >= 0 && room.doors[door_idx] == 0) break;
+    }
+  }
+  if (color < 0) color = kColorDrawOrder[RandIndex(env, kNumColors)];
+  if (locked < 0) locked = RandBool(env) ? 1 : 0;
+  room.locked = locked != 0;
+  const Pos pos = room.door_pos[door_idx];
+  env->grid.At(pos) = MakeObject(kDoor, static_cast<uint8_t>(color),
+                                 locked ? kDoorLocked : kDoorClosed);
+  Room& nb = rooms[room.neighbor[door_idx]];
+  room.doors[door_idx] = 1;
+  room.door_color[door_idx] = static_cast<uint8_t>(color);
+  nb.doors[(door_idx + 2) % 4] = 1;
+  nb.door_color[(door_idx + 2) % 4] = static_cast<uint8_t>(color);
+  return {door_idx, pos, static_cast<uint8_t>(color)};
+}
+
+void RoomGrid::RemoveWall(GridEnv* env, int i, int j, int wall_idx) {
+  Room& room = GetRoom(i, j);
+  const int tx = room.top.x, ty = room.top.y, w = room.size.x, h = room.size.y;
+  if (wall_idx == 0) {
+    for (int k = 1; k < h - 1; ++k) env->grid.Clear(tx + w - 1, ty + k);
+  } else if (wall_idx == 1) {
+    for (int k = 1; k < w - 1; ++k) env->grid.Clear(tx + k, ty + h - 1);
+  } else if (wall_idx == 2) {
+    for (int k = 1; k < h - 1; ++k) env->grid.Clear(tx, ty + k);
+  } else {
+    for (int k = 1; k < w - 1; ++k) env->grid.Clear(tx + k, ty);
+  }
+  room.doors[wall_idx] = 2;
+  rooms[room.neighbor[wall_idx]].doors[(wall_idx + 2) % 4] = 2;
+}
+
+void RoomGrid::ConnectAll(GridEnv* env, const std::vector<uint8_t>& door_colors, int max_itrs) {
+  const int start = RoomIndexFromPos(env->agent);
+  const size_t n = rooms.size();
+  int num_itrs = 0;
+  std::vector<uint8_t> reach(n);
+  std::vector<int> stack;
+  while (true) {
+    if (num_itrs > max_itrs) throw GenerationRetry{"connect_all failed"};
+    ++num_itrs;
+    std::fill(reach.begin(), reach.end(), 0);
+    size_t count = 0;
+    stack.assign(1, start);
+    while (!stack.empty()) {
+      const int r = stack.back();
+      stack.pop_back();
+      if (reach[r]) continue;
+      reach[r] = 1;
+      ++count;
+      for (int k = 0; k < 4; ++k) {
+        if (rooms[r].doors[k]) stack.push_back(rooms[r].neighbor[k]);
+      }
+    }
+    if (count == n) break;
+    const int i = RandInt(env, 0, num_cols);
+    const int j = RandInt(env, 0, num_rows);
+    const int k = RandInt(env, 0, 4);
+    Room& room = GetRoom(i, j);
+    if (!room.has_door_pos[k] || room.doors[k]) continue;
+    if (room.locked || rooms[room.neighbor[k]].locked) continue;
+    const uint8_t color = door_colors[RandIndex(env, static_cast<int>(door_colors.size()))];
+    AddDoor(env, i, j, k, color, 0);
+  }
+}
+
+bool RoomGrid::ObjsReachable(GridEnv* env) const {
   const Grid& grid = env->grid;
   const int w = grid.width(), h = grid.height();
   std::vector<uint8_t> reachable(static_cast<size_t>(w) * h, 0);
@@ -148,11 +232,10 @@ void RoomGrid::CheckObjsReachable(GridEnv* env) const {
     for (int y = 0; y < h; ++y) {
       const Cell& cell = grid.At(x, y);
       if (cell.IsEmpty() || cell.type == kWall) continue;
-      if (!reachable[static_cast<size_t>(y) * w + x]) {
-        throw GenerationRetry{"unreachable object"};
-      }
+      if (!reachable[static_cast<size_t>(y) * w + x]) return false;
     }
   }
+  return true;
 }
 
 }  // namespace bidir

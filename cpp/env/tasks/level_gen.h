@@ -54,6 +54,13 @@ struct Room {
   std::array<bool, 4> has_door_pos{};  // door_pos[k] is set
   std::array<int, 4> neighbor{-1, -1, -1, -1};  // index into RoomGrid::rooms
   std::vector<std::pair<uint8_t, uint8_t>> objs;  // (type, color) of objects added
+  // Room.doors: 0 = None, 1 = a Door (color in door_color), 2 = True (wall removed).
+  std::array<uint8_t, 4> doors{};
+  std::array<uint8_t, 4> door_color{};
+  bool locked = false;  // Room.locked (set by every add_door on this room)
+  bool PosInside(Pos p) const {
+    return p.x >= top.x && p.y >= top.y && p.x < top.x + size.x && p.y < top.y + size.y;
+  }
 };
 
 class RoomGrid {
@@ -82,6 +89,26 @@ class RoomGrid {
   // RoomGridLevel.check_objs_reachable: throws GenerationRetry if an object is not
   // reachable from the agent without moving another object.
   void CheckObjsReachable(GridEnv* env) const;
+  // check_objs_reachable(raise_exc=False).
+  bool ObjsReachable(GridEnv* env) const;
+  // Index into rooms of RoomGrid.room_from_pos.
+  int RoomIndexFromPos(Pos p) const {
+    return (p.y / (room_size - 1)) * num_cols + p.x / (room_size - 1);
+  }
+  struct DoorAdded {
+    int idx;
+    Pos pos;
+    uint8_t color;
+  };
+  // RoomGrid.add_door: door_idx / color / locked < 0 are drawn as minigrid draws them.
+  DoorAdded AddDoor(GridEnv* env, int i, int j, int door_idx = -1, int color = -1,
+                    int locked = -1);
+  // RoomGrid.remove_wall.
+  void RemoveWall(GridEnv* env, int i, int j, int wall_idx);
+  // RoomGrid.connect_all with door colors drawn from door_colors (COLOR_NAMES order).
+  void ConnectAll(GridEnv* env, const std::vector<uint8_t>& door_colors, int max_itrs = 5000);
+  // RoomGrid.place_in_room for an existing object (a box with contents).
+  Pos PlaceInRoom(GridEnv* env, int i, int j, const Cell& obj);
 
   int room_size;
   int num_rows;

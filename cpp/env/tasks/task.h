@@ -2,8 +2,8 @@
 //
 // Each task family lives in one file under env/tasks/ and mirrors one minigrid class; its
 // Generate() makes exactly the random draws that minigrid's _gen_grid / gen_mission make,
-// in the same order, from the env's numpy-exact RNG. Adding a task is one subclass plus
-// one line in registry.cc.
+// in the same order, from the env's numpy-exact RNG. Adding a task family is one
+// file with a BIDIR_REGISTER_TASKS block (env/tasks/registry.h).
 #ifndef BIDIR_ENV_TASKS_TASK_H_
 #define BIDIR_ENV_TASKS_TASK_H_
 
@@ -30,6 +30,9 @@ class Task {
   // Fills env->grid, agent, agent_dir, mission, max_steps and instr for a new episode,
   // drawing from env->rng. Called by GridEnv::Reset with agent = (-1, -1).
   virtual void Generate(GridEnv* env) const = 0;
+  // Whether get_state/set_state can save and restore this task's episodes (the BabyAI
+  // levels with instruction trees cannot yet).
+  virtual bool SupportsState() const { return true; }
 
  private:
   std::string id_;

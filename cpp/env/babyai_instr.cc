@@ -1,0 +1,313 @@
+#include "env/babyai_instr.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "env/grid_env.h"
+
+namespace bidir {
+namespace {
+
+bool Contains(const std::vector<int32_t>& v, int32_t id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+bool PosNextTo(Pos a, Pos b) { return std::abs(a.x - b.x) + std::abs(a.y - b.y) == 1; }
+
+std::string DescSurface(const GridEnv& env, const BabyAIState& st, ObjDesc* d) {
+  FindMatchingObjs(env, st, d);
+  std::string s = d->type != kAnyAttr ? std::string(kObjectNames[d->type]) : "object";
+  if (d->color != kAnyAttr) s = std::string(kColorNames[d->color]) + " " + s;
+  switch (d->loc) {
+    case DescLoc::kFront: s += " in front of you"; break;
+    case DescLoc::kBehind: s += " behind you"; break;
+    case DescLoc::kLeft: s += " on your left"; break;
+    case DescLoc::kRight: s += " on your right"; break;
+    default: break;
+  }
+  return (d->obj_set.size() > 1 ? "a " : "the ") + s;
+}
+
+VerifyStatus Verify(GridEnv* env, BabyAIState* st, int idx, int action);
+
+VerifyStatus VerifyAction(GridEnv* env, BabyAIState* st, InstrNode& n, int action) {
+  switch (n.kind) {
+    case InstrNodeKind::kOpen: {
+      if (action != kToggle) return VerifyStatus::kContinue;
+      const Pos f = env->FrontPos();
+      const Cell& front = env->grid.At(f);
+      const int32_t fid = st->IdAt(*env, f);
+      if (!front.IsEmpty() && Contains(st->descs[n.desc].obj_set, fid) &&
+          front.type == kDoor && front.state == kDoorOpen) {
+        return VerifyStatus::kSuccess;
+      }
+      if (n.strict && front.type == kDoor) return VerifyStatus::kFailure;
+      return VerifyStatus::kContinue;
+    }
+    case InstrNodeKind::kGoTo: {
+      const Pos f = env->FrontPos();
+      for (const Pos& p : st->descs[n.desc].obj_poss) {
+        if (p == f) return VerifyStatus::kSuccess;
+      }
+      return VerifyStatus::kContinue;
+    }
+    case InstrNodeKind::kPickup: {
+      const int32_t pre = n.pre_carrying;
+      n.pre_carrying = st->carried_id;
+      if (action != kPickup) return VerifyStatus::kContinue;
+      if (pre < 0 && st->carried_id >= 0 && Contains(st->descs[n.desc].obj_set, st->carried_id)) {
+        return VerifyStatus::kSuccess;
+      }
+      if (n.strict && st->carried_id >= 0) return VerifyStatus::kFailure;
+      n.pre_carrying = st->carried_id;
+      return VerifyStatus::kContinue;
+    }
+    case InstrNodeKind::kPutNext: {
+      const int32_t pre = n.pre_carrying;
+      n.pre_carrying = st->carried_id;
+      if (n.strict && action == kPickup && st->carried_id >= 0) return VerifyStatus::kFailure;
+      if (action != kDrop) return VerifyStatus::kContinue;
+      for (int32_t a : st->descs[n.desc].obj_set) {
+        if (pre != a) continue;
+        const Pos pa = st->cur_pos[a];
+        for (const Pos& pb : st->descs[n.desc2].obj_poss) {
+          if (PosNextTo(pa, pb)) return VerifyStatus::kSuccess;
+        }
+      }
+      return VerifyStatus::kContinue;
+    }
+    default:
+      return VerifyStatus::kContinue;
+  }
+}
+
+VerifyStatus Verify(GridEnv* env, BabyAIState* st, int idx, int action) {
+  InstrNode& n = st->nodes[idx];
+  switch (n.kind) {
+    case InstrNodeKind::kBefore: {
+      if (n.a_done == VerifyStatus::kSuccess) {
+        n.b_done = Verify(env, st, n.b, action);
+        if (n.b_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
+        if (n.b_done == VerifyStatus::kSuccess) return VerifyStatus::kSuccess;
+      } else {
+        n.a_done = Verify(env, st, n.a, action);
+        if (n.a_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
+        if (n.a_done == VerifyStatus::kSuccess) return Verify(env, st, idx, action);
+        if (n.strict && Verify(env, st, n.b, action) == VerifyStatus::kSuccess) {
+          return VerifyStatus::kFailure;
+        }
+      }
+      return VerifyStatus::kContinue;
+    }
+    case InstrNodeKind::kAfter: {
+      if (n.b_done == VerifyStatus::kSuccess) {
+        n.a_done = Verify(env, st, n.a, action);
+        if (n.a_done == VerifyStatus::kSuccess) return VerifyStatus::kSuccess;
+        if (n.a_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
+      } else {
+        n.b_done = Verify(env, st, n.b, action);
+        if (n.b_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
+        if (n.b_done == VerifyStatus::kSuccess) return Verify(env, st, idx, action);
+        if (n.strict && Verify(env, st, n.a, action) == VerifyStatus::kSuccess) {
+          return VerifyStatus::kFailure;
+        }
+      }
+      return VerifyStatus::kContinue;
+    }
+    case InstrNodeKind::kAnd: {
+      if (n.a_done != VerifyStatus::kSuccess) n.a_done = Verify(env, st, n.a, action);
+      if (n.b_done != VerifyStatus::kSuccess) n.b_done = Verify(env, st, n.b, action);
+      if (n.a_done == VerifyStatus::kSuccess && n.b_done == VerifyStatus::kSuccess) {
+        return VerifyStatus::kSuccess;
+      }
+      return VerifyStatus::kContinue;
+    }
+    default:
+      return VerifyAction(env, st, n, action);
+  }
+}
+
+}  // namespace
+
+int32_t BabyAIState::IdAt(const GridEnv& env, Pos p) const {
+  const size_t k = static_cast<size_t>(p.y) * env.grid.width() + p.x;
+  if (tracking()) return ids[k];
+  return env.grid.At(p).IsEmpty() ? -1 : static_cast<int32_t>(k);
+}
+
+int BabyAIState::AddDesc(uint8_t type, uint8_t color, DescLoc loc) {
+  ObjDesc d;
+  d.type = type;
+  d.color = color;
+  d.loc = loc;
+  descs.push_back(d);
+  return static_cast<int>(descs.size()) - 1;
+}
+
+int BabyAIState::AddAction(InstrNodeKind kind, int desc, int desc2, bool strict) {
+  InstrNode n;
+  n.kind = kind;
+  n.desc = desc;
+  n.desc2 = desc2;
+  n.strict = strict;
+  nodes.push_back(n);
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+int BabyAIState::AddSeq(InstrNodeKind kind, int a, int b) {
+  InstrNode n;
+  n.kind = kind;
+  n.a = a;
+  n.b = b;
+  nodes.push_back(n);
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+void FindMatchingObjs(const GridEnv& env, const BabyAIState& st, ObjDesc* d, bool use_location) {
+  if (use_location) d->obj_set.clear();
+  d->obj_poss.clear();
+  const int rs1 = st.room_size - 1;
+  const int ax = env.agent.x, ay = env.agent.y;
+  const int room_x = (ax / rs1) * rs1, room_y = (ay / rs1) * rs1;
+  const int w = env.grid.width(), h = env.grid.height();
+  for (int i = 0; i < w; ++i) {
+    for (int j = 0; j < h; ++j) {
+      const Cell& cell = env.grid.At(i, j);
+      if (cell.IsEmpty()) continue;
+      const int32_t id = st.IdAt(env, {i, j});
+      if (!use_location && !Contains(d->obj_set, id)) continue;
+      if (d->type != kAnyAttr && cell.type != d->type) continue;
+      if (d->color != kAnyAttr && cell.color != d->color) continue;
+      if (use_location && d->loc != DescLoc::kNone) {
+        if (i < room_x || j < room_y || i >= room_x + st.room_size || j >= room_y + st.room_size) {
+          continue;
+        }
+        const int vx = i - ax, vy = j - ay;
+        const int d1x = kDirDx[env.agent_dir], d1y = kDirDy[env.agent_dir];
+        const int d2x = -d1y, d2y = d1x;
+        const int p2 = vx * d2x + vy * d2y, p1 = vx * d1x + vy * d1y;
+        bool ok = false;
+        switch (d->loc) {
+          case DescLoc::kLeft: ok = p2 < 0; break;
+          case DescLoc::kRight: ok = p2 > 0; break;
+          case DescLoc::kFront: ok = p1 > 0; break;
+          case DescLoc::kBehind: ok = p1 < 0; break;
+          default: break;
+        }
+        if (!ok) continue;
+      }
+      if (use_location) d->obj_set.push_back(id);
+      d->obj_poss.push_back({i, j});
+    }
+  }
+}
+
+std::string Surface(const GridEnv& env, BabyAIState* st, int idx) {
+  const InstrNode n = st->nodes[idx];
+  switch (n.kind) {
+    case InstrNodeKind::kOpen: return "open " + DescSurface(env, *st, &st->descs[n.desc]);
+    case InstrNodeKind::kGoTo: return "go to " + DescSurface(env, *st, &st->descs[n.desc]);
+    case InstrNodeKind::kPickup: return "pick up " + DescSurface(env, *st, &st->descs[n.desc]);
+    case InstrNodeKind::kPutNext: {
+      std::string s = "put " + DescSurface(env, *st, &st->descs[n.desc]);
+      return s + " next to " + DescSurface(env, *st, &st->descs[n.desc2]);
+    }
+    case InstrNodeKind::kBefore: {
+      std::string s = Surface(env, st, n.a);
+      return s + ", then " + Surface(env, st, n.b);
+    }
+    case InstrNodeKind::kAfter: {
+      std::string s = Surface(env, st, n.a);
+      return s + " after you " + Surface(env, st, n.b);
+    }
+    case InstrNodeKind::kAnd: {
+      std::string s = Surface(env, st, n.a);
+      return s + " and " + Surface(env, st, n.b);
+    }
+  }
+  return "";
+}
+
+void ResetVerifier(const GridEnv& env, BabyAIState* st, int idx) {
+  InstrNode& n = st->nodes[idx];
+  n.a_done = n.b_done = VerifyStatus::kContinue;
+  n.pre_carrying = -1;
+  if (n.a >= 0) ResetVerifier(env, st, n.a);
+  if (n.b >= 0) ResetVerifier(env, st, n.b);
+  if (n.desc >= 0) FindMatchingObjs(env, *st, &st->descs[n.desc]);
+  if (n.desc2 >= 0) FindMatchingObjs(env, *st, &st->descs[n.desc2]);
+}
+
+int NumNavsNeeded(const BabyAIState& st, int idx) {
+  const InstrNode& n = st.nodes[idx];
+  if (n.kind == InstrNodeKind::kPutNext) return 2;
+  if (n.a >= 0) return NumNavsNeeded(st, n.a) + NumNavsNeeded(st, n.b);
+  return 1;
+}
+
+bool ObjsNext(const GridEnv& env, const BabyAIState& st, const InstrNode& n) {
+  const int w = env.grid.width();
+  for (int32_t a : st.descs[n.desc].obj_set) {
+    const Pos pa = st.tracking() ? st.cur_pos[a] : Pos{a % w, a / w};
+    for (const Pos& pb : st.descs[n.desc2].obj_poss) {
+      if (PosNextTo(pa, pb)) return true;
+    }
+  }
+  return false;
+}
+
+void StartTracking(GridEnv* env, BabyAIState* st) {
+  const int w = env->grid.width(), h = env->grid.height();
+  st->ids.assign(static_cast<size_t>(w) * h, -1);
+  st->cur_pos.assign(static_cast<size_t>(w) * h, Pos{-1, -1});
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const size_t k = static_cast<size_t>(y) * w + x;
+      if (!env->grid.At(x, y).IsEmpty()) {
+        st->ids[k] = static_cast<int32_t>(k);
+        st->cur_pos[k] = {x, y};
+      }
+    }
+  }
+  st->carried_id = -1;
+}
+
+void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,
+                       bool fwd_was_box, double* reward, bool* terminated, bool* success) {
+  BabyAIState* st = &env->babyai;
+  const size_t k = static_cast<size_t>(fwd.y) * env->grid.width() + fwd.x;
+  if (action == kPickup && !was_carrying && env->Carrying()) {
+    st->carried_id = st->ids[k];
+    st->ids[k] = -1;
+    if (st->carried_id >= 0) st->cur_pos[st->carried_id] = {-1, -1};
+  } else if (action == kDrop && was_carrying && !env->Carrying()) {
+    st->ids[k] = st->carried_id;
+    if (st->carried_id >= 0) st->cur_pos[st->carried_id] = fwd;
+    st->carried_id = -1;
+  } else if (action == kToggle && fwd_was_box) {
+    // Box.toggle: the box leaves the grid, its contents (a new object) take its place.
+    if (env->grid.At(fwd).IsEmpty()) {
+      st->ids[k] = -1;
+    } else {
+      st->ids[k] = static_cast<int32_t>(st->cur_pos.size());
+      st->cur_pos.push_back({-1, -1});
+    }
+  }
+  if (action == kDrop) {
+    for (const InstrNode& n : st->nodes) {
+      if (n.desc >= 0) FindMatchingObjs(*env, *st, &st->descs[n.desc], false);
+      if (n.desc2 >= 0) FindMatchingObjs(*env, *st, &st->descs[n.desc2], false);
+    }
+  }
+  const VerifyStatus status = Verify(env, st, st->root, action);
+  if (status == VerifyStatus::kSuccess) {
+    *terminated = true;
+    *success = true;
+    *reward = 1.0 - 0.9 * (static_cast<double>(env->step_count) / env->max_steps);
+  } else if (status == VerifyStatus::kFailure) {
+    *terminated = true;
+    *reward = 0.0;
+  }
+}
+
+}  // namespace bidir
