@@ -93,9 +93,12 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
         obs, rew, term, trunc, _ = self.vec.step(np.array([a], np.int64))
         terminated, truncated = bool(term[0]), bool(trunc[0])
         reward = 0.0
-        if rew[0] > 0:  # minigrid's reward in float64 (the C++ buffer holds float32)
+        if rew[0] > 0:  # minigrid's reward 1 - 0.9 * steps / max_steps in float64
             length = int(self.vec._buf["episode_length"][0])
-            reward = 1.0 - 0.9 * (length / self.vec.max_episode_steps)
+            # The C++ buffer holds it in float32; max_steps is the integer it implies
+            # (float32's error moves it by far less than 0.5 for any max_steps < 10**5).
+            max_steps = round(0.9 * length / (1.0 - float(rew[0])))
+            reward = 1.0 - 0.9 * (length / max_steps)
         info: dict[str, Any] = {}
         if terminated or truncated:
             info["is_success"] = bool(rew[0] > 0)

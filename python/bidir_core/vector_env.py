@@ -178,7 +178,13 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         self._max_steps: int | None = None
         if max_episode_steps is not None:
             max_episode_steps = _check_count("max_episode_steps", max_episode_steps)
-            if max_episode_steps != self.max_episode_steps:
+            limit = self.max_episode_steps
+            if limit is None:
+                raise ValueError(
+                    f"max_episode_steps is fixed by the task as in minigrid and {task_id} does "
+                    "not expose it: pass None"
+                )
+            if max_episode_steps != limit:
                 raise ValueError(
                     f"max_episode_steps is fixed by the task as in minigrid: {task_id} ends "
                     f"episodes after {self.max_episode_steps} steps, got {max_episode_steps}"
@@ -210,12 +216,17 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         self._step_result: StepResult | None = None
 
     @property
-    def max_episode_steps(self) -> int:
-        """The task's time limit: episodes are truncated after this many steps."""
+    def max_episode_steps(self) -> int | None:
+        """The task's time limit (episodes are truncated after this many steps), or None
+        for the levels whose state the core does not expose (most BabyAI levels beyond the
+        GoTo family)."""
         if self._max_steps is None:
             if not self._seeded:  # the envs hold no episode yet; reset() will reseed them
                 self._core.reset(np.zeros(self.num_envs, np.uint64), None)
-            self._max_steps = int(self._core.get_state(0)["max_steps"])
+            try:
+                self._max_steps = int(self._core.get_state(0)["max_steps"])
+            except ValueError:  # get_state refuses this level
+                return None
         return self._max_steps
 
     # -- Gymnasium API -------------------------------------------------------------------
@@ -495,11 +506,11 @@ def make_vec(
     """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
 
     Args:
-        task_id: a task of ``bidir_core.list_tasks()``, named as in minigrid: the BabyAI
-            tasks BabyAI-GoToRedBallNoDists-v0, BabyAI-GoToRedBallGrey-v0,
-            BabyAI-GoToRedBall-v0, BabyAI-GoToObj-v0, BabyAI-GoToLocal-v0 and the MiniGrid
-            tasks MiniGrid-Empty-{5x5,6x6,8x8,16x16}-v0, MiniGrid-DoorKey-{5x5,6x6,8x8,16x16}-v0
-            (the list may grow; ``list_tasks()`` is authoritative).
+        task_id: a task of ``bidir_core.list_tasks()`` (the authoritative list), named as
+            in minigrid: the MiniGrid tasks MiniGrid-Empty-{5x5,6x6,8x8,16x16}-v0 and
+            MiniGrid-DoorKey-{5x5,6x6,8x8,16x16}-v0, and minigrid's BabyAI levels, from
+            BabyAI-GoToRedBallNoDists-v0, BabyAI-GoToRedBallGrey-v0, BabyAI-GoToRedBall-v0,
+            BabyAI-GoToObj-v0 and BabyAI-GoToLocal-v0 up to BabyAI-BossLevel-v0.
         num_envs: how many environments step together (>= 1).
         seed: the seed of the first ``reset()`` without one: env ``i`` starts the episode of
             ``gymnasium.make(task_id).reset(seed=seed + i)`` (None: a random seed). This
@@ -518,7 +529,7 @@ def make_vec(
             ``success`` with the ``"_" + stats_key`` mask); None: none.
         batch_size: envpool's argument; must be None or ``num_envs``.
         max_episode_steps: envpool's argument; must be None or the task's time limit
-            (fixed by the task, as in minigrid).
+            (fixed by the task, as in minigrid; ``env.max_episode_steps``).
 
     Returns:
         A ``BidirVecEnv`` (a ``gymnasium.vector.VectorEnv``) with dict observations of
