@@ -3,7 +3,9 @@
 All peers run in this process on the same machine with the same task, env count and thread
 count, stepping with pre-generated uniformly random actions (0..6) and automatic resets:
 
-* ours:     bidir_core.make_vec(task, N, num_threads=T), int64 actions;
+* ours:     bidir_core.make_vec(task, N, num_threads=T, copy=False), int64 actions (the
+            zero-copy views); "ours copy" is the default copy=True (fresh arrays per step,
+            Gymnasium's semantics, like envpool's);
 * envpool:  envpool.make(task, env_type="gymnasium", num_envs=N, num_threads=T,
             batch_size=N), synchronous, actions in its own dtype (int32);
 * minigrid: a Python loop over N gymnasium.make(task) envs, reset when an episode ends
@@ -68,10 +70,12 @@ def best_of(repeats: int, fn: Callable[[], Any]) -> float:
 
 
 # -- env steps ----------------------------------------------------------------------------
-def bench_ours(task: str, n: int, threads: int, actions: np.ndarray, repeats: int) -> float:
+def bench_ours(
+    task: str, n: int, threads: int, actions: np.ndarray, repeats: int, copy: bool = False
+) -> float:
     import bidir_core
 
-    env = bidir_core.make_vec(task, n, num_threads=threads)
+    env = bidir_core.make_vec(task, n, num_threads=threads, copy=copy)
     actions = np.ascontiguousarray(actions, dtype=np.int64)
     step = env.step
 
@@ -301,6 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"bidir_core has no task {args.task!r}")
 
     ours = bench_ours(args.task, n, t, actions, args.repeats)
+    ours_copy = bench_ours(args.task, n, t, actions, args.repeats, copy=True)
     ep = mg = None
     notes = []
     if "envpool" not in args.skip:
@@ -316,10 +321,10 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print_table(
-        ["task", "N", "threads", "ours steps/s", "envpool steps/s", "minigrid steps/s",
-         "ours/envpool", "ours/minigrid"],
-        [[args.task, str(n), str(t), fmt_rate(ours), fmt_rate(ep), fmt_rate(mg),
-          fmt_ratio(ours, ep), fmt_ratio(ours, mg)]],
+        ["task", "N", "threads", "ours steps/s", "ours copy steps/s", "envpool steps/s",
+         "minigrid steps/s", "ours/envpool", "ours copy/envpool", "ours/minigrid"],
+        [[args.task, str(n), str(t), fmt_rate(ours), fmt_rate(ours_copy), fmt_rate(ep),
+          fmt_rate(mg), fmt_ratio(ours, ep), fmt_ratio(ours_copy, ep), fmt_ratio(ours, mg)]],
         args.markdown,
     )
 

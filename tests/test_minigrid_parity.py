@@ -61,9 +61,9 @@ def run_parity(task: str, num_envs: int, steps: int, seed: int, expert_prob: flo
             assert trunc[i] == exp_trunc, f"{task} step {t} env {i}: truncated"
             if exp_term or exp_trunc:
                 episodes += 1
-                assert info["_episode"][i]
-                assert info["episode"]["l"][i] == r.step_count
-                assert info["episode"]["success"][i] == (exp_rew > 0)
+                assert info["_episode_stats"][i]
+                assert info["episode_stats"]["l"][i] == r.step_count
+                assert info["episode_stats"]["success"][i] == (exp_rew > 0)
     return episodes
 
 

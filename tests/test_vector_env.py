@@ -36,7 +36,8 @@ def test_spaces_and_metadata():
     assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert env.single_action_space.n == 7
     obs, info = env.reset()
-    assert info == {}
+    assert set(info) == {"env_id"}
+    np.testing.assert_array_equal(info["env_id"], np.arange(4))
     assert obs["image"].shape == (4, 7, 7, 3) and obs["image"].dtype == np.uint8
     assert obs["direction"].shape == (4,) and obs["direction"].dtype == np.int64
     assert obs["mission"].shape == (4, bidir_core.MISSION_BYTES)
@@ -47,8 +48,8 @@ def test_spaces_and_metadata():
     assert env.observation_space.contains(obs)
 
 
-def test_outputs_are_preallocated_views():
-    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 8, seed=0)
+def test_outputs_are_preallocated_views_with_copy_false():
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 8, seed=0, copy=False)
     obs1, _ = env.reset()
     obs2, rew2, *_ = env.step(np.zeros(8, np.int64))
     obs3, rew3, *_ = env.step(np.ones(8, np.int64))
@@ -107,12 +108,12 @@ def test_episode_info_reports_return_length_success():
     seen = 0
     for _ in range(80):
         _, rew, term, trunc, info = env.step(env.expert_actions())
-        if "_episode" in info:
-            done = info["_episode"]
+        if "_episode_stats" in info:
+            done = info["_episode_stats"]
             np.testing.assert_array_equal(done, term | trunc)
-            np.testing.assert_array_equal(info["episode"]["r"][done], rew[done])
-            assert info["episode"]["success"][done].all()
-            assert (info["episode"]["l"][done] >= 1).all()
+            np.testing.assert_array_equal(info["episode_stats"]["r"][done], rew[done])
+            assert info["episode_stats"]["success"][done].all()
+            assert (info["episode_stats"]["l"][done] >= 1).all()
             seen += int(done.sum())
     assert seen >= 16
 
@@ -137,10 +138,10 @@ def test_following_the_oracle_solves_every_episode():
         successes = failures = 0
         for _ in range(400):
             _, _, _, _, info = env.step(env.expert_actions())
-            if "_episode" in info:
-                done = info["_episode"]
-                successes += int(info["episode"]["success"][done].sum())
-                failures += int((~info["episode"]["success"][done]).sum())
+            if "_episode_stats" in info:
+                done = info["_episode_stats"]
+                successes += int(info["episode_stats"]["success"][done].sum())
+                failures += int((~info["episode_stats"]["success"][done]).sum())
         assert successes >= 16 and failures == 0, task
 
 

@@ -24,7 +24,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Roll out the oracle planner (mixed with random actions) and report what happened."""
-    env = make_vec(args.task, args.num_envs, seed=args.seed, num_threads=args.threads)
+    env = make_vec(args.task, args.num_envs, seed=args.seed, num_threads=args.threads,
+                   copy=False, stats_key="episode")
     rng = np.random.default_rng(args.seed)
     obs, _ = env.reset()
     print(f"task {args.task}: {args.num_envs} envs, seed {args.seed}")

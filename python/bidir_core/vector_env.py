@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Sequence
+import time
+from typing import Any, Dict, Sequence, Tuple, Union
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +24,14 @@ ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
 DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
 """The task every command trains on unless told otherwise."""
+
+#: The observation dict: ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,),
+#: ``mission`` uint8 (N, MISSION_BYTES).
+ObsDict = Dict[str, np.ndarray]
+#: What ``step`` returns: (obs, reward, terminated, truncated, info).
+StepResult = Tuple[ObsDict, np.ndarray, np.ndarray, np.ndarray, Dict[str, Any]]
+AutoresetModeLike = Union[AutoresetMode, str]
+_AUTORESET_NAMES = ", ".join(repr(m.value) for m in AutoresetMode)
 
 
 def list_tasks() -> list[str]:
@@ -59,27 +68,47 @@ def _check_seed(seed: Any, name: str = "seed") -> int:
     return int(seed)
 
 
-class BidirVecEnv(gym.vector.VectorEnv):
+class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
     """N environments of one task, stepped in C++, exact to minigrid (seeds included).
 
     Observations are dicts of ``image`` uint8 (N, 7, 7, 3) indexed [vx, vy, channel],
     ``direction`` int64 (N,) and ``mission`` uint8 (N, MISSION_BYTES) (UTF-8, zero padded;
-    ``missions()`` gives the strings). The returned arrays are read-only views of buffers
-    that the next ``step``/``reset`` overwrites: copy what you keep.
+    ``missions()`` gives the strings). With ``copy=True`` (the default) ``step``/``reset``
+    return fresh, writeable arrays; with ``copy=False`` they return read-only views of
+    buffers that the next ``step``/``reset`` overwrites (copy what you keep).
 
     Env ``i`` of ``reset(seed=s)`` starts the episode of
     ``gymnasium.make(task_id).reset(seed=s + i)``; automatic resets continue each env's
     random stream as minigrid's unseeded ``reset()`` does.
 
-    ``info["episode"]`` holds ``r`` (return), ``l`` (length) and ``success`` for the envs
-    whose episode ended in this step, marked by ``info["_episode"]``. In ``SAME_STEP``
-    mode ``info["final_obs"]`` holds those envs' last observations (``info["_final_obs"]``).
+    ``info[stats_key]`` (default ``"episode_stats"``; ``stats_key=None`` turns it off)
+    holds Gymnasium's episode statistics ``r`` (return), ``l`` (length), ``t`` (seconds
+    since the episode began) plus ``success``, for the envs whose episode ended in this
+    step, marked by ``info["_" + stats_key]`` (other entries are 0). It does not use
+    ``"episode"``, so ``gymnasium.wrappers.vector.RecordEpisodeStatistics`` can add its own.
+    In ``SAME_STEP`` mode ``info["final_obs"]`` holds those envs' last observations
+    (``info["_final_obs"]``). In ``DISABLED`` mode an env whose episode ended must be reset
+    (``reset(options={"reset_mask": mask})``) before the next ``step``.
+
+    For envpool users: ``batch_size`` (must equal ``num_envs``), ``info["env_id"]``,
+    ``async_reset``/``send``/``recv`` and ``step(actions, env_id)`` follow
+    ``envpool.make(..., env_type="gymnasium")``.
 
     Every method but ``reset`` and ``set_state`` raises RuntimeError until ``reset()`` has
     run, and every method raises RuntimeError after ``close()`` (which stops the env's
     threads and frees its envs). One env serves one call at a time: a call from a second
     thread while another is running raises RuntimeError (use one env per thread).
     """
+
+    metadata: dict[str, Any]
+    render_mode: str | None
+    single_observation_space: spaces.Dict
+    observation_space: spaces.Dict
+    single_action_space: spaces.Discrete
+    action_space: spaces.MultiDiscrete
+    num_envs: int
+    task_id: str
+    autoreset_mode: AutoresetMode
 
     def __init__(
         self,
@@ -88,9 +117,13 @@ class BidirVecEnv(gym.vector.VectorEnv):
         *,
         seed: int | None = None,
         num_threads: int = 1,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        autoreset_mode: AutoresetModeLike = AutoresetMode.NEXT_STEP,
         prompt_style: str = "short",
-    ):
+        copy: bool = True,
+        stats_key: str | None = "episode_stats",
+        batch_size: int | None = None,
+        max_episode_steps: int | None = None,
+    ) -> None:
         task_id = _check_task(task_id)
         num_envs = _check_count("num_envs", num_envs)
         num_threads = _check_count("num_threads", num_threads)
@@ -98,10 +131,19 @@ class BidirVecEnv(gym.vector.VectorEnv):
             autoreset_mode = AutoresetMode(autoreset_mode)
         except ValueError:
             raise ValueError(
-                f"autoreset_mode must be 'NextStep' or 'SameStep', got {autoreset_mode!r}"
+                f"autoreset_mode must be one of {_AUTORESET_NAMES}, got {autoreset_mode!r}"
             ) from None
-        if autoreset_mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
-            raise ValueError(f"autoreset_mode {autoreset_mode} is not supported")
+        if not isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"copy must be a bool, got {type(copy).__name__}")
+        if stats_key is not None and (not isinstance(stats_key, str) or not stats_key):
+            raise TypeError(f"stats_key must be a non-empty str or None, got {stats_key!r}")
+        if stats_key in ("final_obs", "env_id"):
+            raise ValueError(f"stats_key {stats_key!r} collides with another info key")
+        if batch_size is not None and _check_count("batch_size", batch_size) != num_envs:
+            raise ValueError(
+                f"batch_size must equal num_envs ({num_envs}), got {batch_size}: all envs "
+                "step together in C++ (no asynchronous partial batches)"
+            )
         self._default_seed = None if seed is None else _check_seed(seed)
         self._seeded = False
 
@@ -109,10 +151,16 @@ class BidirVecEnv(gym.vector.VectorEnv):
         self.task_id = task_id
         self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": []}
         self.render_mode = None
+        self.autoreset_mode = autoreset_mode
         self._same_step = autoreset_mode == AutoresetMode.SAME_STEP
-        self._core = _core.VecEnv(task_id, num_envs, num_threads, self._same_step)
+        self._disabled = autoreset_mode == AutoresetMode.DISABLED
+        self._copy = bool(copy)
+        self._stats_key = stats_key
         if prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
+        # DISABLED runs the core in next-step mode and refuses to step an ended episode
+        # (the core never sees a step of it, so it never auto-resets).
+        self._core = _core.VecEnv(task_id, num_envs, num_threads, self._same_step)
         self._core.prompt_style = prompt_style
 
         n = num_envs
@@ -132,6 +180,20 @@ class BidirVecEnv(gym.vector.VectorEnv):
             "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
         }
         self._core.bind_buffers(self._buf)
+        self._max_steps: int | None = None
+        if max_episode_steps is not None:
+            max_episode_steps = _check_count("max_episode_steps", max_episode_steps)
+            limit = self.max_episode_steps
+            if limit is None:
+                raise ValueError(
+                    f"max_episode_steps is fixed by the task as in minigrid and {task_id} does "
+                    "not expose it: pass None"
+                )
+            if max_episode_steps != limit:
+                raise ValueError(
+                    f"max_episode_steps is fixed by the task as in minigrid: {task_id} ends "
+                    f"episodes after {self.max_episode_steps} steps, got {max_episode_steps}"
+                )
         self._view = {k: _readonly(v) for k, v in self._buf.items()}
         self._obs = {k: self._view[k] for k in ("image", "direction", "mission")}
         self._final_obs = {
@@ -151,6 +213,26 @@ class BidirVecEnv(gym.vector.VectorEnv):
         self.single_action_space = spaces.Discrete(len(ACTION_NAMES))
         self.action_space = batch_space(self.single_action_space, n)
         self._actions = np.zeros(n, np.int64)
+        self._env_id = np.arange(n, dtype=np.int32)
+        self._env_id.flags.writeable = False
+        self._ended = np.zeros(n, np.bool_)  # DISABLED: episodes that ended, not yet reset
+        self._start_time = np.zeros(n, np.float64)
+        self._pending: str | None = None  # what recv() returns: None, "reset" or "step"
+        self._step_result: StepResult | None = None
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """The task's time limit (episodes are truncated after this many steps), or None
+        for the levels whose state the core does not expose (most BabyAI levels beyond the
+        GoTo family)."""
+        if self._max_steps is None:
+            if not self._seeded:  # the envs hold no episode yet; reset() will reseed them
+                self._core.reset(np.zeros(self.num_envs, np.uint64), None)
+            try:
+                self._max_steps = int(self._core.get_state(0)["max_steps"])
+            except ValueError:  # get_state refuses this level
+                return None
+        return self._max_steps
 
     # -- Gymnasium API -------------------------------------------------------------------
     def reset(
@@ -158,8 +240,13 @@ class BidirVecEnv(gym.vector.VectorEnv):
         *,
         seed: int | Sequence[int] | None = None,
         options: dict[str, Any] | None = None,
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Reset all envs (or those in ``options["reset_mask"]``); return (obs, info)."""
+    ) -> tuple[ObsDict, dict[str, Any]]:
+        """Reset all envs (or those in ``options["reset_mask"]``); return (obs, info).
+
+        ``seed``: an int ``s`` (env ``i`` gets ``s + i``), one int per env, or None (the
+        first reset draws a seed, or uses make_vec's ``seed``; later ones continue each
+        env's random stream). ``info`` holds ``env_id``.
+        """
         seeds = self._seed_array(seed)
         mask = None
         if options:
@@ -183,10 +270,23 @@ class BidirVecEnv(gym.vector.VectorEnv):
             )
         self._core.reset(seeds, mask)
         self._seeded = True
-        return self._obs, {}
+        self._pending = None
+        now = time.perf_counter()
+        if mask is None:
+            self._ended[:] = False
+            self._start_time[:] = now
+        else:
+            self._ended[mask] = False
+            self._start_time[mask] = now
+        return self._out(self._obs), {"env_id": self._env_id}
 
-    def step(self, actions: Any):
-        """Step every env with one action each; return (obs, reward, terminated, truncated, info)."""
+    def step(self, actions: Any, env_id: Any = None) -> StepResult:
+        """Step every env with one action each; return (obs, reward, terminated, truncated, info).
+
+        ``actions``: integers of shape (N,), minigrid's action ids (``ACTION_NAMES``).
+        ``env_id`` (envpool's argument): None, or a permutation of ``range(N)`` saying which
+        env each action is for; the results are always in env order (``info["env_id"]``).
+        """
         reject_masked("actions", actions)
         a = np.asarray(actions)
         if a.dtype.kind not in "iu":
@@ -195,6 +295,14 @@ class BidirVecEnv(gym.vector.VectorEnv):
             raise ValueError(f"actions must have shape ({self.num_envs},), got {a.shape}")
         if not self._seeded:
             raise RuntimeError("call reset() before step()")
+        if self._disabled and self._ended.any():
+            bad = np.flatnonzero(self._ended)
+            raise RuntimeError(
+                f"autoreset_mode is DISABLED and the episodes of envs {bad[:8].tolist()} ended: "
+                "reset them first (reset(options={'reset_mask': mask}))"
+            )
+        if env_id is not None:
+            a = self._reorder(a, env_id)
         if a.dtype == np.int64 and a.flags.c_contiguous:
             self._core.step(a)
         else:
@@ -203,20 +311,80 @@ class BidirVecEnv(gym.vector.VectorEnv):
                 raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, 7)")
             self._actions[:] = a
             self._core.step(self._actions)
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {"env_id": self._env_id}
         done = self._buf["episode_done"]
         if done.any():
-            info["episode"] = {
-                "r": self._view["episode_return"],
-                "l": self._view["episode_length"],
-                "success": self._view["episode_success"],
-            }
-            info["_episode"] = self._view["episode_done"]
+            now = time.perf_counter()
+            if self._disabled:
+                self._ended |= done
+            key = self._stats_key
+            if key is not None:
+                elapsed = np.where(done, np.round(now - self._start_time, 6), 0.0)
+                info[key] = {
+                    "r": np.where(done, self._buf["episode_return"], np.float32(0)),
+                    "l": np.where(done, self._buf["episode_length"], np.int32(0)),
+                    "t": elapsed,
+                    "success": self._buf["episode_success"] & done,
+                }
+                info["_" + key] = done.copy()
+            # NEXT_STEP: the next step is the reset step, which the new episode's time
+            # includes as Gymnasium's RecordEpisodeStatistics counts it.
+            self._start_time[done] = now
             if self._same_step:
-                info["final_obs"] = self._final_obs
-                info["_final_obs"] = self._view["episode_done"]
+                info["final_obs"] = self._out(self._final_obs)
+                info["_final_obs"] = done.copy()
+        if self._copy:
+            b = self._buf
+            return (
+                {k: v.copy() for k, v in self._obs.items()},
+                b["reward"].copy(), b["terminated"].copy(), b["truncated"].copy(), info,
+            )
         v = self._view
         return self._obs, v["reward"], v["terminated"], v["truncated"], info
+
+    # -- envpool's asynchronous API (synchronous here) ----------------------------------------
+    def async_reset(self) -> None:
+        """envpool's ``async_reset``: reset all envs; ``recv()`` returns the result."""
+        self.reset()
+        self._pending = "reset"
+
+    def send(self, actions: Any, env_id: Any = None) -> None:
+        """envpool's ``send``: step the envs (at once, in C++); ``recv()`` returns the result."""
+        self._step_result = self.step(actions, env_id)
+        self._pending = "step"
+
+    def recv(self) -> StepResult:
+        """envpool's ``recv``: the result of the last ``async_reset`` or ``send``.
+
+        After ``async_reset`` it is (obs, zero rewards, all False, all False, info).
+        """
+        if self._pending is None:
+            raise RuntimeError("recv() needs a prior async_reset() or send()")
+        pending, self._pending = self._pending, None
+        if pending == "step":
+            result, self._step_result = self._step_result, None
+            return result
+        n = self.num_envs
+        return (
+            self._out(self._obs), np.zeros(n, np.float32), np.zeros(n, np.bool_),
+            np.zeros(n, np.bool_), {"env_id": self._env_id},
+        )
+
+    def _reorder(self, a: np.ndarray, env_id: Any) -> np.ndarray:
+        reject_masked("env_id", env_id)
+        ids = np.asarray(env_id)
+        if ids.dtype.kind not in "iu" or ids.shape != (self.num_envs,):
+            raise ValueError(
+                f"env_id must be integers of shape ({self.num_envs},), got {ids.dtype} {ids.shape}"
+            )
+        if not np.array_equal(np.sort(ids), self._env_id):
+            raise ValueError(f"env_id must be a permutation of range({self.num_envs})")
+        out = np.empty(self.num_envs, np.int64 if a.dtype.kind == "i" else a.dtype)
+        out[ids] = a
+        return out
+
+    def _out(self, obs: ObsDict) -> ObsDict:
+        return {k: v.copy() for k, v in obs.items()} if self._copy else obs
 
     def close_extras(self, **kwargs: Any) -> None:
         """Stop the env's threads and free its envs; later calls raise RuntimeError."""
@@ -329,18 +497,64 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 def make_vec(
     task_id: str,
-    num_envs: int,
+    num_envs: int = 1,
     *,
     seed: int | None = None,
     num_threads: int = 1,
-    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    autoreset_mode: AutoresetModeLike = AutoresetMode.NEXT_STEP,
     prompt_style: str = "short",
+    copy: bool = True,
+    stats_key: str | None = "episode_stats",
+    batch_size: int | None = None,
+    max_episode_steps: int | None = None,
 ) -> BidirVecEnv:
     """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
 
-    ``prompt_style`` chooses the teacher prompt ``prompts()`` builds: "short" or "glam".
+    Args:
+        task_id: a task of ``bidir_core.list_tasks()`` (the authoritative list), named as
+            in minigrid: the MiniGrid tasks MiniGrid-Empty-{5x5,6x6,8x8,16x16}-v0 and
+            MiniGrid-DoorKey-{5x5,6x6,8x8,16x16}-v0, and minigrid's BabyAI levels, from
+            BabyAI-GoToRedBallNoDists-v0, BabyAI-GoToRedBallGrey-v0, BabyAI-GoToRedBall-v0,
+            BabyAI-GoToObj-v0 and BabyAI-GoToLocal-v0 up to BabyAI-BossLevel-v0.
+        num_envs: how many environments step together (>= 1).
+        seed: the seed of the first ``reset()`` without one: env ``i`` starts the episode of
+            ``gymnasium.make(task_id).reset(seed=seed + i)`` (None: a random seed). This
+            follows minigrid, not envpool (whose per-env seeds differ).
+        num_threads: C++ worker threads stepping the envs.
+        autoreset_mode: ``AutoresetMode`` or its value: ``"NextStep"`` (default; the step
+            after an episode ends resets that env and ignores its action), ``"SameStep"``
+            (reset in the same step; the last observation goes to ``info["final_obs"]``) or
+            ``"Disabled"`` (reset ended envs yourself with ``options={"reset_mask": m}``).
+            Also in ``env.metadata["autoreset_mode"]``.
+        prompt_style: the teacher prompt ``prompts()`` builds: "short" or "glam".
+        copy: True (default): ``step``/``reset`` return fresh writeable arrays, as Gymnasium
+            envs do (wrappers such as ``ClipReward`` may write them). False: read-only views
+            of the C++ buffers, overwritten by the next call (no copies; for hot loops).
+        stats_key: the info key of the episode statistics (``r``, ``l``, ``t``,
+            ``success`` with the ``"_" + stats_key`` mask); None: none.
+        batch_size: envpool's argument; must be None or ``num_envs``.
+        max_episode_steps: envpool's argument; must be None or the task's time limit
+            (fixed by the task, as in minigrid; ``env.max_episode_steps``).
+
+    Returns:
+        A ``BidirVecEnv`` (a ``gymnasium.vector.VectorEnv``) with dict observations of
+        ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,), ``mission`` uint8
+        (N, MISSION_BYTES) and ``Discrete(7)`` actions per env.
+
+    Example:
+        >>> import numpy as np, bidir_core
+        >>> env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 8, seed=0)
+        >>> obs, info = env.reset()
+        >>> obs, reward, terminated, truncated, info = env.step(env.expert_actions())
+        >>> obs["image"].shape
+        (8, 7, 7, 3)
+
+    The same env comes from ``gymnasium.make_vec("bidir_core/<task>", num_envs=N,
+    vectorization_mode="vector_entry_point")``; ``gymnasium.make("bidir_core/<task>")``
+    gives a single env (``bidir_core.gym_env.BidirEnv``).
     """
     return BidirVecEnv(
         task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode,
-        prompt_style=prompt_style,
+        prompt_style=prompt_style, copy=copy, stats_key=stats_key, batch_size=batch_size,
+        max_episode_steps=max_episode_steps,
     )

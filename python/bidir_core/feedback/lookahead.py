@@ -60,7 +60,8 @@ class CriticLookahead:
         self.gamma = float(gamma)
         self.horizon = int(horizon)
         self.chunk = int(chunk)
-        self.env = make_vec(task, self.num_actions * self.chunk, autoreset_mode="SameStep")
+        self.env = make_vec(task, self.num_actions * self.chunk, autoreset_mode="SameStep",
+                            copy=False, stats_key="episode")
         self.env.reset(seed=0)
         self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
         self.rewarded = np.zeros((0, self.num_actions), np.bool_)

@@ -38,7 +38,7 @@ def oracle_samples(
     if not 0.0 <= float(epsilon) <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
     num_envs = int(min(num_envs, num_states))
-    env = make_vec(task, num_envs, seed=seed, prompt_style=prompt_style)
+    env = make_vec(task, num_envs, seed=seed, prompt_style=prompt_style, copy=False)
     rng = np.random.default_rng(seed)
     env.reset()
     prompts: list[str] = []
@@ -72,7 +72,7 @@ def optimal_actions(task: str, states: list[dict], num_actions: int = 6,
     if not states:
         return out
     chunk = min(chunk, len(states))
-    env = make_vec(task, num_actions * chunk, autoreset_mode="SameStep")
+    env = make_vec(task, num_actions * chunk, autoreset_mode="SameStep", copy=False)
     try:
         env.reset(seed=0)
         actions = np.tile(np.arange(num_actions, dtype=np.int64), chunk)

@@ -125,7 +125,7 @@ class RolloutCollector:
         self.groups: list[_Group] = []
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             env = make_vec(task, hi - lo, num_threads=env_threads, autoreset_mode="SameStep",
-                           prompt_style=prompt_style)
+                           prompt_style=prompt_style, copy=False, stats_key="episode")
             group = _Group(len(self.groups), env, lo, hi)
             group.obs, _ = env.reset(seed=seed + lo)
             tokenizer.encode_rows(group.obs["mission"], self._current_mission[lo:hi])

@@ -87,7 +87,7 @@ def evaluate_policy(
     played = np.zeros(n, np.int64)
     returns: list[float] = []
     successes: list[bool] = []
-    env = make_vec(task, n, autoreset_mode="SameStep")
+    env = make_vec(task, n, autoreset_mode="SameStep", copy=False, stats_key="episode")
     obs, _ = env.reset(seed=seed)
     image = torch.zeros((n, 7, 7, 3), dtype=torch.uint8)  # writable copies of the obs
     direction = torch.zeros(n, dtype=torch.int64)
