@@ -38,6 +38,21 @@ def fuzz(fn):
 
 
 TASKS = bidir_core.list_tasks()
+
+
+def _has_state(task: str) -> bool:
+    env = bidir_core.make_vec(task, 1, seed=0)
+    env.reset()
+    try:
+        env.get_state(0)
+    except ValueError:  # levels whose state the core does not serialise yet
+        return False
+    finally:
+        env.close()
+    return True
+
+
+STATE_TASKS = [t for t in TASKS if _has_state(t)]
 DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.uint64,
           np.float32, np.float64, np.bool_]
 
@@ -221,7 +236,7 @@ def _mutate(s, m):
 
 
 @fuzz
-@given(task=st.sampled_from(TASKS), steps=st.integers(0, 20),
+@given(task=st.sampled_from(STATE_TASKS), steps=st.integers(0, 20),
        mutations=st.lists(mutation, min_size=1, max_size=4),
        actions=st.lists(st.integers(0, 6), max_size=12), glam=st.booleans())
 def test_set_state_with_mutated_states(task, steps, mutations, actions, glam):

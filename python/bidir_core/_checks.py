@@ -16,6 +16,8 @@ def reject_masked(name: str, array: Any) -> None:
     under its mask: they would be used as if they were data. Fill (``a.filled(x)``) or
     drop (``a.compressed()``) the masked entries first.
     """
+    if type(array) is np.ndarray:  # the common case, without the subclass check's cost
+        return
     if isinstance(array, np.ma.MaskedArray):
         raise TypeError(
             f"{name} is a numpy masked array; pass a plain ndarray (fill the masked entries "
