@@ -249,7 +249,22 @@ def run_suite(args, actions: np.ndarray) -> None:
             except Exception:  # noqa: BLE001 - envpool lacks the id: "—"
                 ep = None
         if "minigrid" not in args.skip:
-            mg = bench_minigrid(task, n, args.minigrid_steps, args.repeats)
+            # minigrid can loop forever in RoomGrid.place_agent (crowded small rooms, e.g.
+            # SynthS5R2): a level that takes over 120 s is reported as "—".
+            import signal
+
+            def _timeout(*_):
+                raise TimeoutError
+
+            old = signal.signal(signal.SIGALRM, _timeout)
+            signal.alarm(120)
+            try:
+                mg = bench_minigrid(task, n, args.minigrid_steps, args.repeats)
+            except TimeoutError:
+                mg = None
+            finally:
+                signal.alarm(0)
+                signal.signal(signal.SIGALRM, old)
         if ep:
             ratios.append(ours / ep)
         rows.append([task, fmt_rate(ours), fmt_rate(ep), fmt_rate(mg), fmt_ratio(ours, ep),
