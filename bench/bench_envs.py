@@ -240,7 +240,8 @@ def run_suite(args, actions: np.ndarray) -> None:
 
     n, t = args.num_envs, args.threads
     rows, ratios = [], []
-    for task in sorted(x for x in bidir_core.list_tasks() if x.startswith("BabyAI")):
+    tasks = [x for x in bidir_core.list_tasks() if x.startswith("BabyAI") and x not in args.exclude]
+    for task in sorted(tasks):
         ours = bench_ours(task, n, t, actions, args.repeats)
         ep = mg = None
         if "envpool" not in args.skip:
@@ -269,7 +270,7 @@ def run_suite(args, actions: np.ndarray) -> None:
             ratios.append(ours / ep)
         rows.append([task, fmt_rate(ours), fmt_rate(ep), fmt_rate(mg), fmt_ratio(ours, ep),
                      fmt_ratio(ours, mg)])
-        print(f"# {task} done", file=sys.stderr, flush=True)
+        print("# " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
     print()
     print_table(["task", "ours steps/s", "envpool steps/s", "minigrid steps/s", "ours/envpool",
                  "ours/minigrid"], rows, args.markdown)
@@ -291,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--skip", nargs="*", default=[], choices=["envpool", "minigrid", "text"])
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
     p.add_argument("--suite", choices=["babyai"], help="every BabyAI id, steps/s only")
+    p.add_argument("--exclude", nargs="*", default=[], help="suite: ids to leave out")
     args = p.parse_args(argv)
     n, t = args.num_envs, args.threads
     if n < 1 or t < 1 or args.steps < 1 or args.repeats < 1:
