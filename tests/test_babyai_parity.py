@@ -99,3 +99,23 @@ def test_long_missions_are_not_truncated():
         assert mission_strings(obs["mission"]) == env.missions()
         longest = max(longest, *(len(m) for m in env.missions()))
     assert longest > 128
+
+
+@pytest.mark.parametrize("task,at_least", [
+    ("BabyAI-GoTo-v0", 0.9), ("BabyAI-PickupLoc-v0", 0.9), ("BabyAI-PutNextLocal-v0", 0.9),
+    ("BabyAI-Open-v0", 0.9), ("BabyAI-KeyCorridorS3R3-v0", 0.9), ("BabyAI-BossLevel-v0", 0.7),
+])
+def test_oracle_solves_levels(task, at_least):
+    n = 16
+    env = bidir_core.make_vec(task, n, seed=0)
+    env.reset(seed=0)
+    done = np.zeros(n, bool)
+    success = np.zeros(n, bool)
+    for _ in range(2000):
+        _, rew, term, trunc, _ = env.step(env.expert_actions())
+        ended = (term | trunc) & ~done
+        success |= ended & (rew > 0)
+        done |= ended
+        if done.all():
+            break
+    assert done.all() and success.mean() >= at_least, success.mean()

@@ -128,14 +128,16 @@ bool Reachable(const GridEnv& env, const std::vector<Pos>& targets, bool use_key
   }) != -1;
 }
 
-// Keys that open a locked door (or, when none lies in the open, the boxes to open).
+// Unlocking: with a key in hand, open a reachable locked door of its color; else fetch a
+// key of a locked door (or, when none lies in the open, open the boxes).
 int FetchKey(const GridEnv& env) {
-  std::vector<Pos> keys, boxes;
+  std::vector<Pos> keys, boxes, doors;
   for (int x = 0; x < env.grid.width(); ++x) {
     for (int y = 0; y < env.grid.height(); ++y) {
       const Cell& c = env.grid.At(x, y);
       if (c.type == kBox) boxes.push_back({x, y});
       if (c.type != kDoor || c.state != kDoorLocked) continue;
+      if (env.carrying.type == kKey && env.carrying.color == c.color) doors.push_back({x, y});
       for (int kx = 0; kx < env.grid.width(); ++kx) {
         for (int ky = 0; ky < env.grid.height(); ++ky) {
           const Cell& k = env.grid.At(kx, ky);
@@ -144,8 +146,9 @@ int FetchKey(const GridEnv& env) {
       }
     }
   }
+  if (!doors.empty() && Reachable(env, doors, false)) return GoFace(env, doors, kToggle);
   if (env.Carrying()) return DropSomewhere(env);
-  if (!keys.empty()) return GoFace(env, keys, kPickup);
+  if (!keys.empty() && Reachable(env, keys, false)) return GoFace(env, keys, kPickup);
   return GoFace(env, boxes, kToggle);
 }
 

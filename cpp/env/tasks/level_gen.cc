@@ -89,7 +89,11 @@ Pos RoomGrid::PlaceAgent(GridEnv* env, int i, int j, bool rand_dir) {
   if (i < 0) i = RandInt(env, 0, num_cols);
   if (j < 0) j = RandInt(env, 0, num_rows);
   const Room& room = GetRoom(i, j);
-  while (true) {
+  // minigrid loops here forever when every free cell of the room faces an object or a
+  // door in every direction it draws (e.g. BabyAI-SynthS5R2 with crowded 5x5 rooms); we
+  // give up after many tries and generate the level again instead of hanging.
+  for (int64_t tries = 0;; ++tries) {
+    if (tries > 100000) throw GenerationRetry{"place_agent: no cell facing empty or wall"};
     bidir::PlaceAgent(env, room.top, room.size, rand_dir, 1000);
     const Cell& front = env->grid.At(env->FrontPos());
     if (front.IsEmpty() || front.type == kWall) break;
