@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import bidir_core
 from bidir_core.cli import main
 
@@ -32,3 +33,13 @@ def test_module_entry_point_and_bad_flag():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid int value" in proc.stderr
+
+
+def test_version_flag(capsys):
+    import bidir_core
+    from bidir_core.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"bidir_core {bidir_core.__version__}"

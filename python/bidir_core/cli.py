@@ -60,6 +60,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``bidir``."""
     parser = argparse.ArgumentParser(prog="bidir", description=__doc__)
+    from bidir_core import __version__
+
+    parser.add_argument("--version", action="version", version=f"bidir_core {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("tasks", help="list the available tasks")
     p.set_defaults(func=_cmd_tasks)
