@@ -204,3 +204,14 @@ def test_bad_config_is_rejected(kwargs, exc, match, tmp_path):
     with pytest.raises(exc, match=match):
         Trainer(small_config(**kwargs), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_writes_progress_lines_where_stderr_is_not_a_terminal(tmp_path, capsys):
+    cfg = TrainConfig(mode="ppo", num_envs=4, steps_per_iteration=128, total_frames=128 * 3,
+                      student_eval_every=0)
+    with Trainer(cfg, tmp_path / "run", progress=True, tensorboard=False) as trainer:
+        trainer.log_interval = 3600.0  # only the first and last iterations are due
+        trainer.train()
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("ppo it ")]
+    assert len(lines) == 2 and lines[0].startswith("ppo it 1/3 frames 128/384 fps ")
+    assert lines[1].startswith("ppo it 3/3 frames 384/384") and "success(behaviour)" in lines[1]

@@ -373,6 +373,35 @@ class Trainer:
                 ret=f"{row['rolling_return']:.3f}",
                 refresh=False,
             )
+        elif self.progress:
+            self._log_line(row)
+
+    log_interval: float = 30.0
+    """Seconds between the progress lines written when stderr is not a terminal."""
+
+    def _log_line(self, row: dict[str, Any]) -> None:
+        """One line on stderr (CI, a log file, a notebook) at most every ``log_interval``
+        seconds, and at the first and last iterations."""
+        now = time.monotonic()
+        last = self.iteration == self.config.total_iterations
+        if not (last or self.iteration == 1
+                or now - getattr(self, "_last_log", -math.inf) >= self.log_interval):
+            return
+        self._last_log = now
+
+        def fmt(key: str, name: str, digits: int = 3) -> str:
+            value = row.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return ""
+            return f" {name} {value:.{digits}f}"
+
+        total = self.config.total_iterations * self.config.steps_per_iteration
+        line = (f"{self.config.mode} it {self.iteration}/{self.config.total_iterations} "
+                f"frames {self.frames:,}/{total:,} fps {row['fps']:,.0f}"
+                + fmt("rolling_success", "success(behaviour)") + fmt("rolling_return", "return")
+                + fmt("student_success", "student_alone") + fmt("probe_agreement", "agreement")
+                + fmt("hint_age_mean", "hint_age", 2))
+        print(line, file=sys.stderr, flush=True)
 
     def _evaluate_student(self) -> dict[str, float]:
         """The student alone (no teacher) on fresh episodes, when due (glam has no student)."""
