@@ -145,3 +145,16 @@ def test_console_entry_point_reports_unknown_task():
     )
     assert proc.returncode == 2
     assert "unknown task id 'CartPole-v1'" in proc.stderr
+
+
+def test_a_teach_run_ends_with_the_student_alone_and_the_teachers_agreement(tmp_path, capsys):
+    from bidir_core.cli import main
+
+    code = main(["train", "--mode", "teach", "--frames", "256", "--num-envs", "4",
+                 "--steps-per-iteration", "128", "--probe-states", "8", "--student-eval-every",
+                 "1", "--student-eval-episodes", "4", "--run-dir", str(tmp_path / "run"),
+                 "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "(behaviour policy)" in out and "student alone " in out
+    assert "teacher agreement with the oracle " in out and " -> " in out

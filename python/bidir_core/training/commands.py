@@ -175,8 +175,19 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"{summary['status']}: {summary['iterations']} iterations, {summary['frames']:,} frames in "
         f"{summary['time_s']:.1f} s ({fps:,.0f} frames/s); rolling success "
-        f"{'n/a' if rolling is None else f'{rolling:.3f}'}; run dir {summary['run_dir']}"
+        f"{'n/a' if rolling is None else f'{rolling:.3f}'} (behaviour policy); run dir "
+        f"{summary['run_dir']}"
     )
+    extra = []
+    if summary.get("student_success") is not None:
+        extra.append(f"student alone {summary['student_success']:.3f} (fresh episodes)")
+    if summary.get("sim_steps"):
+        extra.append(f"sim steps {summary['sim_steps']:,}")
+    if summary.get("agreement_first") is not None:
+        extra.append(f"teacher agreement with the oracle {summary['agreement_first']:.3f} -> "
+                     f"{summary['agreement_last']:.3f}")
+    if extra:
+        print("; ".join(extra))
     if summary["status"] != "finished":
         print(f"continue with: bidir train --resume {summary['run_dir']}")
     return 0 if summary["status"] == "finished" else 130

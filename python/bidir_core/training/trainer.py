@@ -306,12 +306,18 @@ class Trainer:
                 cfg.rolling_window,
             )
         last_row = rows[-1] if rows else {}
+        probes = [r["probe_agreement"] for r in rows if r.get("probe_agreement") is not None]
+        students = [r for r in rows if r.get("student_success") is not None]
         return {
             "status": status,
             "iterations": self.iteration,
             "frames": self.frames,
+            "sim_steps": last_row.get("sim_steps", 0),
             "time_s": self.elapsed,
             "rolling_success": last_row.get("rolling_success"),
+            "student_success": students[-1]["student_success"] if students else None,
+            "agreement_first": probes[0] if probes else None,
+            "agreement_last": probes[-1] if probes else None,
             "run_dir": str(self.run_dir),
             "signal": self._stop_signal,
         }
