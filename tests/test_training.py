@@ -215,3 +215,16 @@ def test_a_run_writes_progress_lines_where_stderr_is_not_a_terminal(tmp_path, ca
     lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("ppo it ")]
     assert len(lines) == 2 and lines[0].startswith("ppo it 1/3 frames 128/384 fps ")
     assert lines[1].startswith("ppo it 3/3 frames 384/384") and "success(behaviour)" in lines[1]
+
+
+def test_tensorboard_steps_are_frames_and_the_config_is_recorded(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = TrainConfig(mode="ppo", num_envs=4, steps_per_iteration=32, total_frames=64,
+                      student_eval_every=0)
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=True) as trainer:
+        trainer.train()
+    events = EventAccumulator(str(tmp_path / "run" / "tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/iteration")] == [32, 64]
+    assert "hyperparameters/text_summary" in events.Tags()["tensors"]

@@ -140,8 +140,24 @@ class MetricsLogger:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            purge = None if resume_iteration is None else resume_iteration + 1
+            # The step axis is frames, as CleanRL's and SB3's: a resume purges what follows
+            # the checkpointed row.
+            purge = None if resume_iteration is None else (rows[-1]["frames"] + 1 if rows else 0)
             self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=purge)
+
+    def record_config(self, config: dict[str, Any]) -> None:
+        """The run's hyper-parameters as TensorBoard text (a table of flattened keys)."""
+        if self._tb is None:
+            return
+
+        def flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+            out = []
+            for k, v in d.items():
+                out += flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, v)]
+            return out
+
+        table = "|option|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in flat(config))
+        self._tb.add_text("hyperparameters", table, 0)
 
     def log(self, row: dict[str, Any]) -> None:
         """Write one iteration's row (must contain ``iteration`` and ``frames``)."""
@@ -149,9 +165,9 @@ class MetricsLogger:
         self._csv.writerow({k: "" if row.get(k) is None else row[k] for k in self.columns})
         self._jsonl_file.write(json.dumps(row) + "\n")
         if self._tb is not None:
-            step = row["iteration"]
+            step = row["frames"]
             for k, v in row.items():
-                if k not in ("iteration",) and isinstance(v, (int, float)) and v is not None:
+                if k not in ("frames",) and isinstance(v, (int, float)) and v is not None:
                     self._tb.add_scalar(f"train/{k}", v, step)
 
     def flush(self, fsync: bool = False) -> None:

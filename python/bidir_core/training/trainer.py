@@ -160,6 +160,7 @@ class Trainer:
         try:
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
             self.metrics = MetricsLogger(self.run_dir, columns, tensorboard=tensorboard)
+            self.metrics.record_config(config.to_dict())
             self.save_checkpoint()
         except BaseException:
             if hasattr(self, "metrics"):
