@@ -158,3 +158,29 @@ def test_a_teach_run_ends_with_the_student_alone_and_the_teachers_agreement(tmp_
     out = capsys.readouterr().out
     assert "(behaviour policy)" in out and "student alone " in out
     assert "teacher agreement with the oracle " in out and " -> " in out
+
+
+def test_a_config_file_sets_options_and_flags_override_it(tmp_path, capsys):
+    from bidir_core.cli import main
+
+    toml = tmp_path / "run.toml"
+    toml.write_text('mode = "ppo"\nnum_envs = 4\nsteps_per_iteration = 32\ntotal_frames = 64\n'
+                    'seed = 5\n[ppo]\nupdate_epochs = 1\n')
+    assert main(["train", "--config", str(toml), "--seed", "7", "--quiet",
+                 "--run-dir", str(tmp_path / "a")]) == 0
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert (saved["mode"], saved["num_envs"], saved["seed"], saved["ppo"]["update_epochs"]) == (
+        "ppo", 4, 7, 1)
+    # a run's own config.json starts the same run again
+    assert main(["train", "--config", str(tmp_path / "a" / "config.json"), "--quiet",
+                 "--run-dir", str(tmp_path / "b")]) == 0
+    assert json.loads((tmp_path / "b" / "config.json").read_text()) == saved
+    capsys.readouterr()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("num_envs = [\n")
+    assert main(["train", "--config", str(bad), "--run-dir", str(tmp_path / "c")]) == 2
+    assert "bad.toml is not valid toml" in capsys.readouterr().err
+    (tmp_path / "typo.json").write_text('{"num_env": 4}')
+    assert main(["train", "--config", str(tmp_path / "typo.json"),
+                 "--run-dir", str(tmp_path / "d")]) == 2
+    assert "num_env" in capsys.readouterr().err

@@ -93,8 +93,42 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]
     if args.mode is not None:
         train["mode"] = args.mode
         given.append("mode")
+    path = getattr(args, "config", None)
+    if path is not None:  # the file's values, then the flags over them
+        base = read_config_file(path)
+        base.setdefault("ppo", {}).update(ppo)
+        base.setdefault("teacher", {}).update(teacher)
+        base.update(train)
+        return TrainConfig.from_dict(base), given
     config = TrainConfig(**train, ppo=PPOConfig(**ppo), teacher=TeacherModeConfig(**teacher))
     return config.validate(), given
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A TrainConfig as a dict from a JSON (a run's config.json) or TOML file: top-level
+    run options, with ``[ppo]`` and ``[teacher]`` tables. ValueError names the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ValueError(f"cannot read the config file {path}: {err.strerror or err}") from None
+    try:
+        if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise ValueError(f"{path}: TOML config files need Python >= 3.11; use JSON") from None
+            values = tomllib.loads(text)
+        else:
+            values = json.loads(text)
+    except ValueError as err:  # json.JSONDecodeError and tomllib.TOMLDecodeError
+        raise ValueError(f"config file {path} is not valid {path.suffix[1:] or 'json'}: {err}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path} must hold a table of options")
+    for key in ("ppo", "teacher"):
+        if not isinstance(values.get(key, {}), dict):
+            raise ValueError(f"config file {path}: {key!r} must be a table of options")
+    return values
 
 
 @contextlib.contextmanager
@@ -127,6 +161,8 @@ def _train(args: argparse.Namespace) -> int:
 
     progress = not args.quiet
     if args.resume is not None:
+        if args.config is not None:
+            raise ValueError("--resume continues a run with its saved config; drop --config")
         _, given = _config_from_args(args)
         if args.run_dir is not None:
             given.append("run_dir")
@@ -238,6 +274,8 @@ def add_training_commands(sub: Any) -> None:
         help="continue the run in RUN_DIR from its checkpoint",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="options from a JSON (e.g. a run's config.json) or TOML file; flags override it")
     _add_fields(p.add_argument_group("run"), TrainConfig, "cfg_")
     _add_fields(p.add_argument_group("PPO"), PPOConfig, "ppo_")
     _add_fields(
