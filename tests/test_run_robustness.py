@@ -52,10 +52,17 @@ def resume_to_end(run: Path) -> None:
 
 
 # -- B: signals -----------------------------------------------------------------------------
+def _default_signals() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored
+    # SIGINT ignored: give the child the default disposition, as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(argv: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"), start_new_session=True, **kwargs,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"), start_new_session=True,
+        preexec_fn=_default_signals, **kwargs,
     )  # fmt: skip
 
 
@@ -117,7 +124,12 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
     proc = _popen([sys.executable, "-c", _SLOW_START, "train", *TINY, "--run-dir", str(run)])
     assert proc.stdout.readline().strip() == "STARTING"
     proc.send_signal(getattr(signal, signame))
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["bidir: interrupted during start-up; no run was started"]
     assert not run.exists()
