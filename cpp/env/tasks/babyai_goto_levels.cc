@@ -48,15 +48,9 @@ std::unique_ptr<Task> GoToMaze(std::string id, int rs, int rows, int cols, int n
 }
 
 void GoToImpUnlock(LevelCtx& c) {
-  const int id = c.RandInt(0, c.rg->num_cols);
-  const int jd = c.RandInt(0, c.rg->num_rows);
-  const auto door = c.rg->AddDoor(c.env, id, jd, -1, -1, 1);
-  const int locked_room = jd * c.rg->num_cols + id;
-  // minigrid compares these indices with `is` against numpy integers, which never holds:
-  // the key may land in the locked room and every room gets distractors.
-  const int ik = c.RandInt(0, c.rg->num_cols);
-  const int jk = c.RandInt(0, c.rg->num_rows);
-  c.AddObject(ik, jk, kKey, door.color);
+  // (minigrid's `is` comparisons never hold: every room gets distractors, see
+  // AddLockedRoomAndKey)
+  const auto [door, locked_room] = c.AddLockedRoomAndKey();
   c.rg->ConnectAll(c.env, LevelCtx::AllColors());
   for (int i = 0; i < c.rg->num_cols; ++i) {
     for (int j = 0; j < c.rg->num_rows; ++j) c.rg->AddDistractors(c.env, i, j, 2, false);
@@ -67,7 +61,8 @@ void GoToImpUnlock(LevelCtx& c) {
     break;
   }
   c.rg->CheckObjsReachable(c.env);
-  const auto objs = c.rg->AddDistractors(c.env, id, jd, 1, false);
+  const auto objs = c.rg->AddDistractors(c.env, locked_room % c.rg->num_cols,
+                                         locked_room / c.rg->num_cols, 1, false);
   c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(objs[0].type, objs[0].color)));
 }
 

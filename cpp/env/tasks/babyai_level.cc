@@ -13,6 +13,16 @@ RoomGrid::Added LevelCtx::AddObject(int i, int j, int kind, int color) {
   return {static_cast<uint8_t>(kind), static_cast<uint8_t>(color), pos};
 }
 
+std::pair<RoomGrid::DoorAdded, int> LevelCtx::AddLockedRoomAndKey() {
+  const int id = RandInt(0, rg->num_cols);
+  const int jd = RandInt(0, rg->num_rows);
+  const auto door = rg->AddDoor(env, id, jd, -1, -1, 1);
+  const int ik = RandInt(0, rg->num_cols);
+  const int jk = RandInt(0, rg->num_rows);
+  AddObject(ik, jk, kKey, door.color);
+  return {door, jd * rg->num_cols + id};
+}
+
 std::vector<int> LevelCtx::RandSubset(int len, int n) {
   std::vector<int> lst(len);
   for (int k = 0; k < len; ++k) lst[k] = k;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "env/babyai_instr.h"
@@ -32,6 +33,11 @@ struct LevelCtx {
   uint8_t RandColor() { return kColorDrawOrder[RandIndex(env, kNumColors)]; }
   // RoomGrid.add_object: kind (key/ball/box) then color drawn when < 0.
   RoomGrid::Added AddObject(int i, int j, int kind = -1, int color = -1);
+  // A locked door in a random room, then its key in a random room (GoToImpUnlock and
+  // Unlock). Minigrid compares the rooms with `is` against numpy integers, which never
+  // holds, so the key may land in the locked room. Returns the door and the locked
+  // room's index (j * num_cols + i).
+  std::pair<RoomGrid::DoorAdded, int> AddLockedRoomAndKey();
   // _rand_subset of n distinct indices into a list of size len.
   std::vector<int> RandSubset(int len, int n);
   // All colors (COLOR_NAMES order).

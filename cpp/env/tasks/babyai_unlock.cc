@@ -10,15 +10,9 @@ namespace bidir {
 namespace {
 
 void Unlock(LevelCtx& c) {
-  const int id = c.RandInt(0, c.rg->num_cols);
-  const int jd = c.RandInt(0, c.rg->num_rows);
-  const auto door = c.rg->AddDoor(c.env, id, jd, -1, -1, 1);
-  const int locked_room = jd * c.rg->num_cols + id;
-  // minigrid compares these indices with `is` against numpy integers, which never holds:
-  // the key may land in the locked room and every room gets distractors.
-  const int ik = c.RandInt(0, c.rg->num_cols);
-  const int jk = c.RandInt(0, c.rg->num_rows);
-  c.AddObject(ik, jk, kKey, door.color);
+  // (minigrid's `is` comparisons never hold: every room gets distractors, see
+  // AddLockedRoomAndKey)
+  const auto [door, locked_room] = c.AddLockedRoomAndKey();
   if (c.RandBool()) {
     std::vector<uint8_t> colors;
     for (uint8_t col : kColorDrawOrder) {
