@@ -21,6 +21,7 @@ import pytest
 
 import bidir_core
 from bidir_core import _core
+from bidir_core.vector_env import core_buffers
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
@@ -44,23 +45,6 @@ def run_isolated(code: str, timeout: float = 60.0) -> str:
     return proc.stdout
 
 
-def _buffers(n: int) -> dict[str, np.ndarray]:
-    m = bidir_core.MISSION_BYTES
-    return {
-        "image": np.zeros((n, 7, 7, 3), np.uint8),
-        "direction": np.zeros(n, np.int64),
-        "mission": np.zeros((n, m), np.uint8),
-        "reward": np.zeros(n, np.float32),
-        "terminated": np.zeros(n, np.bool_),
-        "truncated": np.zeros(n, np.bool_),
-        "episode_done": np.zeros(n, np.bool_),
-        "episode_return": np.zeros(n, np.float32),
-        "episode_length": np.zeros(n, np.int32),
-        "episode_success": np.zeros(n, np.bool_),
-        "final_image": np.zeros((n, 7, 7, 3), np.uint8),
-        "final_direction": np.zeros(n, np.int64),
-        "final_mission": np.zeros((n, m), np.uint8),
-    }
 
 
 # -- 1. before reset() and after close() ---------------------------------------------------
@@ -96,7 +80,7 @@ def test_methods_before_reset_raise_in_a_child():
 
 def test_raw_binding_checks_reset_and_partial_masks():
     raw = _core.VecEnv(TASK, 4, 1, False)
-    raw.bind_buffers(_buffers(4))
+    raw.bind_buffers(core_buffers(4))
     for call in (raw.expert_actions, raw.plan_lengths, raw.missions, raw.descriptions,
                  raw.prompt_hashes, lambda: raw.prompts(None), lambda: raw.get_state(0),
                  lambda: raw.step(np.zeros(4, np.int64))):
@@ -133,7 +117,7 @@ def test_every_method_raises_after_close():
         "reset": lambda e: e.reset(seed=1),
         "set_state": lambda e: e.set_state(0, state),
         "prompt_style": lambda e: setattr(e._core, "prompt_style", "glam"),
-        "bind_buffers": lambda e: e._core.bind_buffers(_buffers(4)),
+        "bind_buffers": lambda e: e._core.bind_buffers(core_buffers(4)),
     })
     for name, call in calls.items():
         with pytest.raises(RuntimeError, match="closed"):
@@ -146,7 +130,7 @@ def test_every_method_raises_after_close():
 
 def test_bound_buffers_stay_alive_after_the_dict_is_cleared():
     raw = _core.VecEnv(TASK, 64, 1, False)
-    bufs = _buffers(64)
+    bufs = core_buffers(64)
     refs = {k: weakref.ref(v) for k, v in bufs.items()}
     raw.bind_buffers(bufs)
     bufs.clear()
@@ -174,7 +158,7 @@ def test_bound_buffers_stay_alive_after_the_dict_is_cleared():
 )
 def test_bind_buffers_validates_each_array(key, value, exc, match):
     raw = _core.VecEnv(TASK, 4, 1, False)
-    bufs = _buffers(4)
+    bufs = core_buffers(4)
     a = bufs[key]
     bufs[key] = {
         "list": lambda: a.tolist(),

@@ -34,6 +34,26 @@ AutoresetModeLike = Union[AutoresetMode, str]
 _AUTORESET_NAMES = ", ".join(repr(m.value) for m in AutoresetMode)
 
 
+def core_buffers(num_envs: int) -> dict[str, np.ndarray]:
+    """Zeroed output arrays of ``num_envs`` envs, as ``_core.VecEnv.bind_buffers`` takes them."""
+    n = num_envs
+    return {
+        "image": np.zeros((n, 7, 7, 3), np.uint8),
+        "direction": np.zeros(n, np.int64),
+        "mission": np.zeros((n, MISSION_BYTES), np.uint8),
+        "reward": np.zeros(n, np.float32),
+        "terminated": np.zeros(n, np.bool_),
+        "truncated": np.zeros(n, np.bool_),
+        "episode_done": np.zeros(n, np.bool_),
+        "episode_return": np.zeros(n, np.float32),
+        "episode_length": np.zeros(n, np.int32),
+        "episode_success": np.zeros(n, np.bool_),
+        "final_image": np.zeros((n, 7, 7, 3), np.uint8),
+        "final_direction": np.zeros(n, np.int64),
+        "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
+    }
+
+
 def list_tasks() -> list[str]:
     """Return the ids of all tasks, named as in minigrid."""
     return list(_core.list_tasks())
@@ -164,21 +184,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         self._core.prompt_style = prompt_style
 
         n = num_envs
-        self._buf = {
-            "image": np.zeros((n, 7, 7, 3), np.uint8),
-            "direction": np.zeros(n, np.int64),
-            "mission": np.zeros((n, MISSION_BYTES), np.uint8),
-            "reward": np.zeros(n, np.float32),
-            "terminated": np.zeros(n, np.bool_),
-            "truncated": np.zeros(n, np.bool_),
-            "episode_done": np.zeros(n, np.bool_),
-            "episode_return": np.zeros(n, np.float32),
-            "episode_length": np.zeros(n, np.int32),
-            "episode_success": np.zeros(n, np.bool_),
-            "final_image": np.zeros((n, 7, 7, 3), np.uint8),
-            "final_direction": np.zeros(n, np.int64),
-            "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
-        }
+        self._buf = core_buffers(n)
         self._core.bind_buffers(self._buf)
         self._max_steps: int | None = None
         if max_episode_steps is not None:
