@@ -595,7 +595,7 @@ class PyVecEnv {
     }
     vec_->SetPromptStyle(style == "glam" ? PromptStyle::kGlam : PromptStyle::kShort);
     prompt_style_ = style;
-    // Envs given a state by set_state before any reset() get their history too.
+    // Envs that already have a state (reset() or set_state) start their history there.
     if (bound_) {
       for (int i = 0; i < num_envs_; ++i) {
         if (started_[i]) vec_->RestartHistory(i);

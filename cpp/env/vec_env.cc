@@ -53,7 +53,6 @@ void VecEnv::ResetOne(int i) {
 }
 
 void VecEnv::Reset(const uint64_t* seeds, const bool* mask) {
-  history_started_ = true;  // envs outside the mask keep a history from an earlier reset
   ForShards([&](int i) {
     if (mask != nullptr && !mask[i]) return;
     if (seeds != nullptr) envs_[i].Seed(seeds[i]);
@@ -125,9 +124,6 @@ void VecEnv::PromptHashes(uint64_t* out) {
 void VecEnv::SetPromptStyle(PromptStyle style) {
   prompt_style_ = style;
   history_.assign(style == PromptStyle::kGlam ? envs_.size() : 0, PromptHistory());
-  if (style == PromptStyle::kGlam && history_started_) {
-    for (int i = 0; i < num_envs(); ++i) RestartHistory(i);
-  }
 }
 
 void VecEnv::RestartHistory(int i) {

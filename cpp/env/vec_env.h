@@ -71,8 +71,8 @@ class VecEnv {
   // (env/text.h) or GlamPrompt over its history (env/prompt_history.h).
   std::string Prompt(int i) const;
   PromptStyle prompt_style() const { return prompt_style_; }
-  // Chooses the prompt style. kGlam starts every env's history at its current view (as if
-  // an episode had just begun there).
+  // Chooses the prompt style. Histories start empty: each env's begins at its next reset,
+  // or at RestartHistory(i) for an env that already has a state.
   void SetPromptStyle(PromptStyle style);
   // kGlam: env i's history starts again at its current view (after set_state).
   void RestartHistory(int i);
@@ -102,7 +102,6 @@ class VecEnv {
   VecBuffers buf_;
   PromptStyle prompt_style_ = PromptStyle::kShort;
   std::vector<PromptHistory> history_;  // kGlam only: one per env
-  bool history_started_ = false;        // Reset() has run: envs have views to describe
 };
 
 }  // namespace bidir
