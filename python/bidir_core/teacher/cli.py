@@ -56,7 +56,9 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
         print(f"bidir: error: {err}", file=sys.stderr)
         return 2
     load_s = time.perf_counter() - start
-    prompt = args.prompt if args.prompt != "auto" else ("short" if args.teacher == "tiny" else "glam")
+    from bidir_core.training.modes import TeacherModeConfig
+
+    prompt = TeacherModeConfig(name=args.teacher, teacher_prompt=args.prompt).prompt_style
     result = oracle_agreement(teacher, args.task, args.states, seed=args.seed,
                               epsilon=args.epsilon, prompt_style=prompt)
     n = int(result["states"])

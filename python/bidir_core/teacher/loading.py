@@ -34,6 +34,7 @@ __all__ = [
     "cache_dir",
     "convert_smollm2",
     "fetch_smollm2_gguf",
+    "is_device_name",
     "load_lm",
     "load_teacher",
     "resolve_device",
@@ -210,19 +211,26 @@ def resolve_device(spec: str = "auto") -> str:
 
     if not isinstance(spec, str):
         raise TypeError(f"device must be a str, got {type(spec).__name__}")
+    if not is_device_name(spec):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {spec!r}")
     if spec == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if spec == "cpu":
         return spec
-    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {spec!r}: torch sees no CUDA GPU (torch "
-                             f"{torch.__version__}; use --device cpu or auto)")
-        index = int(spec[5:]) if ":" in spec else 0
-        if index >= torch.cuda.device_count():
-            raise ValueError(f"device {spec!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
-        return spec
-    raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {spec!r}")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {spec!r}: torch sees no CUDA GPU (torch "
+                         f"{torch.__version__}; use --device cpu or auto)")
+    index = int(spec[5:]) if ":" in spec else 0
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"device {spec!r}: only {torch.cuda.device_count()} CUDA GPU(s)")
+    return spec
+
+
+def is_device_name(spec: object) -> bool:
+    """Whether ``spec`` is a device ``resolve_device`` understands (auto, cpu, cuda, cuda:N)."""
+    return isinstance(spec, str) and (
+        spec in ("auto", "cpu", "cuda") or (spec.startswith("cuda:") and spec[5:].isdigit())
+    )
 
 
 def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tuple[Any, Any]:

@@ -192,9 +192,9 @@ class TeacherModeConfig:
                 raise TypeError(f"teacher.{name} must be a number, got {type(value).__name__}")
             if not (lo <= value <= hi) or (name in strict and value == lo) or not math.isfinite(value):
                 raise ValueError(f"teacher.{name} is out of range: {value}")
-        if not isinstance(self.device, str) or not (
-                self.device in ("auto", "cpu", "cuda")
-                or (self.device.startswith("cuda:") and self.device[5:].isdigit())):
+        from bidir_core.teacher.loading import is_device_name
+
+        if not is_device_name(self.device):
             raise ValueError(f"teacher.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         for name in ("hint_input", "lookahead_grounded", "teacher_anneal_lr"):
             if not isinstance(getattr(self, name), bool):
