@@ -33,11 +33,12 @@ def improvement_targets(logp: np.ndarray, z: np.ndarray, eta: float) -> np.ndarr
 
 
 def suggestion_advantages(q: np.ndarray, logp: np.ndarray, *, eps: float,
-                          clip: float) -> tuple[np.ndarray, np.ndarray]:
-    """Advantages of every suggestion from Q values (B, A): (Q - E_piT[Q], and that divided
-    by its std over the batch plus ``eps``, clipped to [-clip, clip]); float64."""
+                          clip: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Advantages of every suggestion from Q values (B, A): piT (renormalised), Q - E_piT[Q],
+    and that divided by its std over the batch plus ``eps``, clipped to [-clip, clip];
+    float64."""
     p = np.exp(np.asarray(logp, np.float64))
     p /= p.sum(axis=1, keepdims=True)
     adv = np.asarray(q, np.float64) - (p * q).sum(axis=1, keepdims=True)
     z = np.clip(adv / (float(adv.std()) + eps), -clip, clip)
-    return adv, z
+    return p, adv, z

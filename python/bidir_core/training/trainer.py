@@ -81,6 +81,7 @@ class Trainer:
         self.config = config.validate()
         self.run_dir = Path(run_dir)
         self.progress = progress
+        self._last_log = -math.inf  # monotonic time of the last progress line (_log_line)
         self._lock = _lock
         self._resume_path = _resume_path or self.run_dir / CHECKPOINT
         self._stop_requested = False
@@ -392,7 +393,7 @@ class Trainer:
         now = time.monotonic()
         last = self.iteration == self.config.total_iterations
         if not (last or self.iteration == 1
-                or now - getattr(self, "_last_log", -math.inf) >= self.log_interval):
+                or now - self._last_log >= self.log_interval):
             return
         self._last_log = now
 

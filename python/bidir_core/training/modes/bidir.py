@@ -205,10 +205,8 @@ class BidirMode(TeachMode):
         one suggestion per query sampled from piT (``lookahead_update="sample"``) or from
         all of them towards piT exp(z / eta) (``"target"``); the table learns from all of
         them (why: ``docs/decisions.md``)."""
-        adv, z = suggestion_advantages(q, logp, eps=self.tc.feedback_eps,
-                                       clip=self.tc.feedback_clip)
-        p = np.exp(logp.astype(np.float64))
-        p /= p.sum(axis=1, keepdims=True)
+        p, adv, z = suggestion_advantages(q, logp, eps=self.tc.feedback_eps,
+                                          clip=self.tc.feedback_clip)
         rows = np.arange(len(idx))
         if self.tc.lookahead_update == "target":
             actions = p.argmax(axis=1)  # feedback statistics: the teacher's own pick
