@@ -46,11 +46,7 @@ class ActionValueCritic:
         )
 
     def _q(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        layers = self.net.layers()
-        for layer in layers[:-1]:
-            h = torch.relu(layer(h))
-        return layers[-1](h)[:, : self.num_actions]
+        return self.net.forward_features(x)[0][:, : self.num_actions]
 
     def fit(self, rollout: Any, missions: torch.Tensor) -> float:
         """Regress Q(s_t, a_t) on the rollout's returns (actions outside the judged ones
