@@ -11,7 +11,7 @@ from run_helpers import update_ctx
 import torch
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
-from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
+from bidir_core.teacher.learner import TeacherPPOConfig
 from bidir_core.teacher.learner import TeacherPPO
 from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
@@ -443,7 +443,7 @@ def test_target_update_corrects_a_teacher_sure_of_the_wrong_action() -> None:
         try:
             sure = np.zeros((32, len(mode.teacher.actions)))
             sure[:, 0] = 1.0
-            sharpen = TeacherPPO(mode.teacher, TeacherPPOConfig(lr=3e-3, epochs=4))
+            sharpen = TeacherPPO(mode.teacher, TeacherPPOConfig(learning_rate=3e-3, update_epochs=4))
             while np.exp(mode.policy.action_logprobs([prompt])[0, 0]) < 0.995:
                 sharpen.fit_targets([prompt] * 32, sure)
             before = np.exp(mode.policy.action_logprobs([prompt])[0])

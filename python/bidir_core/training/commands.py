@@ -24,25 +24,37 @@ from bidir_core.training.config import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 
-# TrainConfig fields set by their own flags below (the others get --field-name flags).
-_RENAMED = {"total_frames": "--frames", "name": "--teacher"}
+# Flags that are not --field-name, by argparse dest (config prefix + field name).
+_RENAMED = {"cfg_total_frames": "--frames", "teacher_name": "--teacher", "ppo_backend": "--ppo-backend"}
+_PREFIXES = ("cfg_", "ppo_", "teacher_")
+
+
+def _flag(dest: str) -> str:
+    """The command-line flag of an argparse dest."""
+    if dest in _RENAMED:
+        return _RENAMED[dest]
+    name = next((dest[len(p):] for p in _PREFIXES if dest.startswith(p)), dest)
+    return "--" + name.replace("_", "-")
 _NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """The attribute docstrings of a dataclass's fields (the string after each field)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            docs[node.target.id] = nxt.value.value.strip().replace("``", "`")
+    """The attribute docstrings of a dataclass's fields (the string after each field),
+    inherited ones included."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object or not dataclasses.is_dataclass(klass):
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body  # type: ignore[attr-defined]
+        for node, nxt in zip(body, body[1:]):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)
+            ):
+                docs[node.target.id] = nxt.value.value.strip().replace("``", "`")
     return docs
 
 
@@ -54,7 +66,7 @@ def _add_fields(
     for f in dataclasses.fields(cls):
         if f.name in _NOT_FLAGS or f.name in skip:
             continue
-        flag = _RENAMED.get(f.name, "--" + f.name.replace("_", "-"))
+        flag = _flag(prefix + f.name)
         default = getattr(defaults, f.name)
         # argparse %-formats help strings: a "%" of the docstring must reach it as "%%"
         help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
@@ -83,13 +95,13 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]
             continue
         if key.startswith("cfg_"):
             train[key[4:]] = value
-            given.append(key[4:])
         elif key.startswith("ppo_"):
             ppo[key[4:]] = value
-            given.append(key[4:])
         elif key.startswith("teacher_"):
             teacher[key[8:]] = value
-            given.append(key[8:])
+        else:
+            continue
+        given.append(key)
     if args.mode is not None:
         train["mode"] = args.mode
         given.append("mode")
@@ -167,7 +179,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.run_dir is not None:
             given.append("run_dir")
         if given:
-            flags = ", ".join(_RENAMED.get(g, "--" + g.replace("_", "-")) for g in given)
+            flags = ", ".join(_flag(g) for g in given)
             raise ValueError(f"--resume continues a run with its saved config; drop {flags}")
         try:
             trainer = Trainer.resume(args.resume, progress=progress)
