@@ -465,3 +465,16 @@ def test_fused_backend_with_an_extra_loss_matches_autograd():
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
     assert sa["extra"] == pytest.approx(sb["extra"], rel=1e-5, abs=1e-7)
+
+
+def test_the_vocabularies_from_cpp_are_the_frozen_ones():
+    """Word ids are baked into trained students and the embedded tiny teacher: the lists
+    C++ exports must stay exactly these."""
+    import json
+    from pathlib import Path
+
+    from bidir_core.teacher.vocab import babyai_words
+
+    frozen = json.loads((Path(__file__).parent / "data" / "vocab_frozen.json").read_text())
+    assert list(bidir_core._core.MISSION_WORDS) == frozen["mission_words"] == list(BABYAI_WORDS)
+    assert list(bidir_core._core.PROMPT_WORDS) == frozen["prompt_words"] == babyai_words()

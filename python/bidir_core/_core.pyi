@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTION_NAMES', 'FeedbackTable', 'MISSION_BYTES', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'FeedbackTable', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
 class VecEnv:
     """
     Raw batched environments; use bidir_core.make_vec().
@@ -218,5 +218,7 @@ def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[nu
     """
 ACTION_NAMES: tuple = ('turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle', 'done')
 MISSION_BYTES: int = 320
+MISSION_WORDS: tuple = ('<pad>', '<unk>', 'go', 'to', 'get', 'pick', 'up', 'open', 'put', 'next', 'use', 'unlock', 'avoid', 'the', 'a', 'an', 'and', 'then', 'after', 'you', ',', 'red', 'green', 'blue', 'purple', 'yellow', 'grey', 'door', 'ball', 'box', 'key', 'object', 'goal', 'square', 'wall', 'lava', 'on', 'your', 'left', 'right', 'in', 'front', 'of', 'behind')
 NUM_ACTIONS: int = 7
 PROMPT_ACTIONS: int = 6
+PROMPT_WORDS: tuple = (',', '0', '1', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '2', '3', '4', '5', '6', '7', '8', '9', ':', 'a', 'action', 'after', 'agent', 'an', 'and', 'ball', 'behind', 'blue', 'box', 'carry', 'closed', 'done', 'door', 'drop', 'empty', 'floor', 'forward', 'front', 'get', 'go', 'goal', 'green', 'grey', 'in', 'it', 'key', 'lava', 'left', 'locked', 'next', 'object', 'observation', 'of', 'open', 'pick', 'purple', 'put', 'red', 'right', 'see', 'square', 'step', 'steps', 'the', 'then', 'to', 'toggle', 'turn', 'unseen', 'up', 'use', 'wall', 'yellow', 'you', 'your')

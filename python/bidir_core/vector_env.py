@@ -314,7 +314,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         else:
             if a.dtype.kind == "u" and a.dtype.itemsize == 8 and (a > 2**62).any():
                 bad = int(np.flatnonzero(a > 2**62)[0])
-                raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, 7)")
+                raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, {len(ACTION_NAMES)})")
             self._actions[:] = a
             self._core.step(self._actions)
         info: dict[str, Any] = {"env_id": self._env_id}

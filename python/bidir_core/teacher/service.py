@@ -109,7 +109,7 @@ class TeacherService:
         teacher: object with ``actions`` (index = action id), ``version`` and
             ``action_logprobs(prompts) -> (B, len(actions))`` log πT.
         num_envs: number of envs whose hints are tracked.
-        num_actions: width of the hint vector (the env's action count, 7 for minigrid).
+        num_actions: width of the hint vector (the env's action count, ``len(_core.ACTION_NAMES)``).
         max_batch: most prompts per model call.
         max_wait: seconds the worker waits for a batch to fill after its oldest prompt.
         cache_size: most answers kept in the LRU cache.
@@ -125,7 +125,7 @@ class TeacherService:
         teacher: Any,
         num_envs: int,
         *,
-        num_actions: int = 7,
+        num_actions: int = len(_core.ACTION_NAMES),
         max_batch: int = 32,
         max_wait: float = 0.002,
         cache_size: int = 1 << 16,
