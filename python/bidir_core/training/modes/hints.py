@@ -73,9 +73,10 @@ class TeacherHints:
                 texts = env.prompts(due)
                 for i, text in zip(ids.tolist(), texts):
                     self.prompts[t * num_envs + i] = text
-                self.service.submit(hashes[due], texts, env_ids=ids)
+                self.service.submit(hashes[due], texts, env_ids=ids, verify=False)
             else:
-                self.service.submit(hashes[due], lambda sub: env.prompts(sub - lo), env_ids=ids)
+                self.service.submit(hashes[due], lambda sub: env.prompts(sub - lo), env_ids=ids,
+                                    verify=False)
             self._since[ids] = 0
         self._since[lo:hi] += 1
         h = self.service.hints()
