@@ -6,7 +6,14 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTION_NAMES', 'FeedbackTable', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+class EnvSnapshot:
+    """
+    One env's state, copied in C++ by VecEnv.snapshot() for restore().
+    """
+    @property
+    def task_id(self) -> str:
+        ...
 class VecEnv:
     """
     Raw batched environments; use bidir_core.make_vec().
@@ -53,9 +60,17 @@ class VecEnv:
         """
         Resets envs (all, or where reset_mask).
         """
+    def restore(self, indices: typing.Any, snapshots: typing.Any) -> None:
+        """
+        Env indices[k] (int64 array) takes the state of snapshots[k] (a list of EnvSnapshot of this task).
+        """
     def set_state(self, index: typing.SupportsInt | typing.SupportsIndex, state: typing.Any) -> None:
         """
         Restores env `index` from a get_state() dict; rejects malformed states.
+        """
+    def snapshot(self, index: typing.SupportsInt | typing.SupportsIndex) -> EnvSnapshot:
+        """
+        Env `index`'s state copied in C++ (no dict), for restore().
         """
     def step(self, actions: numpy.ndarray) -> None:
         """

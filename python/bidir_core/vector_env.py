@@ -13,6 +13,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
+from bidir_core._core import EnvSnapshot
 from bidir_core._checks import reject_masked
 
 __all__ = [
@@ -192,8 +193,8 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             limit = self.max_episode_steps
             if limit is None:
                 raise ValueError(
-                    f"max_episode_steps is fixed by the task as in minigrid and {task_id} does "
-                    "not expose it: pass None"
+                    f"max_episode_steps is fixed by the task as in minigrid and {task_id}'s "
+                    "depends on each episode's instruction: pass None"
                 )
             if max_episode_steps != limit:
                 raise ValueError(
@@ -229,15 +230,15 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
     @property
     def max_episode_steps(self) -> int | None:
         """The task's time limit (episodes are truncated after this many steps), or None
-        for the levels whose state the core does not expose (most BabyAI levels beyond the
-        GoTo family)."""
+        for the levels whose missions are instruction trees (most BabyAI levels beyond the
+        GoTo family), whose time limit depends on each episode's instruction."""
         if self._max_steps is None:
             if not self._seeded:  # the envs hold no episode yet; reset() will reseed them
                 self._core.reset(np.zeros(self.num_envs, np.uint64), None)
-            try:
-                self._max_steps = int(self._core.get_state(0)["max_steps"])
-            except ValueError:  # get_state refuses this level
+            state = self._core.get_state(0)
+            if state["instr"]["kind"] == 2:  # the limit depends on the episode's instruction
                 return None
+            self._max_steps = int(state["max_steps"])
         return self._max_steps
 
     # -- Gymnasium API -------------------------------------------------------------------
@@ -465,10 +466,26 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
 
         The state holds: version, task, grid (uint8 (W, H, 6): type, color, state and a
         box's contents as type, color, state), agent_pos, agent_dir, carrying (uint8 (6,)),
-        step_count, max_steps, mission, instr (kind, obj_type, obj_color, targets),
-        episode_return, needs_reset and rng (numpy's PCG64 state dict).
+        step_count, max_steps, mission, instr, episode_return, needs_reset and rng
+        (numpy's PCG64 state dict). instr holds kind (0: goal tile, 1: go-to targets, 2: a
+        BabyAI instruction tree), obj_type, obj_color, targets (int64 (K, 2)) and tree (None
+        unless kind 2). A tree holds nodes (int64 (K, 9), columns kind (GoTo, Pickup, Open,
+        PutNext, And, Before, After = 0..6), strict, desc, desc2, a, b, a_done, b_done
+        (0 continue, 1 success, 2 failure), pre_carrying), root, descs (dicts of type, color
+        (-1: any), loc (-1 none, 0 left, 1 right, 2 front, 3 behind), obj_set (int64 ids)
+        and obj_poss (int64 (P, 2))), ids (int32 (W, H): each cell's object id, -1 empty),
+        cur_pos (int64 (num_ids, 2)), carried_id and start_carrying.
         """
         self._core.set_state(self._index(index), state)
+
+    def snapshot(self, index: int) -> EnvSnapshot:
+        """Env ``index``'s state copied in C++, for ``restore`` into any env of this task
+        (the fast, in-memory counterpart of ``get_state``; not picklable)."""
+        return self._core.snapshot(self._index(index))
+
+    def restore(self, indices: np.ndarray, snapshots: list[EnvSnapshot]) -> None:
+        """Give env ``indices[k]`` the state of ``snapshots[k]`` (``indices`` int64 (K,))."""
+        self._core.restore(indices, snapshots)
 
     def _index(self, index: Any) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
