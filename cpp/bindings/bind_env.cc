@@ -191,35 +191,28 @@ class PyVecEnv {
   std::vector<std::string> Prompts(const py::object& indices) {
     BusyGuard busy(&busy_, "prompts");
     RequireReady("prompts");
-    const int n = num_envs_;
-    std::vector<int> ids;
-    if (indices.is_none()) {
-      ids.resize(static_cast<size_t>(n));
-      for (int i = 0; i < n; ++i) ids[i] = i;
-    } else {
-      if (!py::isinstance<py::array>(indices)) {
-        throw py::type_error("indices must be None or an int64 numpy.ndarray, got " +
-                             std::string(py::str(py::type::handle_of(indices).attr("__name__"))));
-      }
-      const py::array arr = py::reinterpret_borrow<py::array>(indices);
-      if (arr.ndim() != 1) {
-        throw py::value_error("indices must be one-dimensional, got ndim " +
-                              std::to_string(arr.ndim()));
-      }
-      CheckArray<int64_t>(arr, "indices", {arr.shape(0)}, false);
-      const auto* d = static_cast<const int64_t*>(arr.data());
-      ids.resize(static_cast<size_t>(arr.shape(0)));
-      for (size_t k = 0; k < ids.size(); ++k) {
-        if (d[k] < 0 || d[k] >= n) {
-          throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
-                                " is out of range [0, " + std::to_string(n) + ")");
-        }
-        ids[k] = static_cast<int>(d[k]);
-      }
-    }
+    const std::vector<int> ids = Indices(indices);
     std::vector<std::string> out(ids.size());
     py::gil_scoped_release release;
     for (size_t k = 0; k < ids.size(); ++k) out[k] = vec_->Prompt(ids[k]);
+    return out;
+  }
+
+  // Frames of the envs in `indices` as minigrid's render() draws them: uint8
+  // (len(indices), height * tile_size, width * tile_size, 3).
+  py::array_t<uint8_t> Render(const py::object& indices, int tile_size, bool highlight) {
+    BusyGuard busy(&busy_, "render");
+    RequireReady("render");
+    if (tile_size < 1 || tile_size > kMaxTileSize) {
+      throw py::value_error("tile_size must be in [1, " + std::to_string(kMaxTileSize) +
+                            "], got " + std::to_string(tile_size));
+    }
+    const std::vector<int> ids = Indices(indices);
+    const py::ssize_t n = static_cast<py::ssize_t>(ids.size());
+    py::array_t<uint8_t> out({n, static_cast<py::ssize_t>(height_) * tile_size,
+                              static_cast<py::ssize_t>(width_) * tile_size, py::ssize_t{3}});
+    py::gil_scoped_release release;
+    vec_->Render(ids.data(), static_cast<int>(n), tile_size, highlight, out.mutable_data());
     return out;
   }
 
@@ -383,6 +376,36 @@ class PyVecEnv {
   int height() const { return height_; }
 
  private:
+  // The env indices of `indices` (an int64 array, or None for all envs), range-checked.
+  std::vector<int> Indices(const py::object& indices) const {
+    const int n = num_envs_;
+    std::vector<int> ids;
+    if (indices.is_none()) {
+      ids.resize(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) ids[i] = i;
+    } else {
+      if (!py::isinstance<py::array>(indices)) {
+        throw py::type_error("indices must be None or an int64 numpy.ndarray, got " +
+                             std::string(py::str(py::type::handle_of(indices).attr("__name__"))));
+      }
+      const py::array arr = py::reinterpret_borrow<py::array>(indices);
+      if (arr.ndim() != 1) {
+        throw py::value_error("indices must be one-dimensional, got ndim " +
+                              std::to_string(arr.ndim()));
+      }
+      CheckArray<int64_t>(arr, "indices", {arr.shape(0)}, false);
+      const auto* d = static_cast<const int64_t*>(arr.data());
+      ids.resize(static_cast<size_t>(arr.shape(0)));
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (d[k] < 0 || d[k] >= n) {
+          throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
+                                " is out of range [0, " + std::to_string(n) + ")");
+        }
+        ids[k] = static_cast<int>(d[k]);
+      }
+    }
+    return ids;
+  }
   void MarkStarted(int i) {
     if (!started_[i]) {
       started_[i] = 1;
@@ -438,6 +461,7 @@ void BindEnv(py::module_& m) {
   m.def("list_tasks", &ListTaskIds, "The ids of all tasks, in registration order.");
   m.attr("MISSION_BYTES") = kMissionBytes;
   m.attr("NUM_ACTIONS") = kNumActions;
+  m.attr("MAX_TILE_SIZE") = kMaxTileSize;
   m.def(
       "_fail_thread_start_for_testing",
       [](int worker) {
@@ -465,6 +489,11 @@ void BindEnv(py::module_& m) {
       .def("prompt_hashes", &PyVecEnv::PromptHashes, py::arg("out") = py::none(),
            "FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new "
            "array), without building Python strings.")
+      .def("render", &PyVecEnv::Render, py::arg("indices") = py::none(),
+           py::arg("tile_size") = 32, py::arg("highlight") = true,
+           "RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of "
+           "the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's "
+           "render(); highlight lightens the cells the agent sees.")
       .def("expert_actions", &PyVecEnv::ExpertActions, "The oracle planner's next action per env.")
       .def("plan_lengths", &PyVecEnv::PlanLengths, "Length of the oracle's plan per env (-1: none).")
       .def("close", &PyVecEnv::Close,

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MAX_TILE_SIZE', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
 class EnvSnapshot:
     """
     One env's state, copied in C++ by VecEnv.snapshot() for restore().
@@ -55,6 +55,10 @@ class VecEnv:
     def prompts(self, indices: typing.Any = None) -> list[str]:
         """
         Teacher prompts (in prompt_style) of the envs in `indices` (int64 array; None: all).
+        """
+    def render(self, indices: typing.Any = None, tile_size: typing.SupportsInt | typing.SupportsIndex = 32, highlight: bool = True) -> numpy.typing.NDArray[numpy.uint8]:
+        """
+        RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's render(); highlight lightens the cells the agent sees.
         """
     def reset(self, seeds: typing.Any = None, reset_mask: typing.Any = None) -> None:
         """
@@ -232,6 +236,7 @@ def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[nu
     A reproducible permutation of 0..n-1 (int64), from splitmix64 Fisher-Yates.
     """
 ACTION_NAMES: tuple = ('turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle', 'done')
+MAX_TILE_SIZE: int = 1024
 MISSION_BYTES: int = 320
 MISSION_WORDS: tuple = ('<pad>', '<unk>', 'go', 'to', 'get', 'pick', 'up', 'open', 'put', 'next', 'use', 'unlock', 'avoid', 'the', 'a', 'an', 'and', 'then', 'after', 'you', ',', 'red', 'green', 'blue', 'purple', 'yellow', 'grey', 'door', 'ball', 'box', 'key', 'object', 'goal', 'square', 'wall', 'lava', 'on', 'your', 'left', 'right', 'in', 'front', 'of', 'behind')
 NUM_ACTIONS: int = 7

@@ -25,6 +25,12 @@ ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
 DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
 """The task every command trains on unless told otherwise."""
+RENDER_MODES: tuple[str | None, ...] = (None, "rgb_array")
+DEFAULT_TILE_SIZE: int = 32
+"""Pixels per grid cell of a rendered frame (minigrid's TILE_PIXELS)."""
+RENDER_FPS: int = 10
+"""Frames per second of recorded videos (minigrid's metadata["render_fps"])."""
+MAX_TILE_SIZE: int = _core.MAX_TILE_SIZE
 
 #: The observation dict: ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,),
 #: ``mission`` uint8 (N, MISSION_BYTES).
@@ -79,6 +85,20 @@ def _check_count(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def _check_tile_size(tile_size: Any) -> int:
+    if isinstance(tile_size, (bool, np.bool_)) or not isinstance(tile_size, (int, np.integer)):
+        raise TypeError(f"tile_size must be an int, got {type(tile_size).__name__}")
+    if not 1 <= tile_size <= MAX_TILE_SIZE:
+        raise ValueError(f"tile_size must be in [1, {MAX_TILE_SIZE}], got {tile_size}")
+    return int(tile_size)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _check_seed(seed: Any, name: str = "seed") -> int:
@@ -144,8 +164,18 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         stats_key: str | None = "episode_stats",
         batch_size: int | None = None,
         max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        tile_size: int = DEFAULT_TILE_SIZE,
+        highlight: bool = True,
     ) -> None:
         task_id = _check_task(task_id)
+        if render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode must be None or 'rgb_array', got {render_mode!r} (for a window, "
+                "wrap the env in gymnasium.wrappers.vector.HumanRendering)"
+            )
+        self.tile_size = _check_tile_size(tile_size)
+        self.highlight = _check_bool("highlight", highlight)
         num_envs = _check_count("num_envs", num_envs)
         num_threads = _check_count("num_threads", num_threads)
         try:
@@ -170,8 +200,12 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
 
         self.num_envs = num_envs
         self.task_id = task_id
-        self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": []}
-        self.render_mode = None
+        self.metadata = {
+            "autoreset_mode": autoreset_mode,
+            "render_modes": ["rgb_array"],
+            "render_fps": RENDER_FPS,
+        }
+        self.render_mode = render_mode
         self.autoreset_mode = autoreset_mode
         self._same_step = autoreset_mode == AutoresetMode.SAME_STEP
         self._disabled = autoreset_mode == AutoresetMode.DISABLED
@@ -422,14 +456,38 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         docs/prompts.md). ``indices`` is None (all envs, in order) or a 1-D sequence/array
         of env indices.
         """
+        return self._core.prompts(self._indices(indices))
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """Gymnasium's vector render: with ``render_mode="rgb_array"`` a tuple of every env's
+        frame (uint8 (H * tile_size, W * tile_size, 3), as minigrid's ``render()``); None
+        without a render mode."""
+        if self.render_mode is None:
+            return None
+        return tuple(self.render_frames())
+
+    def render_frames(
+        self, indices: Any = None, tile_size: int | None = None, highlight: bool | None = None
+    ) -> np.ndarray:
+        """Return the frames of the envs in ``indices`` (None: all), drawn in C++ pixel for
+        pixel as minigrid's ``env.render()``: uint8 (len(indices), height * tile_size,
+        width * tile_size, 3). ``tile_size`` (pixels per cell, 1..1024) and ``highlight``
+        (lighten the cells the agent sees) default to the env's. Works in any render mode.
+        """
+        tile_size = self.tile_size if tile_size is None else _check_tile_size(tile_size)
+        highlight = self.highlight if highlight is None else _check_bool("highlight", highlight)
+        return self._core.render(self._indices(indices), tile_size, highlight)
+
+    def _indices(self, indices: Any) -> np.ndarray | None:
+        """``indices`` (None, or a 1-D sequence/array of env indices) as the core takes it."""
         if indices is None:
-            return self._core.prompts(None)
+            return None
         reject_masked("indices", indices)
         idx = np.asarray(indices)
         if idx.ndim != 1:
             raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
         if idx.size == 0:
-            return []
+            return np.zeros(0, np.int64)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
         bad = np.flatnonzero((idx < 0) | (idx >= self.num_envs))
@@ -437,7 +495,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             raise IndexError(
                 f"indices[{bad[0]}] = {idx[bad[0]]} is out of range [0, {self.num_envs})"
             )
-        return self._core.prompts(np.ascontiguousarray(idx, dtype=np.int64))
+        return np.ascontiguousarray(idx, dtype=np.int64)
 
     def prompt_hashes(self, out: np.ndarray | None = None) -> np.ndarray:
         """Return the 64-bit FNV-1a hash of every env's prompt, uint64 (N,).
@@ -530,6 +588,9 @@ def make_vec(
     stats_key: str | None = "episode_stats",
     batch_size: int | None = None,
     max_episode_steps: int | None = None,
+    render_mode: str | None = None,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    highlight: bool = True,
 ) -> BidirVecEnv:
     """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
 
@@ -558,6 +619,11 @@ def make_vec(
         batch_size: envpool's argument; must be None or ``num_envs``.
         max_episode_steps: envpool's argument; must be None or the task's time limit
             (fixed by the task, as in minigrid; ``env.max_episode_steps``).
+        render_mode: None or ``"rgb_array"``: ``render()`` returns a tuple of every env's
+            frame, pixel for pixel minigrid's (``render_frames()`` works in either mode).
+            For a window wrap the env in ``gymnasium.wrappers.vector.HumanRendering``.
+        tile_size: pixels per grid cell of a frame (1..1024; minigrid's default 32).
+        highlight: lighten the cells each agent sees, as minigrid does by default.
 
     Returns:
         A ``BidirVecEnv`` (a ``gymnasium.vector.VectorEnv``) with dict observations of
@@ -579,5 +645,6 @@ def make_vec(
     return BidirVecEnv(
         task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode,
         prompt_style=prompt_style, copy=copy, stats_key=stats_key, batch_size=batch_size,
-        max_episode_steps=max_episode_steps,
+        max_episode_steps=max_episode_steps, render_mode=render_mode, tile_size=tile_size,
+        highlight=highlight,
     )
