@@ -24,8 +24,9 @@ from bidir_core.training.config import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 
-# TrainConfig fields set by their own flags below (the others get --field-name flags).
-_RENAMED = {"total_frames": "--frames", "name": "--teacher"}
+# Fields whose flag is not --field-name (the teacher's backend is --teacher-backend, so that
+# `bidir experiment paper --backend` can name the grid's).
+_RENAMED = {"total_frames": "--frames", "name": "--teacher", "backend": "--teacher-backend"}
 _NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 
