@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bidir_core.experiment.config import OWN_FIELDS, PAPER_BUDGETS, PAPER_MODES, ExperimentConfig
+from bidir_core.experiment.config import (
+    BACKENDS,
+    OWN_FIELDS,
+    PAPER_BUDGETS,
+    PAPER_MODES,
+    ExperimentConfig,
+)
 from bidir_core.experiment.plots import plot_results
 from bidir_core.experiment.report import write_results
 from bidir_core.experiment.results import (
@@ -69,6 +75,8 @@ def _cmd_paper(args: argparse.Namespace) -> int:
         out=out, task=task, modes=modes, seeds=args.seeds, budgets=budgets,
         steps_per_iteration=args.steps_per_iteration, jobs=args.jobs,
         eval_episodes=args.eval_episodes, train_args=tuple(_passthrough_argv(args._parser, args)),
+        backend=args.backend, address=args.address, run_cpus=args.run_cpus,
+        run_gpus=args.run_gpus,
     ).validate()  # fmt: skip
     # Validate every run's config before anything starts (bad train flags fail here).
     for mode in cfg.modes:
@@ -81,7 +89,8 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     print(
         f"experiment {cfg.out}: {cfg.task}, modes {', '.join(cfg.modes)} x {cfg.seeds} seeds, "
         f"{cfg.iterations} iterations of {cfg.steps_per_iteration} frames "
-        f"({cfg.iterations * cfg.steps_per_iteration:,} frames) per run, {cfg.jobs} at a time"
+        f"({cfg.iterations * cfg.steps_per_iteration:,} frames) per run, "
+        + (f"{cfg.jobs} at a time" if cfg.backend == "local" else "as Ray tasks")
     )
     status = run_experiment(cfg)
     evaluations = evaluate_students(cfg) if status == "finished" else {}
@@ -157,7 +166,18 @@ def add_experiment_commands(sub: Any) -> None:
         default=None,
         help="experiment folder (default: experiments/paper-<task>); rerun to resume",
     )
-    p.add_argument("--jobs", type=int, default=2, help="runs trained at once (default: 2)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="runs trained at once with --backend local (default: 2)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="where the runs train: local (--jobs processes here) or ray (one Ray "
+                   "task per run, on the cluster of --address; default: local)")
+    p.add_argument("--address", default=None, metavar="HOST:PORT",
+                   help="--backend ray: the Ray cluster to join (default: RAY_ADDRESS, a "
+                   "`ray start` on this machine, else a new local cluster)")
+    p.add_argument("--run-cpus", type=float, default=1.0,
+                   help="--backend ray: CPUs each run asks for (default: 1)")
+    p.add_argument("--run-gpus", type=float, default=0.0,
+                   help="--backend ray: GPUs each run with a teacher asks for (default: 0)")
     p.add_argument(
         "--eval-episodes",
         type=int,

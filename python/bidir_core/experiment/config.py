@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from bidir_core.training.modes import TEACHER_MODES, available_modes
 from bidir_core.training.config import DEFAULT_TASK
 
-__all__ = ["PAPER_BUDGETS", "PAPER_MODES", "STUDENT_MODES", "ExperimentConfig"]
+__all__ = ["BACKENDS", "PAPER_BUDGETS", "PAPER_MODES", "STUDENT_MODES", "ExperimentConfig"]
+
+BACKENDS = ("local", "ray")
 
 PAPER_BUDGETS = (40, 2100)
 PAPER_MODES = ("ppo", "teach", "bidir", "glam")
@@ -44,6 +47,14 @@ class ExperimentConfig:
     """Fresh episodes on which each final student is evaluated (0: no evaluation)."""
     train_args: tuple[str, ...] = ()
     """Extra ``bidir train`` flags given to every run (e.g. ``--teacher tiny``)."""
+    backend: str = "local"
+    """Where the runs train: local (``jobs`` processes here) or ray (a Ray task each)."""
+    address: str | None = None
+    """backend ray: the cluster to join (None: RAY_ADDRESS, a local ``ray start``, or a new one)."""
+    run_cpus: float = 1.0
+    """backend ray: CPUs each run's task asks for."""
+    run_gpus: float = 0.0
+    """backend ray: GPUs each run of a mode with a teacher asks for (the others ask for none)."""
 
     @property
     def iterations(self) -> int:
@@ -80,6 +91,20 @@ class ExperimentConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be an int >= {low}, got {value!r}"
+                )
+        if self.backend not in BACKENDS:
+            raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.address is not None and (not isinstance(self.address, str) or not self.address):
+            raise ValueError(f"--address must be a Ray address such as HOST:6379, got {self.address!r}")
+        if self.address is not None and self.backend != "ray":
+            raise ValueError("--address needs --backend ray")
+        for name, low in (("run_cpus", 0.0), ("run_gpus", 0.0)):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not math.isfinite(value) or value < low or (name == "run_cpus" and value == 0)):
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be a number {'>' if name == 'run_cpus' else '>='} 0, "
+                    f"got {value!r}"
                 )
         if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in self.budgets):
             raise ValueError(f"budgets must be positive integers, got {list(self.budgets)}")

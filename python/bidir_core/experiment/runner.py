@@ -1,4 +1,8 @@
-"""Training an experiment's runs: a pool of ``bidir train`` processes, resumable."""
+"""Training an experiment's runs: ``bidir train`` processes, here or on Ray, resumable.
+
+A launcher starts runs and reports their ends: ``LocalLauncher`` (``--jobs`` processes on
+this machine) or ``experiment.ray_backend.RayLauncher`` (one Ray task per run).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from bidir_core.training.checkpoint import CheckpointError, load_checkpoint
 from bidir_core.training.metrics import read_metrics
 from bidir_core.training.trainer import CHECKPOINT, PREVIOUS_CHECKPOINT
 
-__all__ = ["load_run_checkpoint", "run_experiment", "run_state"]
+__all__ = ["LocalLauncher", "load_run_checkpoint", "run_experiment", "run_state"]
 
 
 def load_run_checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -155,36 +159,80 @@ def _plan(
     return todo, damaged
 
 
+class LocalLauncher:
+    """Starts each run as a ``python -m bidir_core train`` process here, ``jobs`` at a time."""
+
+    def __init__(self, jobs: int) -> None:
+        self.capacity = jobs
+        self._env = dict(os.environ, PYTHONUNBUFFERED="1")
+
+    def start(self, mode: str, argv: list[str], log_path: Path) -> subprocess.Popen:
+        """Start one run, its output appended to log_path."""
+        with open(log_path, "a") as f:  # the run writes to its own copy of f
+            f.write(f"$ bidir {' '.join(argv)}\n")
+            f.flush()
+            return subprocess.Popen(
+                [sys.executable, "-m", "bidir_core", *argv],
+                stdout=f, stderr=subprocess.STDOUT, env=self._env, start_new_session=True,
+            )  # fmt: skip
+
+    def poll(self, proc: subprocess.Popen) -> tuple[int, str | None] | None:
+        """(exit code, why it failed when not from the log) once the run ended, else None."""
+        code = proc.poll()
+        return None if code is None else (code, None)
+
+    def interrupt(self, proc: subprocess.Popen) -> None:
+        """Ctrl-C for one run (it checkpoints and stops)."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _launcher(cfg: ExperimentConfig) -> Any:
+    if cfg.backend == "ray":
+        from bidir_core.experiment.ray_backend import RayLauncher
+
+        return RayLauncher(cfg)
+    return LocalLauncher(cfg.jobs)
+
+
 def _run_all(cfg: ExperimentConfig, log: Callable[[str], None]) -> str:
     out = Path(cfg.out)
     (out / "experiment.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     (out / "logs").mkdir(exist_ok=True)
     todo, failed = _plan(cfg, log)
+    if not todo:
+        return "failed" if failed else "finished"
+    launcher = _launcher(cfg)
+    try:
+        return _run_todo(cfg, launcher, todo, failed, log)
+    finally:
+        launcher.close()
 
-    running: dict[str, tuple[subprocess.Popen, float]] = {}
+
+def _run_todo(cfg: ExperimentConfig, launcher: Any, todo: list[tuple[str, list[str], Path]],
+              failed: list[str], log: Callable[[str], None]) -> str:
+    running: dict[str, tuple[Any, float]] = {}
     interrupts = 0
     done = 0
     total = len(todo)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     while todo or running:
         try:
-            while todo and len(running) < cfg.jobs and not interrupts:
+            while todo and len(running) < launcher.capacity and not interrupts:
                 name, argv, log_path = todo.pop(0)
-                with open(log_path, "a") as f:  # the run writes to its own copy of f
-                    f.write(f"$ bidir {' '.join(argv)}\n")
-                    f.flush()
-                    proc = subprocess.Popen(
-                        [sys.executable, "-m", "bidir_core", *argv],
-                        stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                    )  # fmt: skip
-                running[name] = (proc, time.perf_counter())
+                running[name] = (launcher.start(name.rsplit("-s", 1)[0], argv, log_path),
+                                 time.perf_counter())
             if interrupts:
                 todo.clear()
             time.sleep(0.2)
             for name in list(running):
-                proc, start = running[name]
-                if proc.poll() is None:
+                handle, start = running[name]
+                ended = launcher.poll(handle)
+                if ended is None:
                     continue
+                returncode, why = ended
                 del running[name]
                 done += 1
                 rows = read_metrics(cfg.run_dir(name))
@@ -195,17 +243,17 @@ def _run_all(cfg: ExperimentConfig, log: Callable[[str], None]) -> str:
                     f"{'n/a' if rolling is None else f'{rolling:.3f}'}, "
                     f"{time.perf_counter() - start:.0f} s"
                 )
-                if proc.returncode == 0:
+                if returncode == 0:
                     log(f"[{done}/{total}] {name} finished: {what}")
-                elif proc.returncode == 130 or interrupts:
+                elif returncode == 130 or interrupts:
                     # (a run still starting up when Ctrl-C came may stop without a checkpoint)
-                    log(f"[{done}/{total}] {name} interrupted (exit {proc.returncode}): {what}")
+                    log(f"[{done}/{total}] {name} interrupted (exit {returncode}): {what}")
                 else:
                     log_path = Path(cfg.out) / "logs" / f"{name}.log"
                     failed.append(name)
                     log(
-                        f"[{done}/{total}] {name} FAILED (exit {proc.returncode}): "
-                        f"{_last_line(log_path)} (see {log_path})"
+                        f"[{done}/{total}] {name} FAILED (exit {returncode}): "
+                        f"{why or _last_line(log_path)} (see {log_path})"
                     )
         except KeyboardInterrupt:
             interrupts += 1
@@ -214,9 +262,8 @@ def _run_all(cfg: ExperimentConfig, log: Callable[[str], None]) -> str:
                 if interrupts == 1
                 else "\nbidir: aborting the running runs"
             )
-            for proc, _ in running.values():
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+            for handle, _ in running.values():
+                launcher.interrupt(handle)
     if failed:
         return "failed"
     return "interrupted" if interrupts else "finished"

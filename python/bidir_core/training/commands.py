@@ -24,8 +24,11 @@ from bidir_core.training.config import TrainConfig
 
 __all__ = ["add_training_commands", "field_docs"]
 
-# Flags that are not --field-name, by argparse dest (config prefix + field name).
-_RENAMED = {"cfg_total_frames": "--frames", "teacher_name": "--teacher", "ppo_backend": "--ppo-backend"}
+# Flags that are not --field-name, by argparse dest (config prefix + field name). The
+# teacher's backend is --teacher-backend, so that `bidir experiment paper --backend` can
+# name the grid's.
+_RENAMED = {"cfg_total_frames": "--frames", "teacher_name": "--teacher",
+            "teacher_backend": "--teacher-backend", "ppo_backend": "--ppo-backend"}
 _PREFIXES = ("cfg_", "ppo_", "teacher_")
 
 

@@ -28,7 +28,7 @@ FEEDBACK_KINDS = ("parametric", "table", "both")
 FEEDBACK_BASELINES = ("running", "prompt")
 FEEDBACK_SOURCES = ("td", "lookahead", "qhead")
 LOOKAHEAD_UPDATES = ("target", "sample")
-TEACHER_BACKENDS = ("auto", "thread", "process")
+TEACHER_BACKENDS = ("auto", "thread", "process", "ray")
 TEACHER_LORA = ("auto", "on", "off")
 TEACHER_PROMPTS = ("auto", "short", "glam")
 TEACHER_MODES = ("teach", "bidir")
@@ -124,7 +124,11 @@ class TeacherModeConfig:
     hint_wait: float | None = None
     """Seconds a query step may wait for its fresh answers (0: never, act on the freshest hint); None: auto, 0.2 for tiny and 0 for LMs."""
     backend: str = "auto"
-    """Where the service's LM answers hints: thread, process (a replica in a child process) or auto (process unless tiny)."""
+    """Where the service's LM answers hints: thread, process (a replica in a child process), ray (replicas as Ray actors, on the cluster of RAY_ADDRESS or a local one) or auto (process unless tiny)."""
+    teacher_replicas: int = 1
+    """backend ray: replicas of the LM, one Ray actor each; prompts are routed by their hash."""
+    teacher_resources: str = "{}"
+    """backend ray: the Ray resources of each replica as JSON, e.g. '{"GPU": 1}' (default 1 CPU; a GPU puts the replica's LM on cuda)."""
     call_timeout: float = 60.0
     """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
 
@@ -132,6 +136,13 @@ class TeacherModeConfig:
     def uses_process(self) -> bool:
         """Whether the service runs the LM in a child process (``backend``)."""
         return self.backend == "process" or (self.backend == "auto" and self.name != "tiny")
+
+    @property
+    def ray_resources(self) -> dict[str, float]:
+        """``teacher_resources`` parsed (ValueError if it is not a JSON object of amounts)."""
+        from bidir_core.ray_cluster import parse_resources
+
+        return parse_resources(self.teacher_resources)
 
     @property
     def hint_wait_s(self) -> float:
@@ -168,7 +179,7 @@ class TeacherModeConfig:
         for name, low in (("query_every", 1), ("guidance_frames", 0), ("explore_frames", 0),
                           ("teacher_epochs", 1), ("max_batch", 1), ("max_staleness", 0),
                           ("probe_states", 1), ("probe_every", 1), ("lookahead_horizon", 1),
-                          ("lora_r", 1), ("lora_alpha", 1)):
+                          ("lora_r", 1), ("lora_alpha", 1), ("teacher_replicas", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"teacher.{name} must be an int, got {type(value).__name__}")
@@ -207,6 +218,13 @@ class TeacherModeConfig:
             if getattr(self, name) not in choices:
                 raise ValueError(f"teacher.{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")
+        try:
+            resources = self.ray_resources
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"teacher.teacher_resources: {err}") from None
+        if self.backend != "ray" and (self.teacher_replicas != 1 or resources):
+            raise ValueError("teacher.teacher_replicas and teacher.teacher_resources need "
+                             "teacher.backend ray")
         return self
 
     @classmethod

@@ -71,7 +71,20 @@ class TeachMode(ModeHooks):
         self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
         self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
         backend = None
-        if tc.uses_process:
+        if tc.backend == "ray":
+            from bidir_core.teacher.backends import replica_factory
+            from bidir_core.teacher.backends.ray_actors import RayTeacherBackend
+
+            resources = tc.ray_resources
+            backend = RayTeacherBackend(
+                self.policy,
+                replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
+                                lora=self.lora_settings(),
+                                device="cuda" if resources.get("GPU", 0) > 0 else "cpu"),
+                num_actions=_core.NUM_ACTIONS, replicas=tc.teacher_replicas,
+                resources=resources, max_batch=tc.max_batch, postprocess=self.policy.corrected,
+            )
+        elif tc.uses_process:
             from bidir_core.teacher.backends import ProcessTeacherBackend, replica_factory
 
             backend = ProcessTeacherBackend(
