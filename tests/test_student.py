@@ -260,7 +260,7 @@ def test_learning_rate_annealing():
     ],
 )
 def test_ppo_config_rejects_bad_values(field, value):
-    with pytest.raises(ValueError, match=f"ppo.{field}"):
+    with pytest.raises((ValueError, TypeError), match=f"ppo.{field}"):
         PPOConfig(**{field: value}).validate()
     with pytest.raises(ValueError, match="unknown PPO option"):
         PPOConfig.from_dict({"learning_rat": 1e-3})

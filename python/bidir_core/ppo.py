@@ -10,56 +10,52 @@ is the one definition of the loss (the C++ kernel of the fused student step,
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
-__all__ = ["LOSS_STATS", "PPOLossConfig", "ppo_loss", "shared_ppo_fields"]
+from bidir_core.validation import RULES, Field
+
+__all__ = ["LOSS_STATS", "AtLeast1", "NonNegative", "PPOLossConfig", "Positive", "Unit", "ppo_loss",
+           "shared_ppo_fields"]
 
 LOSS_STATS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac")
 """The statistics ``ppo_loss`` returns, in this order."""
+
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A finite number > 0."""
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A finite number >= 0."""
+Unit = Annotated[float, Field(ge=0, le=1)]
+"""A number in [0, 1]."""
+AtLeast1 = Annotated[int, Field(ge=1)]
+"""An int >= 1."""
 
 
 @dataclass
 class PPOLossConfig:
     """The hyper-parameters of the clipped PPO objective and its optimiser steps."""
 
-    learning_rate: float = 5e-4
+    __pydantic_config__ = RULES
+
+    learning_rate: Positive = 5e-4
     """Adam step size."""
-    update_epochs: int = 4
+    update_epochs: AtLeast1 = 4
     """Passes over the rollout per update."""
-    clip_coef: float = 0.2
+    clip_coef: Positive = 0.2
     """Clipping range of the probability ratio (and of the value change)."""
     clip_vloss: bool = True
     """Use the clipped value loss."""
     norm_adv: bool = True
     """Normalise advantages per minibatch to zero mean, unit std."""
-    ent_coef: float = 0.01
+    ent_coef: NonNegative = 0.01
     """Weight of the entropy bonus."""
-    vf_coef: float = 0.5
+    vf_coef: NonNegative = 0.5
     """Weight of the value loss."""
-    max_grad_norm: float = 0.5
+    max_grad_norm: Positive = 0.5
     """Global gradient-norm clip."""
-
-    def _check_loss_fields(self, prefix: str) -> None:
-        """Raise ValueError naming the first shared field out of range."""
-        for name in ("learning_rate", "clip_coef", "max_grad_norm"):
-            value = getattr(self, name)
-            if not _number(value) or not value > 0 or not math.isfinite(value):
-                raise ValueError(f"{prefix}{name} must be a positive number, got {value!r}")
-        for name in ("ent_coef", "vf_coef"):
-            value = getattr(self, name)
-            if not _number(value) or not value >= 0 or not math.isfinite(value):
-                raise ValueError(f"{prefix}{name} must be >= 0, got {value!r}")
-        value = self.update_epochs
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{prefix}update_epochs must be an int >= 1, got {value!r}")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def shared_ppo_fields(config: PPOLossConfig) -> dict[str, Any]:

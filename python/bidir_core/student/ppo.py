@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import torch
 from torch import nn
 
-from bidir_core.ppo import LOSS_STATS, PPOLossConfig, ppo_loss
+from bidir_core.ppo import LOSS_STATS, AtLeast1, Positive, PPOLossConfig, Unit, ppo_loss
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.fused import (
     LOSS_FIELDS,
@@ -30,10 +31,13 @@ from bidir_core.student.fused import (
     fused_unsupported_reason,
     make_adam,
 )
+from bidir_core.validation import check_fields
 
 __all__ = ["PPO_BACKENDS", "ExtraLoss", "PPOConfig", "PPOLearner", "ppo_loss"]
 
-PPO_BACKENDS = ("auto", "fused", "autograd")
+
+PPOBackend = Literal["auto", "fused", "autograd"]
+PPO_BACKENDS: tuple[str, ...] = get_args(PPOBackend)
 
 # The minibatch fields read by the update, in the order they are gathered.
 MINIBATCH_FIELDS = (
@@ -56,36 +60,22 @@ class PPOConfig(PPOLossConfig):
 
     anneal_lr: bool = True
     """Anneal the step size linearly to 0 over the run."""
-    gamma: float = 0.99
+    gamma: Unit = 0.99
     """Discount factor."""
-    gae_lambda: float = 0.95
+    gae_lambda: Unit = 0.95
     """Lambda of generalized advantage estimation."""
-    num_minibatches: int = 4
+    num_minibatches: AtLeast1 = 4
     """Minibatches per pass."""
-    target_kl: float | None = None
+    target_kl: Positive | None = None
     """Stop the epochs early when the approximate KL exceeds this (None: never)."""
-    adam_eps: float = 1e-5
+    adam_eps: Positive = 1e-5
     """Epsilon of Adam."""
-    backend: str = "auto"
+    backend: PPOBackend = "auto"
     """How minibatch gradients are computed: autograd, fused (C++; ActorCritic only) or auto (fused where it can)."""
 
     def validate(self) -> PPOConfig:
-        """Raise ValueError naming the first field out of range; return self."""
-        self._check_loss_fields("ppo.")
-        value = self.adam_eps
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"ppo.adam_eps must be a positive number, got {value!r}")
-        for name in ["gamma", "gae_lambda"]:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"ppo.{name} must be in [0, 1], got {value!r}")
-        value = self.num_minibatches
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"ppo.num_minibatches must be an int >= 1, got {value!r}")
-        if self.target_kl is not None and not self.target_kl > 0:
-            raise ValueError(f"ppo.target_kl must be positive or None, got {self.target_kl!r}")
-        if self.backend not in PPO_BACKENDS:
-            raise ValueError(f"ppo.backend must be one of {PPO_BACKENDS}, got {self.backend!r}")
+        """Raise ValueError / TypeError naming the first field out of range; return self."""
+        check_fields(self, "ppo.")
         return self
 
     @classmethod

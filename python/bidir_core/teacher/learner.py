@@ -13,18 +13,18 @@ in Lamorel's PPO example. LoRA adapters (peft) are optional: ``TeacherPPOConfig(
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from bidir_core.ppo import LOSS_STATS, PPOLossConfig, ppo_loss
+from bidir_core.ppo import LOSS_STATS, AtLeast1, Positive, PPOLossConfig, ppo_loss
 from bidir_core.teacher.scoring import Teacher, unique_prompts
+from bidir_core.validation import Field, check_fields
 
 __all__ = ["TeacherPPO", "TeacherPPOConfig", "ValueHead", "apply_lora"]
 
@@ -92,41 +92,34 @@ def apply_lora(
 class TeacherPPOConfig(PPOLossConfig):
     """Hyper-parameters of the teacher's PPO updates (the loss's names are the student's)."""
 
-    learning_rate: float = 1e-4
+    learning_rate: Positive = 1e-4
     """AdamW learning rate of the LM (or its adapters)."""
     norm_adv: bool = False
     """Normalise advantages per minibatch (student feedback is already normalised)."""
-    head_lr: float = 1e-3
+    head_lr: Positive = 1e-3
     """Learning rate of the value head."""
-    minibatch_size: int = 64
+    minibatch_size: AtLeast1 = 64
     """Samples per optimizer step (on average, with ``group_prompts``)."""
     group_prompts: bool = True
     """Make minibatches of distinct prompts, each with all of its samples (the LM then runs
     once per distinct prompt per minibatch; see docs/decisions.md)."""
     value_head: bool = False
     """Add GLAM's value head (the ``glam`` baseline)."""
-    value_width: int = 1024
+    value_width: AtLeast1 = 1024
     """Width of the value head's hidden layers."""
     lora: bool = False
     """Train LoRA adapters instead of all LM weights."""
-    lora_r: int = 8
+    lora_r: AtLeast1 = 8
     """LoRA rank."""
-    lora_alpha: int = 16
+    lora_alpha: AtLeast1 = 16
     """LoRA scaling alpha."""
-    lora_target_modules: tuple[str, ...] | None = None
+    lora_target_modules: Sequence[str] | None = None
     """Modules to adapt (None: peft's default for the architecture)."""
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     """Seed of the minibatch shuffling and the value head's initialisation."""
 
     def __post_init__(self) -> None:
-        self._check_loss_fields("TeacherPPOConfig.")
-        value = self.head_lr
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"TeacherPPOConfig.head_lr must be finite and > 0, got {value!r}")
-        for name in ("minibatch_size", "value_width", "lora_r"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TeacherPPOConfig.{name} must be an int >= 1, got {value!r}")
+        check_fields(self, "TeacherPPOConfig.")
 
 
 def _as_1d(name: str, value: Any, n: int, dtype: Any) -> torch.Tensor:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import dataclasses
-import inspect
 import json
 import signal
 import sys
-import textwrap
 import threading
 import time
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,9 @@ from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
 from bidir_core.training.modes import TeacherModeConfig
 from bidir_core.training.config import TrainConfig
+from bidir_core.validation import field_help
 
-__all__ = ["add_training_commands", "field_docs"]
+__all__ = ["add_training_commands"]
 
 # Flags that are not --field-name, by argparse dest (config prefix + field name). The
 # teacher's backend is --teacher-backend, so that `bidir experiment paper --backend` can
@@ -41,31 +40,14 @@ def _flag(dest: str) -> str:
 _NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 
-def field_docs(cls: type) -> dict[str, str]:
-    """The attribute docstrings of a dataclass's fields (the string after each field),
-    inherited ones included."""
-    docs: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if klass is object or not dataclasses.is_dataclass(klass):
-            continue
-        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body  # type: ignore[attr-defined]
-        for node, nxt in zip(body, body[1:]):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant)
-                and isinstance(nxt.value.value, str)
-            ):
-                docs[node.target.id] = nxt.value.value.strip().replace("``", "`")
-    return docs
-
-
 def _add_fields(
     group: argparse._ArgumentGroup, cls: type, prefix: str, skip: tuple[str, ...] = ()
 ) -> None:
-    docs = field_docs(cls)
+    """Add a --flag per field of the config dataclass ``cls``: its docstring as help, its
+    type (choices for a Literal) from the annotation."""
+    docs = field_help(cls)
     defaults = cls()
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in _NOT_FLAGS or f.name in skip:
             continue
@@ -78,6 +60,9 @@ def _add_fields(
             group.add_argument(
                 flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
+        elif typing.get_origin(hints[f.name]) is typing.Literal:
+            group.add_argument(flag, dest=dest, choices=typing.get_args(hints[f.name]),
+                               default=None, help=help_text)
         else:
             kind = float if default is None or isinstance(default, float) else type(default)
             group.add_argument(
