@@ -137,7 +137,7 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
 
 def test_a_second_signal_aborts_with_one_line_and_the_checkpoint_kept(tmp_path, monkeypatch, capsys):
     def aborted(self, stop_after_iteration=None):
-        self._iterate(None)
+        self._iterate()
         raise KeyboardInterrupt  # what the handler raises on a second signal
 
     monkeypatch.setattr(Trainer, "train", aborted)
@@ -224,7 +224,7 @@ def _crashed_after(tmp_path: Path, cfg: TrainConfig, checkpointed: int, extra: i
     with Trainer(cfg, run, progress=False, tensorboard=False) as t:
         t.train(stop_after_iteration=checkpointed)
         for _ in range(extra):
-            t._iterate(None)
+            t._iterate()
         t.metrics.flush()
     return run
 

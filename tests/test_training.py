@@ -103,8 +103,8 @@ def test_interrupted_and_resumed_run_has_the_same_history(tmp_path, env_groups):
     # Crashed after iteration 8 with the last checkpoint at 6: iterations 7 and 8 are redone.
     with Trainer(config, tmp_path / "crashed", progress=False, tensorboard=False) as trainer:
         trainer.train(stop_after_iteration=6)
-        trainer._iterate(None)
-        trainer._iterate(None)
+        trainer._iterate()
+        trainer._iterate()
         trainer.metrics.flush()
     assert len(history(tmp_path / "crashed")) == 8
     with Trainer.resume(tmp_path / "crashed", progress=False, tensorboard=False) as trainer:

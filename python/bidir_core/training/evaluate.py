@@ -13,7 +13,7 @@ import torch
 from bidir_core.training.checkpoint import load_checkpoint
 from bidir_core.vector_env import make_vec
 
-__all__ = ["EVAL_SEED", "evaluate", "evaluate_policy"]
+__all__ = ["EVAL_SEED", "evaluate", "evaluate_policy", "evaluate_student"]
 
 # Base seed of evaluation episodes: far from the training seeds (seed + env index).
 EVAL_SEED = 1_000_000_007
@@ -126,3 +126,18 @@ def evaluate_policy(
         "seed": seed,
         "env_steps": steps,
     }
+
+
+def evaluate_student(net: Any, tokenizer: Any, config: Any, iteration: int) -> dict[str, float]:
+    """The student alone (no teacher) on fresh episodes, sampled and greedy, when
+    ``config.student_eval_every`` makes ``iteration`` due (and at the last); else {}."""
+    every = config.student_eval_every
+    if not every or not (iteration % every == 0 or iteration == config.total_iterations):
+        return {}
+    out = {}
+    for greedy, suffix in ((False, ""), (True, "_greedy")):
+        res = evaluate_policy(net, tokenizer, config.task, config.student_eval_episodes,
+                              greedy=greedy, seed=EVAL_SEED)
+        out[f"student_success{suffix}"] = res["success_rate"]
+        out[f"student_return{suffix}"] = res["return_mean"]
+    return out

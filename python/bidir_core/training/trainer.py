@@ -29,9 +29,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ import torch
 from bidir_core.student.ppo import PPOLearner
 from bidir_core.training.checkpoint import (
     CheckpointError,
+    config_differences,
     load_newest_checkpoint,
     remove_stale_temporaries,
     save_checkpoint,
@@ -49,17 +47,16 @@ from bidir_core.training.checkpoint import (
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
 from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
-from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy
+from bidir_core.training.evaluate import evaluate_student
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
+from bidir_core.training.progress import Progress, StopSignals
 
 __all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "build_network"]
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
 CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-"""Signals that make ``Trainer.train`` finish the iteration, checkpoint and stop."""
 
 
 class Trainer:
@@ -81,13 +78,10 @@ class Trainer:
         self.config = config.validate()
         self.run_dir = Path(run_dir)
         self.progress = progress
-        self._last_log = -math.inf  # monotonic time of the last progress line (_log_line)
         self._lock = _lock
         self._resume_path = _resume_path or self.run_dir / CHECKPOINT
-        self._stop_requested = False
         if _resume_state is None:
             self._check_empty()
-        self._stop_signal: str | None = None
         self._keep_previous = True  # checkpoint.pt is known whole: keep it when replaced
         try:
             self._build(config, tensorboard, _resume_state)
@@ -240,7 +234,7 @@ class Trainer:
                     f"checkpoint {path} has unknown format {state.get('format')!r}"
                 )
             if state["config"] != self.config.to_dict():
-                differ = ", ".join(_config_differences(state["config"], self.config.to_dict()))
+                differ = ", ".join(config_differences(state["config"], self.config.to_dict()))
                 raise CheckpointError(
                     f"checkpoint {path} was written by a different config.json ({differ}; an "
                     "option missing on one side comes from another bidir_core version)"
@@ -281,24 +275,23 @@ class Trainer:
         cfg = self.config
         total = cfg.total_iterations
         last = total if stop_after_iteration is None else min(total, stop_after_iteration)
-        bar = self._progress_bar()
-        restore = self._install_stop_signals()
+        progress = Progress(cfg, self.progress, self.frames, self.log_interval)
+        stop = StopSignals()
         status = "finished"
         try:
-            while self.iteration < last:
-                self._iterate(bar)
-                if self._stop_requested:
-                    status = "interrupted"
-                    break
-                if self.iteration % cfg.checkpoint_every == 0 and self.iteration < last:
-                    self.save_checkpoint()
+            with stop:
+                while self.iteration < last:
+                    progress.update(self._iterate())
+                    if stop.requested:
+                        status = "interrupted"
+                        break
+                    if self.iteration % cfg.checkpoint_every == 0 and self.iteration < last:
+                        self.save_checkpoint()
             if self.iteration < total and status == "finished":
                 status = "stopped"
             self.save_checkpoint()
         finally:
-            restore()
-            if bar is not None:
-                bar.close()
+            progress.close()
         rows = read_metrics(self.run_dir)
         if status == "finished" and rows:
             plot_success(
@@ -321,10 +314,12 @@ class Trainer:
             "agreement_first": probes[0] if probes else None,
             "agreement_last": probes[-1] if probes else None,
             "run_dir": str(self.run_dir),
-            "signal": self._stop_signal,
+            "signal": stop.name,
         }
 
-    def _iterate(self, bar: Any) -> None:
+    def _iterate(self) -> dict[str, Any]:
+        """One iteration: rollout, GAE, the student's update, the mode's hook; returns the
+        metrics row it logged."""
         cfg = self.config
         start = time.perf_counter()
         self.iteration += 1
@@ -369,108 +364,15 @@ class Trainer:
         }
         row.update(stats)
         row.pop("epochs", None)
-        row.update(self._evaluate_student())
+        if self.collector.actor is None:  # (glam has no student)
+            row.update(evaluate_student(self.net, self.tokenizer, cfg, self.iteration))
         row["time_s"] = self.elapsed
         row["fps"] = cfg.steps_per_iteration / seconds
         self.metrics.log(row)
-        if bar is not None:
-            bar.update(cfg.steps_per_iteration)
-            bar.set_postfix(
-                it=self.iteration,
-                success=f"{row['rolling_success']:.3f}",
-                ret=f"{row['rolling_return']:.3f}",
-                refresh=False,
-            )
-        elif self.progress:
-            self._log_line(row)
+        return row
 
     log_interval: float = 30.0
     """Seconds between the progress lines written when stderr is not a terminal."""
-
-    def _log_line(self, row: dict[str, Any]) -> None:
-        """One line on stderr (CI, a log file, a notebook) at most every ``log_interval``
-        seconds, and at the first and last iterations."""
-        now = time.monotonic()
-        last = self.iteration == self.config.total_iterations
-        if not (last or self.iteration == 1
-                or now - self._last_log >= self.log_interval):
-            return
-        self._last_log = now
-
-        def fmt(key: str, name: str, digits: int = 3) -> str:
-            value = row.get(key)
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                return ""
-            return f" {name} {value:.{digits}f}"
-
-        total = self.config.total_iterations * self.config.steps_per_iteration
-        line = (f"{self.config.mode} it {self.iteration}/{self.config.total_iterations} "
-                f"frames {self.frames:,}/{total:,} fps {row['fps']:,.0f}"
-                + fmt("rolling_success", "success(behaviour)") + fmt("rolling_return", "return")
-                + fmt("student_success", "student_alone") + fmt("probe_agreement", "agreement")
-                + fmt("hint_age_mean", "hint_age", 2))
-        print(line, file=sys.stderr, flush=True)
-
-    def _evaluate_student(self) -> dict[str, float]:
-        """The student alone (no teacher) on fresh episodes, when due (glam has no student)."""
-        cfg = self.config
-        every = cfg.student_eval_every
-        due = every and (self.iteration % every == 0 or self.iteration == cfg.total_iterations)
-        if not due or self.collector.actor is not None:
-            return {}
-        out = {}
-        for greedy, suffix in ((False, ""), (True, "_greedy")):
-            res = evaluate_policy(self.net, self.tokenizer, cfg.task, cfg.student_eval_episodes,
-                                  greedy=greedy, seed=EVAL_SEED)
-            out[f"student_success{suffix}"] = res["success_rate"]
-            out[f"student_return{suffix}"] = res["return_mean"]
-        return out
-
-    def _progress_bar(self) -> Any:
-        if not self.progress or not sys.stderr.isatty():
-            return None
-        from tqdm import tqdm
-
-        return tqdm(
-            total=self.config.total_iterations * self.config.steps_per_iteration,
-            initial=self.frames,
-            unit="frame",
-            unit_scale=True,
-            dynamic_ncols=True,
-            desc=f"{self.config.mode} {self.config.task}",
-        )
-
-    def _install_stop_signals(self):
-        """Handlers of STOP_SIGNALS for the duration of train(); returns their restorer."""
-        self._stop_signal: str | None = None
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-
-        def handler(signum, frame):
-            name = signal.Signals(signum).name
-            if self._stop_requested:
-                raise KeyboardInterrupt
-            self._stop_requested = True
-            self._stop_signal = name
-            what = "Ctrl-C" if name == "SIGINT" else name
-            try:  # (after SIGHUP the terminal may be gone)
-                print(
-                    f"\nbidir: {what}: finishing this iteration and checkpointing "
-                    f"({what} again to abort)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            except OSError:
-                pass
-
-        previous = {s: signal.signal(s, handler) for s in signums}
-
-        def restore() -> None:
-            for s, h in previous.items():
-                signal.signal(s, h)
-
-        return restore
 
     def close(self) -> None:
         """Close the metrics files, the envs and the mode's resources, and unlock the run
@@ -491,15 +393,3 @@ class Trainer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _config_differences(saved: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
-    """The dotted names of the options on which two config dicts differ."""
-    out = []
-    for key in sorted(set(saved) | set(current), key=str):
-        a, b = saved.get(key, "<missing>"), current.get(key, "<missing>")
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _config_differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a!r} in the checkpoint, {b!r} now")
-    return out
