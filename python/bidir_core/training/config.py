@@ -70,6 +70,8 @@ class TrainConfig:
     """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
     student_eval_episodes: int = 128
     """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
+    video_episodes: int = 3
+    """Episodes of the final student saved as student.gif next to success.png (0: none)."""
     env_groups: int = 1
     """2: step one half of the envs in a thread while the network infers on the other."""
     env_threads: int = 1
@@ -111,6 +113,7 @@ class TrainConfig:
             "rolling_window": 1,
             "student_eval_every": 0,
             "student_eval_episodes": 1,
+            "video_episodes": 0,
             "env_groups": 1,
             "env_threads": 1,
             "torch_threads": 1,

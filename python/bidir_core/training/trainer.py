@@ -12,6 +12,7 @@ Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. A run f
 | ``checkpoint.prev.pt`` | the checkpoint before it, the fallback if the newest is damaged |
 | ``.lock`` | locked (``flock``) while a Trainer works in the folder |
 | ``success.png`` | success rate against frames, drawn at the end |
+| ``student.gif`` | the final student alone playing ``video_episodes`` fresh episodes |
 
 A checkpoint is written at iteration 0 (as soon as the run folder exists), every
 ``checkpoint_every`` iterations and at the end; SIGINT, SIGTERM and SIGHUP finish the
@@ -49,15 +50,17 @@ from bidir_core.training.checkpoint import (
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
 from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
-from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy
+from bidir_core.training.evaluate import EVAL_SEED, evaluate_policy, student_frames
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
+from bidir_core.video import save_video
 
 __all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "build_network"]
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
 CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
+VIDEO = "student.gif"
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 """Signals that make ``Trainer.train`` finish the iteration, checkpoint and stop."""
 
@@ -307,6 +310,10 @@ class Trainer:
                 f"{cfg.task} ({cfg.mode}, seed {cfg.seed})",
                 cfg.rolling_window,
             )
+        # glam trains the teacher (the collector's actor): there is no student to show.
+        video = None
+        if status == "finished" and cfg.video_episodes > 0 and self.collector.actor is None:
+            video = str(self.save_student_video(self.run_dir / VIDEO))
         last_row = rows[-1] if rows else {}
         probes = [r["probe_agreement"] for r in rows if r.get("probe_agreement") is not None]
         students = [r for r in rows if r.get("student_success") is not None]
@@ -321,8 +328,17 @@ class Trainer:
             "agreement_first": probes[0] if probes else None,
             "agreement_last": probes[-1] if probes else None,
             "run_dir": str(self.run_dir),
+            "video": video,
             "signal": self._stop_signal,
         }
+
+    def save_student_video(self, path: Path) -> Path:
+        """Write the student alone playing ``video_episodes`` fresh episodes (sampled
+        actions, evaluation seeds) to ``path`` (.gif or .mp4)."""
+        cfg = self.config
+        frames = student_frames(self.net, self.tokenizer, cfg.task, cfg.video_episodes,
+                                seed=EVAL_SEED)
+        return save_video(frames, path)
 
     def _iterate(self, bar: Any) -> None:
         cfg = self.config
