@@ -264,3 +264,40 @@ def test_vector_human_rendering(monkeypatch):
     vec.reset(seed=0)
     vec.step(np.full(4, 2))
     vec.close()
+
+
+def test_save_video_writes_gifs_exactly_and_rejects_bad_input(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from bidir_core.video import save_video
+
+    env = bidir_core.make_vec("MiniGrid-DoorKey-5x5-v0", 1, seed=0)
+    env.reset()
+    frames = [env.render_frames()[0]]
+    for a in (1, 2, 2, 0, 3):
+        env.step(np.array([a]))
+        frames.append(env.render_frames()[0])
+    env.close()
+    path = save_video(frames, tmp_path / "run.gif", fps=5)
+    distinct = [frames[0]] + [f for f, g in zip(frames[1:], frames) if not np.array_equal(f, g)]
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(distinct) and gif.info["duration"] == 200
+        for k, frame in enumerate(distinct):  # an exact palette: no colour is changed
+            gif.seek(k)
+            np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), frame)
+
+    with pytest.raises(ValueError, match="must end in .gif or .mp4"):
+        save_video(frames, tmp_path / "run.avi")
+    with pytest.raises(ValueError, match="does not exist"):
+        save_video(frames, tmp_path / "missing" / "run.gif")
+    with pytest.raises(ValueError, match="no frames"):
+        save_video([], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match=r"frames\[1\] must be uint8"):
+        save_video([frames[0], frames[1].astype(np.float32)], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match=r"frames\[1\] has shape"):
+        save_video([frames[0], frames[1][:8]], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match="fps"):
+        save_video(frames, tmp_path / "run.gif", fps=0)
+    monkeypatch.setitem(__import__("sys").modules, "imageio_ffmpeg", None)  # not installed
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'bidir_core\[video\]'"):
+        save_video(frames, tmp_path / "run.mp4")
