@@ -318,6 +318,6 @@ def add_training_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--video", type=Path, default=None, metavar="FILE",
                    help="also write the student playing to FILE (.gif, or .mp4 with the video extra)")
-    p.add_argument("--video-episodes", type=int, default=3,
+    p.add_argument("--video-episodes", type=int, default=3, metavar="INT",
                    help="episodes in the --video (default: 3, from the evaluation's seed)")
     p.set_defaults(func=_cmd_eval)
