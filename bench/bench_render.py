@@ -5,7 +5,8 @@ the next-step autoreset of the vector env mirrored on the minigrid side), and af
 step each renders every env's full frame (rgb_array, --tile-size, the view highlighted):
 
 * ours:     ``env.render_frames()`` of ``bidir_core.make_vec(task, N, num_threads=T)``, one
-            call for the N frames (an (N, H, W, 3) uint8 array);
+            call for the N frames (a new (N, H, W, 3) uint8 array each time, as minigrid
+            allocates each frame); "ours out=" fills one preallocated array instead;
 * minigrid: ``env.render()`` of each of N ``gymnasium.make(task, render_mode="rgb_array")``.
 
 Only the render calls are timed (the steps are not); the first --warmup steps (which fill
@@ -41,16 +42,22 @@ def bench_task(task: str, n: int, steps: int, warmup: int, threads: int, tile_si
     pending = [False] * n
     t_ours = t_ref = 0.0
     frames = mismatches = 0
+    t_out = 0.0
+    buffer = env.render_frames()
     for t in range(warmup + steps):
         start = time.perf_counter()
         ours = env.render_frames()
         mid = time.perf_counter()
         theirs = [ref.render() for ref in refs]
         end = time.perf_counter()
+        env.render_frames(out=buffer)
+        t_out_call = time.perf_counter() - end
         mismatches += sum(not np.array_equal(ours[i], theirs[i]) for i in range(n))
+        mismatches += sum(not np.array_equal(buffer[i], theirs[i]) for i in range(n))
         if t >= warmup:
             t_ours += mid - start
             t_ref += end - mid
+            t_out += t_out_call
             frames += n
         env.step(actions[t])
         for i, ref in enumerate(refs):
@@ -65,6 +72,7 @@ def bench_task(task: str, n: int, steps: int, warmup: int, threads: int, tile_si
         "task": task,
         "frame": f"{ours.shape[2]}x{ours.shape[1]}",
         "ours": frames / t_ours,
+        "ours_out": frames / t_out,
         "minigrid": frames / t_ref,
         "mismatches": mismatches,
     }
@@ -83,13 +91,15 @@ def main() -> None:
     print(f"{cpu_model()}; bidir_core {version('bidir_core')}, minigrid {version('minigrid')}, "
           f"numpy {np.__version__}; {args.num_envs} envs, {args.threads} thread(s), "
           f"tile size {args.tile_size}, {args.steps} timed steps")
-    print("| task | frame | ours frames/s | minigrid frames/s | ours / minigrid | frames differing |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| task | frame | ours frames/s | ours out= frames/s | minigrid frames/s | "
+          "ours / minigrid | ours out= / minigrid | frames differing |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for task in args.tasks:
         r = bench_task(task, args.num_envs, args.steps, args.warmup, args.threads,
                        args.tile_size, args.seed)
-        print(f"| {r['task']} | {r['frame']} | {r['ours']:,.0f} | {r['minigrid']:,.0f} | "
-              f"{r['ours'] / r['minigrid']:,.1f}x | {r['mismatches']} |", flush=True)
+        print(f"| {r['task']} | {r['frame']} | {r['ours']:,.0f} | {r['ours_out']:,.0f} | "
+              f"{r['minigrid']:,.0f} | {r['ours'] / r['minigrid']:,.1f}x | "
+              f"{r['ours_out'] / r['minigrid']:,.1f}x | {r['mismatches']} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -161,6 +161,16 @@ def test_render_frames_of_a_subset_and_arguments():
     assert not np.array_equal(plain, all_frames)  # the highlight lightens the view cone
     assert (plain <= all_frames).all()
     assert env.render() is None  # no render mode
+    out = np.zeros_like(all_frames)
+    assert env.render_frames(out=out) is out
+    np.testing.assert_array_equal(out, all_frames)
+    for bad, error in ((np.zeros((3, 256, 256, 3), np.int16), TypeError),
+                       (np.zeros((2, 256, 256, 3), np.uint8), ValueError),
+                       (np.zeros((3, 256, 256, 4), np.uint8)[..., :3], ValueError),
+                       (np.broadcast_to(np.uint8(0), (3, 256, 256, 3)), ValueError),
+                       ([0], TypeError)):
+        with pytest.raises(error, match="out"):
+            env.render_frames(out=bad)
     env.close()
 
 
@@ -220,6 +230,15 @@ def test_single_env_renders_like_minigrid():
             break
     env.close()
     ref.close()
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make("bidir_core/MiniGrid-DoorKey-5x5-v0", render_mode="rgb_array").unwrapped)
+    vec = gym.make_vec("bidir_core/MiniGrid-DoorKey-5x5-v0", num_envs=2, tile_size=8,
+                       vectorization_mode="vector_entry_point", render_mode="rgb_array")
+    vec.reset(seed=7)
+    frames = vec.render()
+    assert len(frames) == 2 and frames[0].shape == (40, 40, 3)
+    vec.close()
     plain = gym.make("bidir_core/MiniGrid-DoorKey-5x5-v0")
     plain.reset(seed=0)
     assert plain.render() is None
