@@ -51,9 +51,28 @@ def test_train_resume_and_eval(tmp_path, capsys):
     assert "resuming" in capsys.readouterr().out
     assert len(read_metrics(run)) == 3
 
+    assert "the final student plays in" in out
+    gif = run / "student.gif"  # the default run's video, next to success.png
+    assert (run / "success.png").is_file() and gif.stat().st_size > 1000
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
     assert main(["eval", str(run), "--episodes", "20"]) == 0
     out = capsys.readouterr().out
     assert "over 20 episodes" in out and "sampled actions" in out
+    video = tmp_path / "eval.gif"
+    assert main(["eval", str(run), "--episodes", "4", "--video", str(video),
+                 "--video-episodes", "1"]) == 0
+    assert f"video of 1 episodes: {video}" in capsys.readouterr().out
+    assert video.read_bytes()[:6] == b"GIF89a"
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        mp4 = tmp_path / "eval.mp4"
+        assert main(["eval", str(run), "--episodes", "4", "--video", str(mp4), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["video"] == str(mp4)
+        assert mp4.read_bytes()[4:8] == b"ftyp" and mp4.stat().st_size > 1000
     assert main(["eval", str(run), "--episodes", "20", "--greedy", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["episodes"] == 20 and result["policy"] == "greedy"
@@ -68,6 +87,10 @@ def test_train_resume_and_eval(tmp_path, capsys):
         (["train", "--learning-rate", "-1"], "ppo.learning_rate must be > 0"),
         (["eval", "no-such-run"], "not a run directory"),
         (["eval", "no-such-run", "--episodes", "0"], "--episodes must be >= 1"),
+        (["eval", "no-such-run", "--video", "out.avi"], "a video must end in .gif or .mp4"),
+        (["eval", "no-such-run", "--video", "no-dir/out.gif"], "does not exist"),
+        (["eval", "no-such-run", "--video", "o.gif", "--video-episodes", "0"],
+         "--video-episodes must be >= 1"),
     ],
 )
 def test_bad_values_are_clear_errors(argv, message, capsys, tmp_path, monkeypatch):

@@ -161,6 +161,16 @@ def test_render_frames_of_a_subset_and_arguments():
     assert not np.array_equal(plain, all_frames)  # the highlight lightens the view cone
     assert (plain <= all_frames).all()
     assert env.render() is None  # no render mode
+    out = np.zeros_like(all_frames)
+    assert env.render_frames(out=out) is out
+    np.testing.assert_array_equal(out, all_frames)
+    for bad, error in ((np.zeros((3, 256, 256, 3), np.int16), TypeError),
+                       (np.zeros((2, 256, 256, 3), np.uint8), ValueError),
+                       (np.zeros((3, 256, 256, 4), np.uint8)[..., :3], ValueError),
+                       (np.broadcast_to(np.uint8(0), (3, 256, 256, 3)), ValueError),
+                       ([0], TypeError)):
+        with pytest.raises(error, match="out"):
+            env.render_frames(out=bad)
     env.close()
 
 
@@ -220,6 +230,15 @@ def test_single_env_renders_like_minigrid():
             break
     env.close()
     ref.close()
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make("bidir_core/MiniGrid-DoorKey-5x5-v0", render_mode="rgb_array").unwrapped)
+    vec = gym.make_vec("bidir_core/MiniGrid-DoorKey-5x5-v0", num_envs=2, tile_size=8,
+                       vectorization_mode="vector_entry_point", render_mode="rgb_array")
+    vec.reset(seed=7)
+    frames = vec.render()
+    assert len(frames) == 2 and frames[0].shape == (40, 40, 3)
+    vec.close()
     plain = gym.make("bidir_core/MiniGrid-DoorKey-5x5-v0")
     plain.reset(seed=0)
     assert plain.render() is None
@@ -264,3 +283,40 @@ def test_vector_human_rendering(monkeypatch):
     vec.reset(seed=0)
     vec.step(np.full(4, 2))
     vec.close()
+
+
+def test_save_video_writes_gifs_exactly_and_rejects_bad_input(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from bidir_core.video import save_video
+
+    env = bidir_core.make_vec("MiniGrid-DoorKey-5x5-v0", 1, seed=0)
+    env.reset()
+    frames = [env.render_frames()[0]]
+    for a in (1, 2, 2, 0, 3):
+        env.step(np.array([a]))
+        frames.append(env.render_frames()[0])
+    env.close()
+    path = save_video(frames, tmp_path / "run.gif", fps=5)
+    distinct = [frames[0]] + [f for f, g in zip(frames[1:], frames) if not np.array_equal(f, g)]
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(distinct) and gif.info["duration"] == 200
+        for k, frame in enumerate(distinct):  # an exact palette: no colour is changed
+            gif.seek(k)
+            np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), frame)
+
+    with pytest.raises(ValueError, match="must end in .gif or .mp4"):
+        save_video(frames, tmp_path / "run.avi")
+    with pytest.raises(ValueError, match="does not exist"):
+        save_video(frames, tmp_path / "missing" / "run.gif")
+    with pytest.raises(ValueError, match="no frames"):
+        save_video([], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match=r"frames\[1\] must be uint8"):
+        save_video([frames[0], frames[1].astype(np.float32)], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match=r"frames\[1\] has shape"):
+        save_video([frames[0], frames[1][:8]], tmp_path / "run.gif")
+    with pytest.raises(ValueError, match="fps"):
+        save_video(frames, tmp_path / "run.gif", fps=0)
+    monkeypatch.setitem(__import__("sys").modules, "imageio_ffmpeg", None)  # not installed
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'bidir_core\[video\]'"):
+        save_video(frames, tmp_path / "run.mp4")

@@ -200,7 +200,10 @@ class PyVecEnv {
 
   // Frames of the envs in `indices` as minigrid's render() draws them: uint8
   // (len(indices), height * tile_size, width * tile_size, 3).
-  py::array_t<uint8_t> Render(const py::object& indices, int tile_size, bool highlight) {
+  // `out`, if given, is a writeable C-contiguous uint8 array of that shape to fill (no
+  // allocation); it is returned.
+  py::array Render(const py::object& indices, int tile_size, bool highlight,
+                   const py::object& out) {
     BusyGuard busy(&busy_, "render");
     RequireReady("render");
     if (tile_size < 1 || tile_size > kMaxTileSize) {
@@ -209,11 +212,20 @@ class PyVecEnv {
     }
     const std::vector<int> ids = Indices(indices);
     const py::ssize_t n = static_cast<py::ssize_t>(ids.size());
-    py::array_t<uint8_t> out({n, static_cast<py::ssize_t>(height_) * tile_size,
-                              static_cast<py::ssize_t>(width_) * tile_size, py::ssize_t{3}});
+    const std::vector<py::ssize_t> shape = {n, static_cast<py::ssize_t>(height_) * tile_size,
+                                            static_cast<py::ssize_t>(width_) * tile_size,
+                                            py::ssize_t{3}};
+    py::array frames;
+    if (out.is_none()) {
+      frames = py::array_t<uint8_t>(shape);
+    } else {
+      frames = AsArray(out, "out");
+      CheckArray<uint8_t>(frames, "out", shape, true);
+    }
+    auto* data = static_cast<uint8_t*>(frames.mutable_data());
     py::gil_scoped_release release;
-    vec_->Render(ids.data(), static_cast<int>(n), tile_size, highlight, out.mutable_data());
-    return out;
+    vec_->Render(ids.data(), static_cast<int>(n), tile_size, highlight, data);
+    return frames;
   }
 
   // FNV-1a 64 of every env's prompt, written into `out` (uint64 (N,)) or a new array.
@@ -490,10 +502,11 @@ void BindEnv(py::module_& m) {
            "FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new "
            "array), without building Python strings.")
       .def("render", &PyVecEnv::Render, py::arg("indices") = py::none(),
-           py::arg("tile_size") = 32, py::arg("highlight") = true,
+           py::arg("tile_size") = 32, py::arg("highlight") = true, py::arg("out") = py::none(),
            "RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of "
            "the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's "
-           "render(); highlight lightens the cells the agent sees.")
+           "render(), written into `out` (None: a new array); highlight lightens the cells "
+           "the agent sees.")
       .def("expert_actions", &PyVecEnv::ExpertActions, "The oracle planner's next action per env.")
       .def("plan_lengths", &PyVecEnv::PlanLengths, "Length of the oracle's plan per env (-1: none).")
       .def("close", &PyVecEnv::Close,

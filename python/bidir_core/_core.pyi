@@ -56,9 +56,9 @@ class VecEnv:
         """
         Teacher prompts (in prompt_style) of the envs in `indices` (int64 array; None: all).
         """
-    def render(self, indices: typing.Any = None, tile_size: typing.SupportsInt | typing.SupportsIndex = 32, highlight: bool = True) -> numpy.typing.NDArray[numpy.uint8]:
+    def render(self, indices: typing.Any = None, tile_size: typing.SupportsInt | typing.SupportsIndex = 32, highlight: bool = True, out: typing.Any = None) -> numpy.ndarray:
         """
-        RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's render(); highlight lightens the cells the agent sees.
+        RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's render(), written into `out` (None: a new array); highlight lightens the cells the agent sees.
         """
     def reset(self, seeds: typing.Any = None, reset_mask: typing.Any = None) -> None:
         """

@@ -467,16 +467,22 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         return tuple(self.render_frames())
 
     def render_frames(
-        self, indices: Any = None, tile_size: int | None = None, highlight: bool | None = None
+        self,
+        indices: Any = None,
+        tile_size: int | None = None,
+        highlight: bool | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return the frames of the envs in ``indices`` (None: all), drawn in C++ pixel for
         pixel as minigrid's ``env.render()``: uint8 (len(indices), height * tile_size,
         width * tile_size, 3). ``tile_size`` (pixels per cell, 1..1024) and ``highlight``
-        (lighten the cells the agent sees) default to the env's. Works in any render mode.
+        (lighten the cells the agent sees) default to the env's. ``out``, a writeable
+        C-contiguous uint8 array of that shape, is filled and returned instead of a new
+        array (no allocation per call). Works in any render mode.
         """
         tile_size = self.tile_size if tile_size is None else _check_tile_size(tile_size)
         highlight = self.highlight if highlight is None else _check_bool("highlight", highlight)
-        return self._core.render(self._indices(indices), tile_size, highlight)
+        return self._core.render(self._indices(indices), tile_size, highlight, out)
 
     def _indices(self, indices: Any) -> np.ndarray | None:
         """``indices`` (None, or a 1-D sequence/array of env indices) as the core takes it."""

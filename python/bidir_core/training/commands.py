@@ -224,6 +224,8 @@ def _train(args: argparse.Namespace) -> int:
                      f"{summary['agreement_last']:.3f}")
     if extra:
         print("; ".join(extra))
+    if summary.get("video"):
+        print(f"the final student plays in {summary['video']}")
     if summary["status"] != "finished":
         print(f"continue with: bidir train --resume {summary['run_dir']}")
     return 0 if summary["status"] == "finished" else 130
@@ -235,7 +237,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     seed = EVAL_SEED if args.seed is None else args.seed
+    if args.video is not None:
+        from bidir_core.video import check_video_path
+
+        check_video_path(args.video)  # before the evaluation, not after it
+        if args.video_episodes < 1:
+            raise ValueError(f"--video-episodes must be >= 1, got {args.video_episodes}")
     result = evaluate(args.run_dir, args.episodes, greedy=args.greedy, seed=seed)
+    if args.video is not None:
+        result["video"] = str(_save_eval_video(args, seed))
     if args.json:
         print(json.dumps(result))
     else:
@@ -245,7 +255,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             f"fresh seeds {seed}+i; student after {result['iteration']} iterations, "
             f"{result['frames']:,} frames)"
         )
+        if args.video is not None:
+            print(f"video of {args.video_episodes} episodes: {result['video']}")
     return 0
+
+
+def _save_eval_video(args: argparse.Namespace, seed: int) -> Path:
+    """Write the run's student playing ``--video-episodes`` episodes from ``seed``."""
+    from bidir_core.training.evaluate import load_student, student_frames
+    from bidir_core.video import save_video
+
+    config, _, net, tokenizer = load_student(args.run_dir)
+    frames = student_frames(net, tokenizer, config.task, args.video_episodes,
+                            greedy=args.greedy, seed=seed)
+    return save_video(frames, args.video)
 
 
 def add_training_commands(sub: Any) -> None:
@@ -293,4 +316,8 @@ def add_training_commands(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=None, help="seed of env 0 (default: 1000000007)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--video", type=Path, default=None, metavar="FILE",
+                   help="also write the student playing to FILE (.gif, or .mp4 with the video extra)")
+    p.add_argument("--video-episodes", type=int, default=3, metavar="INT",
+                   help="episodes in the --video (default: 3, from the evaluation's seed)")
     p.set_defaults(func=_cmd_eval)

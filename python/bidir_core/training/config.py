@@ -75,6 +75,8 @@ class TrainConfig:
     """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
     student_eval_episodes: AtLeast1 = 128
     """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
+    video_episodes: AtLeast0 = 3
+    """Episodes of the final student saved as student.gif next to success.png (0: none)."""
     env_groups: Annotated[int, Field(ge=1, le=2)] = 1
     """2: step one half of the envs in a thread while the network infers on the other."""
     env_threads: AtLeast1 = 1

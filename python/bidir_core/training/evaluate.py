@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from bidir_core.training.checkpoint import load_checkpoint
-from bidir_core.vector_env import make_vec
+from bidir_core.vector_env import DEFAULT_TILE_SIZE, make_vec
 
-__all__ = ["EVAL_SEED", "evaluate", "evaluate_policy", "evaluate_student"]
+__all__ = ["EVAL_SEED", "evaluate", "evaluate_policy", "evaluate_student", "load_student",
+           "save_student_video", "student_frames"]
 
 # Base seed of evaluation episodes: far from the training seeds (seed + env index).
 EVAL_SEED = 1_000_000_007
@@ -37,6 +38,23 @@ def evaluate(
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    config, state, net, tokenizer = load_student(run_dir)
+    result = evaluate_policy(net, tokenizer, config.task, episodes, greedy=greedy, seed=seed,
+                             num_envs=num_envs)
+    return {
+        "task": config.task,
+        **result,
+        "iteration": int(state["iteration"]),
+        "frames": int(state["frames"]),
+    }
+
+
+def load_student(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any, Any]:
+    """(config, checkpoint state, network in eval mode, tokenizer) of run_dir's student.
+
+    Sets torch's thread count to the run's ``torch_threads``, as training does; raises
+    ValueError for a folder that is not a run or holds no student (a glam run).
+    """
     run_dir = Path(run_dir)
     from bidir_core.training.config import TrainConfig, build_network
 
@@ -55,14 +73,73 @@ def evaluate(
     net, tokenizer = build_network(config)
     net.load_state_dict(state["model"])
     net.eval()
-    result = evaluate_policy(net, tokenizer, config.task, episodes, greedy=greedy, seed=seed,
-                             num_envs=num_envs)
-    return {
-        "task": config.task,
-        **result,
-        "iteration": int(state["iteration"]),
-        "frames": int(state["frames"]),
-    }
+    return config, state, net, tokenizer
+
+
+def _policy_actions(net: Any, obs: dict[str, np.ndarray], inputs: tuple[Any, ...], greedy: bool,
+                    generator: torch.Generator) -> torch.Tensor:
+    """The student's actions (no hints) for ``obs``; ``inputs`` = (image, direction,
+    mission, hints, valid) tensors of the batch, image and direction overwritten here."""
+    image, direction, mission, hints, valid = inputs
+    image.numpy()[...] = obs["image"]
+    direction.numpy()[...] = obs["direction"]
+    logits, _ = net(image, direction, mission, hints, valid)
+    if greedy:
+        return logits.argmax(1)
+    return torch.multinomial(torch.softmax(logits, 1), 1, generator=generator)[:, 0]
+
+
+def _policy_inputs(net: Any, tokenizer: Any, n: int) -> tuple[Any, ...]:
+    """Zeroed (image, direction, mission tokens, hints, valid) tensors for n envs."""
+    return (
+        torch.zeros((n, 7, 7, 3), dtype=torch.uint8),  # writable copies of the obs
+        torch.zeros(n, dtype=torch.int64),
+        torch.zeros((n, tokenizer.max_tokens), dtype=torch.int64),
+        torch.zeros((n, net.num_actions)),
+        torch.zeros(n, dtype=torch.bool),
+    )
+
+
+def student_frames(
+    net: Any,
+    tokenizer: Any,
+    task: str,
+    episodes: int = 3,
+    *,
+    greedy: bool = False,
+    seed: int = EVAL_SEED,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    max_frames: int = 300,
+) -> list[np.ndarray]:
+    """Frames (minigrid's render) of the student ``net`` alone playing ``episodes`` fresh
+    episodes of ``task`` from ``seed``: each episode's first and every later state, at most
+    ``max_frames`` in all. Touches no global RNG."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    env = make_vec(task, 1, autoreset_mode="Disabled", copy=False, stats_key=None,
+                   tile_size=tile_size)
+    inputs = _policy_inputs(net, tokenizer, 1)
+    generator = torch.Generator().manual_seed(seed)
+    frames: list[np.ndarray] = []
+    try:
+        obs, _ = env.reset(seed=seed)
+        with torch.inference_mode():
+            for episode in range(episodes):
+                if episode > 0:
+                    obs, _ = env.reset(options={"reset_mask": np.ones(1, np.bool_)})
+                tokenizer.encode_rows(obs["mission"], inputs[2].numpy())
+                frames.append(env.render_frames()[0])
+                done = False
+                while not done and len(frames) < max_frames:
+                    actions = _policy_actions(net, obs, inputs, greedy, generator)
+                    obs, _, term, trunc, _ = env.step(actions.numpy())
+                    frames.append(env.render_frames()[0])
+                    done = bool(term[0] or trunc[0])
+                if len(frames) >= max_frames:
+                    break
+    finally:
+        env.close()
+    return frames
 
 
 def evaluate_policy(
@@ -89,24 +166,15 @@ def evaluate_policy(
     successes: list[bool] = []
     env = make_vec(task, n, autoreset_mode="SameStep", copy=False, stats_key="episode")
     obs, _ = env.reset(seed=seed)
-    image = torch.zeros((n, 7, 7, 3), dtype=torch.uint8)  # writable copies of the obs
-    direction = torch.zeros(n, dtype=torch.int64)
-    mission = np.zeros((n, tokenizer.max_tokens), np.int64)
+    inputs = _policy_inputs(net, tokenizer, n)
+    mission = inputs[2].numpy()
     tokenizer.encode_rows(obs["mission"], mission)
-    hints = torch.zeros((n, net.num_actions))
-    valid = torch.zeros(n, dtype=torch.bool)
     generator = torch.Generator().manual_seed(seed)
     steps = 0
     try:
         with torch.inference_mode():
             while (played < quota).any():
-                image.numpy()[...] = obs["image"]
-                direction.numpy()[...] = obs["direction"]
-                logits, _ = net(image, direction, torch.from_numpy(mission), hints, valid)
-                if greedy:
-                    actions = logits.argmax(1)
-                else:
-                    actions = torch.multinomial(torch.softmax(logits, 1), 1, generator=generator)[:, 0]
+                actions = _policy_actions(net, obs, inputs, greedy, generator)
                 obs, _, _, _, info = env.step(actions.numpy())
                 steps += n
                 if "_episode" in info:
@@ -141,3 +209,12 @@ def evaluate_student(net: Any, tokenizer: Any, config: Any, iteration: int) -> d
         out[f"student_success{suffix}"] = res["success_rate"]
         out[f"student_return{suffix}"] = res["return_mean"]
     return out
+
+
+def save_student_video(net: Any, tokenizer: Any, config: Any, path: Path) -> Path:
+    """Write the student alone playing ``config.video_episodes`` fresh episodes (sampled
+    actions, evaluation seeds) to ``path`` (.gif or .mp4)."""
+    from bidir_core.video import save_video
+
+    frames = student_frames(net, tokenizer, config.task, config.video_episodes, seed=EVAL_SEED)
+    return save_video(frames, path)

@@ -12,6 +12,7 @@ Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. A run f
 | ``checkpoint.prev.pt`` | the checkpoint before it, the fallback if the newest is damaged |
 | ``.lock`` | locked (``flock``) while a Trainer works in the folder |
 | ``success.png`` | success rate against frames, drawn at the end |
+| ``student.gif`` | the final student alone playing ``video_episodes`` fresh episodes |
 
 A checkpoint is written at iteration 0 (as soon as the run folder exists), every
 ``checkpoint_every`` iterations and at the end; SIGINT, SIGTERM and SIGHUP finish the
@@ -47,7 +48,7 @@ from bidir_core.training.checkpoint import (
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
 from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
-from bidir_core.training.evaluate import evaluate_student
+from bidir_core.training.evaluate import evaluate_student, save_student_video
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
 from bidir_core.training.progress import Progress, StopSignals
@@ -57,6 +58,7 @@ __all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "bui
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
 CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
+VIDEO = "student.gif"
 
 
 class Trainer:
@@ -300,6 +302,10 @@ class Trainer:
                 f"{cfg.task} ({cfg.mode}, seed {cfg.seed})",
                 cfg.rolling_window,
             )
+        # glam trains the teacher (the collector's actor): there is no student to show.
+        video = None
+        if status == "finished" and cfg.video_episodes > 0 and self.collector.actor is None:
+            video = str(save_student_video(self.net, self.tokenizer, cfg, self.run_dir / VIDEO))
         last_row = rows[-1] if rows else {}
         probes = [r["probe_agreement"] for r in rows if r.get("probe_agreement") is not None]
         students = [r for r in rows if r.get("student_success") is not None]
@@ -314,6 +320,7 @@ class Trainer:
             "agreement_first": probes[0] if probes else None,
             "agreement_last": probes[-1] if probes else None,
             "run_dir": str(self.run_dir),
+            "video": video,
             "signal": stop.name,
         }
 
