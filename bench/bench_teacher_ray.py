@@ -27,40 +27,14 @@ import platform
 import sys
 import time
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bidir_core  # noqa: E402
-from bench_teacher import Behaviour, Student, fmt  # noqa: E402
+from bench_teacher import fmt, run_async  # noqa: E402
 from bidir_core.teacher import load_teacher  # noqa: E402
 from bidir_core.teacher.backends import replica_factory  # noqa: E402
-from bidir_core.teacher.service import TeacherService  # noqa: E402
 from bidir_core.vector_env import DEFAULT_TASK  # noqa: E402
-
-
-def rollout(teacher, backend, args) -> dict:
-    """The never-waiting rollout loop for args.seconds against one backend."""
-    env = bidir_core.make_vec(args.task, args.num_envs, seed=args.seed)
-    obs, _ = env.reset()
-    student = Student()
-    behave = Behaviour(args.epsilon, args.num_envs, args.seed)
-    hashes = np.zeros(args.num_envs, np.uint64)
-    steps = answers = 0
-    with TeacherService(teacher, args.num_envs, max_batch=args.max_batch, max_wait=args.max_wait,
-                        timeout=args.timeout, backend=backend) as svc:  # fmt: skip
-        start = time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < args.seconds:
-            svc.submit(env.prompt_hashes(out=hashes), env.prompts)
-            hints = svc.hints()
-            answers += int((hints.valid & (hints.age == 0)).sum())
-            student(obs["image"], hints.probs)
-            obs, *_ = env.step(behave(env))
-            svc.tick()
-            steps += 1
-        m = svc.metrics()
-    return {"seconds": elapsed, "steps": steps, "answers": answers, "metrics": m}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)  # fmt: skip
     ray.init(num_cpus=max(args.replicas), object_store_memory=200 * 2**20,
              include_dashboard=False, log_to_driver=False)  # fmt: skip
-    rows = [("in-process", rollout(teacher, None, args))]
+    rows = [("in-process", run_async(teacher, args))]
     print("# in-process done", flush=True)
     for k in args.replicas:
         t0 = time.perf_counter()
@@ -100,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             max_batch=args.max_batch, max_wait=args.max_wait,
         )  # fmt: skip
         print(f"# ray-{k}: replicas up in {time.perf_counter() - t0:.1f} s", flush=True)
-        rows.append((f"ray-{k}", rollout(teacher, backend, args)))
+        rows.append((f"ray-{k}", run_async(teacher, args, backend)))
     ray.shutdown()
     def rate(r):  # teacher answers that reached the rollout, per second
         return r["metrics"]["answered"] / r["seconds"]
