@@ -19,12 +19,14 @@ scripts count that step as a frame, as does this loop).
 
     python bench/bench_ppo.py                 # ~3 minutes on 2 cores
     python bench/bench_ppo.py --markdown      # the table as markdown
+    python bench/bench_ppo.py --skip-timing --sample-seeds 32 --markdown   # fused vs autograd vs CleanRL
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import tempfile
 import time
 
@@ -245,10 +247,15 @@ def main() -> None:
         help="runs of each, interleaved; the fastest counts (the machine is shared)",
     )
     parser.add_argument("--skip-cleanrl", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true",
+                        help="only the --sample-seeds table (no timed runs)")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warm_up()
+    if args.skip_timing:
+        sample_efficiency(args)
+        return
     base = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed)
     overlapped = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed, env_groups=2)
     runs = {
@@ -294,19 +301,41 @@ def main() -> None:
     )
     print_table(header, rows, args.markdown)
     if args.sample_seeds:
-        rows = []
-        for seed in range(args.sample_seeds):
-            config = TrainConfig(mode="ppo", total_frames=args.frames, seed=seed)
-            ours, peer_run = run_ours(config), run_cleanrl(config)
-            rows.append(
-                [str(seed)]
-                + [
-                    "not reached" if r["to_095"] is None else f"{r['to_095']:,}"
-                    for r in (ours, peer_run)
-                ]
-            )
-        print("\nframes to a rolling success of 0.95 (last 100 episodes)")
-        print_table(["seed", "ours", "CleanRL-style on envpool"], rows, args.markdown)
+        sample_efficiency(args)
+
+
+def sample_efficiency(args: argparse.Namespace) -> None:
+    """Frames to a rolling success of 0.95 for seeds 0..K-1: ours with the fused and the
+    autograd backend and the CleanRL-style loop; per seed, then summaries and a
+    Mann-Whitney U test of fused against autograd."""
+    from scipy import stats
+
+    names = ["ours, fused", "ours, autograd"] + ([] if args.skip_cleanrl else ["CleanRL-style"])
+    per_run: dict[str, list[float]] = {name: [] for name in names}
+    rows = []
+    for seed in range(args.sample_seeds):
+        config = TrainConfig(mode="ppo", total_frames=args.frames, seed=seed)
+        results = [run_ours(config), run_ours(dataclasses.replace(
+            config, ppo=dataclasses.replace(config.ppo, backend="autograd")))]
+        if not args.skip_cleanrl:
+            results.append(run_cleanrl(config))
+        for name, r in zip(names, results):
+            # an unreached target counts as the budget (a lower bound), so medians stay honest
+            per_run[name].append(float(r["to_095"] or args.frames))
+        rows.append([str(seed)] + ["not reached" if r["to_095"] is None else f"{r['to_095']:,}"
+                                   for r in results])
+        print(f"seed {seed}: " + ", ".join(rows[-1][1:]), flush=True)
+    print("\nframes to a rolling success of 0.95 (last 100 episodes)")
+    print_table(["seed"] + names, rows, args.markdown)
+    summary = []
+    for name in names:
+        x = np.array(per_run[name])
+        summary.append([name, f"{np.median(x):,.0f}", f"{x.mean():,.0f}", f"{x.max():,.0f}",
+                        str(int((x > 50_000).sum()))])
+    print(f"\nover {args.sample_seeds} seeds (not reached counts as {args.frames:,})")
+    print_table(["run", "median", "mean", "longest", "seeds over 50k"], summary, args.markdown)
+    test = stats.mannwhitneyu(per_run["ours, fused"], per_run["ours, autograd"])
+    print(f"\nMann-Whitney U, fused vs autograd: U = {test.statistic:.0f}, p = {test.pvalue:.3f}")
 
 
 def print_table(header: list[str], rows: list[list[str]], markdown: bool) -> None:

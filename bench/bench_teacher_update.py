@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> tuple[int, list[dict]]:
         teacher = load_teacher("tiny")
         old = teacher.action_logprobs(prompts)[np.arange(len(prompts)), actions]
         ppo = learner.TeacherPPO(
-            teacher, learner.PPOConfig(lr=1e-4, epochs=2, group_prompts=group, seed=args.seed)
+            teacher, learner.TeacherPPOConfig(learning_rate=1e-4, update_epochs=2, group_prompts=group, seed=args.seed)
         )
         lm_rows = []
         real_scores = scoring.batched_action_scores

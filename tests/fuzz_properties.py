@@ -40,19 +40,6 @@ def fuzz(fn):
 TASKS = bidir_core.list_tasks()
 
 
-def _has_state(task: str) -> bool:
-    env = bidir_core.make_vec(task, 1, seed=0)
-    env.reset()
-    try:
-        env.get_state(0)
-    except ValueError:  # levels whose state the core does not serialise yet
-        return False
-    finally:
-        env.close()
-    return True
-
-
-STATE_TASKS = [t for t in TASKS if _has_state(t)]
 DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.uint64,
           np.float32, np.float64, np.bool_]
 
@@ -212,6 +199,18 @@ mutation = st.one_of(
     st.tuples(st.just("grid"), st.one_of(any_array(3, 9), junk)),
     st.tuples(st.just("drop"), st.sampled_from(
         ["grid", "agent_pos", "rng", "instr", "mission", "version", "task"])),
+    # BabyAI instruction trees: whole fields, single entries and descriptions.
+    st.tuples(st.just("tree"), st.sampled_from(
+        ["nodes", "root", "descs", "ids", "cur_pos", "carried_id", "start_carrying"]),
+        st.one_of(st.integers(-2, 80), any_array(2, 10), junk,
+                  hnp.arrays(np.int64, st.tuples(st.integers(0, 9), st.just(9)),
+                             elements=st.integers(-3, 12)))),
+    st.tuples(st.just("tree_entry"), st.sampled_from(["nodes", "ids", "cur_pos"]),
+              st.integers(0, 2000), st.integers(-3, 1000)),
+    st.tuples(st.just("desc"), st.integers(0, 8),
+              st.sampled_from(["type", "color", "loc", "obj_set", "obj_poss"]),
+              st.one_of(st.integers(-3, 300), any_array(2, 4), junk,
+                        hnp.arrays(np.int64, st.integers(0, 4), elements=st.integers(-2, 700)))),
 )
 
 
@@ -231,12 +230,20 @@ def _mutate(s, m):
             s["rng"][m[1]] = m[2]
     elif kind == "drop":
         del s[m[1]]
+    elif kind == "tree":
+        s["instr"]["tree"][m[1]] = m[2]
+    elif kind == "tree_entry":
+        a = s["instr"]["tree"][m[1]]
+        a.flat[m[2] % a.size] = m[3]
+    elif kind == "desc":
+        descs = s["instr"]["tree"]["descs"]
+        descs[m[1] % len(descs)][m[2]] = m[3]
     else:
         s[kind] = m[1]
 
 
 @fuzz
-@given(task=st.sampled_from(STATE_TASKS), steps=st.integers(0, 20),
+@given(task=st.sampled_from(TASKS), steps=st.integers(0, 20),
        mutations=st.lists(mutation, min_size=1, max_size=4),
        actions=st.lists(st.integers(0, 6), max_size=12), glam=st.booleans())
 def test_set_state_with_mutated_states(task, steps, mutations, actions, glam):
@@ -250,8 +257,9 @@ def test_set_state_with_mutated_states(task, steps, mutations, actions, glam):
     for m in mutations:
         try:
             _mutate(state, m)
-        except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError):
-            pass  # the mutation itself failed (numpy refused it, or a key is gone)
+        except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError,
+                ZeroDivisionError):
+            pass  # the mutation itself failed (numpy refused it, a key or an array is gone)
     try:
         env.set_state(1, state)
         accepted = True

@@ -79,17 +79,6 @@ def test_babyai_parity_slow(task):
     check_parity(task, seeds=[10, 11, 12, 13, 2**32 + 3], steps=400)
 
 
-def test_state_refused_for_instruction_tree_levels():
-    env = bidir_core.make_vec("BabyAI-BossLevel-v0", 1, seed=0)
-    env.reset()
-    with pytest.raises(ValueError, match="do not support BabyAI-BossLevel-v0"):
-        env.get_state(0)
-    other = bidir_core.make_vec("BabyAI-GoToRedBall-v0", 1, seed=0)
-    other.reset()
-    with pytest.raises(ValueError, match="do not support"):
-        env.set_state(0, other.get_state(0))
-
-
 def test_long_missions_are_not_truncated():
     # BossLevel missions reach well over 128 bytes; the observation holds them whole.
     env = bidir_core.make_vec("BabyAI-BossLevel-v0", 64, seed=0)

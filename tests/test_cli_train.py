@@ -65,7 +65,7 @@ def test_train_resume_and_eval(tmp_path, capsys):
     [
         (["train", "--task", "BabyAI-GoToRedBal-v0"], "did you mean"),
         (["train", "--steps-per-iteration", "100"], "multiple of num_envs"),
-        (["train", "--learning-rate", "-1"], "ppo.learning_rate must be a positive number"),
+        (["train", "--learning-rate", "-1"], "ppo.learning_rate must be > 0"),
         (["eval", "no-such-run"], "not a run directory"),
         (["eval", "no-such-run", "--episodes", "0"], "--episodes must be >= 1"),
     ],
@@ -109,9 +109,11 @@ def test_a_percent_sign_in_an_option_docstring_reaches_help_intact():
     import dataclasses
 
     from bidir_core.training.commands import _add_fields
+    from bidir_core.validation import RULES
 
     @dataclasses.dataclass
     class Options:
+        __pydantic_config__ = RULES
         share: float = 0.5
         """Share of the states, e.g. 91% of them."""
 

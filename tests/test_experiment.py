@@ -437,10 +437,10 @@ def test_unfinished_runs_are_resumed_and_broken_ones_restarted(tmp_path, capsys)
         (["--modes", "ppo,ppo"], "lists a mode twice"),
         (["--budgets", "10,x"], "--budgets must be comma-separated positive integers"),
         (["--budgets", "0,40"], "--budgets must be comma-separated positive integers"),
-        (["--seeds", "0"], "--seeds must be an int >= 1"),
-        (["--jobs", "0"], "--jobs must be an int >= 1"),
+        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--jobs", "0"], "--jobs must be >= 1"),
         (["--task", "BabyAI-GoToRedBal-v0"], "did you mean"),
-        (["--learning-rate", "-1"], "ppo.learning_rate must be a positive number"),
+        (["--learning-rate", "-1"], "ppo.learning_rate must be > 0"),
         (["--num-envs", "7"], "multiple of num_envs"),
     ],
 )

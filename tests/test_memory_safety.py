@@ -58,6 +58,7 @@ _NEED_RESET = {  # name: expression on env `e`
     "missions": "e.missions()",
     "prompt_hashes": "e.prompt_hashes()",
     "get_state": "e.get_state(0)",
+    "render_frames": "e.render_frames()",
     "step": "e.step(np.zeros(e.num_envs, np.int64))",
 }
 

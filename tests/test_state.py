@@ -89,6 +89,9 @@ def _mutations():
         "carrying a door": set_("carrying", np.array([4, 0, 0, 1, 0, 0], np.uint8)),
         "step count": set_("step_count", -1),
         "step count past max": set_("step_count", 10**6),
+        # It would step past its limit: only an episode just cut (needs_reset) is there.
+        "step count at max, no reset": lambda s: s.update(step_count=s["max_steps"],
+                                                          needs_reset=False),
         "max steps": set_("max_steps", 0),
         "mission type": set_("mission", 5),
         "rng inc even": lambda s: s["rng"]["state"].__setitem__("inc", 2),
@@ -180,3 +183,206 @@ def test_the_state_of_an_episode_cut_by_its_time_limit_restores():
     assert state["needs_reset"] and state["step_count"] == state["max_steps"]
     env.set_state(0, state)
     assert env.get_state(0)["step_count"] == state["max_steps"]
+
+
+def _mixed_actions(env, rng):
+    """Half the oracle's actions (instructions make progress), half random ones."""
+    random = rng.integers(0, 7, env.num_envs)
+    return np.where(rng.random(env.num_envs) < 0.5, env.expert_actions(), random)
+
+
+def _assert_states_equal(a, b, where=""):
+    """Deep equality of two get_state dicts (arrays compared by value)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for k in a:
+            _assert_states_equal(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b)):
+            _assert_states_equal(x, y, f"{where}[{k}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype, where
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("task", bidir_core.list_tasks())
+def test_every_task_round_trips_into_another_env_and_steps_identically(task):
+    """States after mixed oracle/random steps, pickled and restored (set_state, and
+    snapshot/restore) into other envs, replay the source for 150 more steps, episode ends
+    and automatic resets included."""
+    n = 3
+    src = bidir_core.make_vec(task, n, seed=11)
+    dst = bidir_core.make_vec(task, n + 1, seed=99)
+    fast = bidir_core.make_vec(task, n, seed=5)
+    src.reset()
+    dst.reset()
+    fast.reset()
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        src.step(_mixed_actions(src, rng))
+    states = [pickle.loads(pickle.dumps(src.get_state(i))) for i in range(n)]
+    for i, s in enumerate(states):
+        dst.set_state(i + 1, s)
+        _assert_states_equal(dst.get_state(i + 1), s)
+    fast.restore(np.arange(n), [src.snapshot(i) for i in range(n)])
+    for _ in range(150):
+        acts = _mixed_actions(src, rng)
+        o1, r1, t1, u1, _ = src.step(acts)
+        o2, r2, t2, u2, _ = dst.step(np.concatenate([[0], acts]))
+        o3, r3, t3, u3, _ = fast.step(acts)
+        for key in ("image", "direction", "mission"):
+            np.testing.assert_array_equal(o1[key], o2[key][1:])
+            np.testing.assert_array_equal(o1[key], o3[key])
+        for x, y, z in ((r1, r2, r3), (t1, t2, t3), (u1, u2, u3)):
+            np.testing.assert_array_equal(x, y[1:])
+            np.testing.assert_array_equal(x, z)
+    for i in range(n):
+        _assert_states_equal(dst.get_state(i + 1), src.get_state(i))
+        _assert_states_equal(fast.get_state(i), src.get_state(i))
+
+
+def test_tree_state_holds_the_verification_progress():
+    """A sequence half done restores half done: the second instruction alone ends it."""
+    env = bidir_core.make_vec("BabyAI-GoToSeq-v0", 8, seed=3)
+    env.reset()
+    for _ in range(400):
+        nodes = [env.get_state(i)["instr"]["tree"]["nodes"] for i in range(8)]
+        done = [i for i, nd in enumerate(nodes) if (nd[:, 6:8] == 1).any()]
+        if done:
+            break
+        env.step(env.expert_actions())
+    assert done, "no sequence made progress"
+    state = env.get_state(done[0])
+    other = bidir_core.make_vec("BabyAI-GoToSeq-v0", 1, seed=0)
+    other.reset()
+    other.set_state(0, state)
+    np.testing.assert_array_equal(other.get_state(0)["instr"]["tree"]["nodes"],
+                                  state["instr"]["tree"]["nodes"])
+
+
+def _tree_state():
+    env = bidir_core.make_vec("BabyAI-BossLevel-v0", 1, seed=0)
+    env.reset()
+    return env, env.get_state(0)
+
+
+def _tree_mutations():
+    def tree(key, value):
+        def f(s):
+            s["instr"]["tree"][key] = value
+        return f
+
+    def node(k, col, value):
+        def f(s):
+            s["instr"]["tree"]["nodes"][k, col] = value
+        return f
+
+    def desc(key, value):
+        def f(s):
+            s["instr"]["tree"]["descs"][0][key] = value
+        return f
+
+    def ids(x, y, value):
+        def f(s):
+            s["instr"]["tree"]["ids"][x, y] = value
+        return f
+
+    return {
+        "tree missing": lambda s: s["instr"].__setitem__("tree", None),
+        "tree not a dict": lambda s: s["instr"].__setitem__("tree", [1]),
+        "kind 0 on a tree level": lambda s: s["instr"].__setitem__("kind", 0),
+        "nodes dtype": tree("nodes", np.zeros((1, 9), np.int32)),
+        "nodes shape": tree("nodes", np.zeros((1, 8), np.int64)),
+        "no nodes": tree("nodes", np.zeros((0, 9), np.int64)),
+        "too many nodes": tree("nodes", np.zeros((65, 9), np.int64)),
+        "node kind": node(0, 0, 7),
+        "node strict": node(0, 1, 2),
+        "desc out of range": node(0, 2, 99),
+        "desc2 on an action that has none": node(1, 3, 0),
+        "child not before its parent": node(6, 4, 6),
+        "sequence child negative": node(6, 5, -1),
+        "status": node(0, 6, 3),
+        "pre_carrying on a go-to": node(4, 8, 3),
+        "pre_carrying out of range": node(0, 8, 10**6),
+        "root": tree("root", 7),
+        "root type": tree("root", "0"),
+        "descs not a list": tree("descs", {}),
+        "desc not a dict": tree("descs", [5]),
+        "desc missing": tree("descs", []),
+        "desc type goal": desc("type", 8),
+        "desc color": desc("color", 6),
+        "desc loc": desc("loc", 4),
+        "obj_set id": desc("obj_set", np.array([10**6], np.int64)),
+        "obj_set negative": desc("obj_set", np.array([-1], np.int64)),
+        "obj_set 2-d": desc("obj_set", np.zeros((1, 1), np.int64)),
+        "obj_poss outside": desc("obj_poss", np.array([[99, 1]], np.int64)),
+        "ids shape": tree("ids", np.zeros((3, 3), np.int32)),
+        "ids dtype": tree("ids", np.zeros((22, 22), np.int64)),
+        "id on an empty cell": lambda s: ids(*np.argwhere(s["grid"][:, :, 0] == 1)[0], 5)(s),
+        "no id on a wall": ids(0, 0, -1),
+        "id used twice": lambda s: ids(0, 1, int(s["instr"]["tree"]["ids"][0, 0]))(s),
+        "id out of range": ids(0, 0, 10**6),
+        "cur_pos too short": tree("cur_pos", np.zeros((3, 2), np.int64)),
+        "cur_pos outside": lambda s: s["instr"]["tree"]["cur_pos"].__setitem__(0, [-5, 3]),
+        "cur_pos of a grid object elsewhere": lambda s: s["instr"]["tree"]["cur_pos"].__setitem__(
+            0, [1, 1]),
+        "carried id with empty hands": tree("carried_id", 0),
+        "start_carrying on a wall": tree("start_carrying", (0, 0)),
+        "start_carrying outside": tree("start_carrying", (-3, 2)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_tree_mutations()))
+def test_malformed_tree_states_are_rejected_and_change_nothing(name):
+    env, state = _tree_state()
+    before = env.get_state(0)
+    bad = copy.deepcopy(state)
+    _tree_mutations()[name](bad)
+    with pytest.raises((ValueError, TypeError)):
+        env.set_state(0, bad)
+    _assert_states_equal(env.get_state(0), before)
+
+
+def test_a_tree_is_refused_on_a_level_without_one():
+    _, tree_state = _tree_state()
+    env, state = _fresh_state()
+    state["instr"]["tree"] = tree_state["instr"]["tree"]
+    with pytest.raises(ValueError, match="must be None"):
+        env.set_state(0, state)
+    state["instr"]["kind"] = 2
+    with pytest.raises(ValueError, match="kind"):
+        env.set_state(0, state)
+
+
+def test_snapshot_restore_checks_its_arguments_and_changes_nothing_on_error():
+    env = bidir_core.make_vec("BabyAI-BossLevel-v0", 2, seed=0)
+    other = bidir_core.make_vec("BabyAI-GoToLocal-v0", 1, seed=0)
+    env.reset()
+    other.reset()
+    snap = env.snapshot(0)
+    assert snap.task_id == "BabyAI-BossLevel-v0"
+    before = env.get_state(1)
+    bad_calls = {
+        "index out of range": (IndexError, lambda: env.restore(np.array([0, 2]), [snap, snap])),
+        "index dtype": (TypeError, lambda: env.restore(np.array([1], np.int32), [snap])),
+        "lengths": (ValueError, lambda: env.restore(np.array([1]), [snap, snap])),
+        "not a list": (TypeError, lambda: env.restore(np.array([1]), (snap,))),
+        "not a snapshot": (TypeError, lambda: env.restore(np.array([1]), [before])),
+        "other task": (ValueError, lambda: env.restore(np.array([1]), [other.snapshot(0)])),
+    }
+    for name, (err, call) in bad_calls.items():
+        with pytest.raises(err):
+            call()
+        _assert_states_equal(env.get_state(1), before, name)
+    with pytest.raises(IndexError):
+        env.snapshot(2)
+    fresh = bidir_core.make_vec("BabyAI-BossLevel-v0", 1, seed=0)
+    with pytest.raises(RuntimeError, match="no state yet"):
+        fresh.snapshot(0)
+    fresh.restore(np.array([0]), [snap])  # restore gives a never-reset env its state
+    _assert_states_equal(fresh.get_state(0), env.get_state(0))
+    with pytest.raises(TypeError):
+        pickle.dumps(snap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import bidir_core
@@ -17,7 +18,8 @@ from bidir_core.student import (
     PPOLearner,
     ppo_loss,
 )
-from bidir_core.student.ppo import MINIBATCH_FIELDS, FlatParameters, ppo_loss_grad
+from bidir_core.student.fused import FlatParameters
+from bidir_core.student.ppo import MINIBATCH_FIELDS
 
 
 @pytest.fixture(autouse=True)
@@ -194,8 +196,8 @@ def filled_rollout(t: int, n: int, seed: int) -> tuple[RolloutBuffer, torch.Tens
     return buf, mission
 
 
-def test_manual_backward_matches_autograd_update():
-    """The learner's hand-written backward gives the same parameters as autograd."""
+def test_fused_backend_matches_autograd_update():
+    """The fused backend (C++ kernel) gives the same parameters as the autograd one."""
     buf, mission = filled_rollout(8, 4, seed=2)
     torch.manual_seed(0)
     fast = ActorCritic(hidden=32)
@@ -203,9 +205,8 @@ def test_manual_backward_matches_autograd_update():
     slow.load_state_dict(fast.state_dict())
     cfg = PPOConfig(num_minibatches=2, update_epochs=2)
     a = PPOLearner(fast, cfg, 10)
-    b = PPOLearner(slow, cfg, 10)
-    b.manual_backward = False
-    assert a.manual_backward
+    b = PPOLearner(slow, dataclasses.replace(cfg, backend="autograd"), 10)
+    assert a.backend == "fused" and b.backend == "autograd"
     sa = a.update(buf, mission, iteration=1, seed=5)
     sb = b.update(buf, mission, iteration=1, seed=5)
     for (name, p), q in zip(fast.named_parameters(), slow.parameters()):
@@ -259,45 +260,10 @@ def test_learning_rate_annealing():
     ],
 )
 def test_ppo_config_rejects_bad_values(field, value):
-    with pytest.raises(ValueError, match=f"ppo.{field}"):
+    with pytest.raises((ValueError, TypeError), match=f"ppo.{field}"):
         PPOConfig(**{field: value}).validate()
     with pytest.raises(ValueError, match="unknown PPO option"):
         PPOConfig.from_dict({"learning_rat": 1e-3})
-
-
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"norm_adv": False},
-        {"clip_vloss": False},
-        {"ent_coef": 0.3, "vf_coef": 2.0, "clip_coef": 0.1},
-    ],
-)
-def test_closed_form_gradient_matches_autograd(options):
-    g = torch.Generator().manual_seed(4)
-    n = 32
-    logits = torch.randn(n, 7, generator=g, requires_grad=True)
-    values = torch.randn(n, generator=g, requires_grad=True)
-    actions = torch.randint(0, 7, (n,), generator=g)
-    old_lp = (
-        torch.log_softmax(logits, -1).gather(1, actions[:, None])[:, 0]
-        + 0.3 * torch.randn(n, generator=g)
-    ).detach()
-    old_v = (values + 0.3 * torch.randn(n, generator=g)).detach()
-    adv, ret = torch.randn(n, generator=g), torch.randn(n, generator=g)
-    cfg = PPOConfig(**options)
-    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, cfg)
-    g_logits, g_values = torch.autograd.grad(loss, [logits, values])
-    out = torch.cat([logits, values[:, None]], 1).detach().numpy()
-    c_grad, c_stats = ppo_loss_grad(
-        out, actions.numpy(), old_lp.numpy(), old_v.numpy(), adv.numpy(), ret.numpy(), cfg
-    )
-    assert c_grad.dtype == np.float32 and c_grad.shape == (n, 8)
-    torch.testing.assert_close(torch.from_numpy(c_grad[:, :7]), g_logits, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(torch.from_numpy(c_grad[:, 7]), g_values, rtol=1e-4, atol=1e-6)
-    names = ["policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"]
-    torch.testing.assert_close(torch.from_numpy(c_stats), torch.stack([stats[k] for k in names]))
 
 
 def test_flat_parameters_share_storage_and_clip_like_torch():
@@ -343,7 +309,16 @@ def fused_kernel(net: ActorCritic, **overrides) -> bidir_core._core.MlpPpoGradie
     return bidir_core._core.MlpPpoGradient(**args)
 
 
-def test_fused_kernel_gradient_matches_autograd_on_chosen_rows():
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"norm_adv": False},
+        {"clip_vloss": False},
+        {"ent_coef": 0.3, "vf_coef": 2.0, "clip_coef": 0.1},
+    ],
+)
+def test_fused_kernel_gradient_matches_autograd_on_chosen_rows(options):
     """compute(rows) gives ppo_loss's autograd gradient of those rows of the inputs."""
     torch.manual_seed(2)
     net = ActorCritic(hidden=16)
@@ -356,13 +331,14 @@ def test_fused_kernel_gradient_matches_autograd_on_chosen_rows():
     old_lp = -2.0 + 0.3 * torch.randn(n, generator=g)
     old_v, adv, ret = (torch.randn(n, generator=g) for _ in range(3))
     logits, values = net.forward_features(x[torch.from_numpy(rows)])
-    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, PPOConfig())
+    cfg = PPOConfig(**options)
+    loss, stats = ppo_loss(logits, values, actions, old_lp, old_v, adv, ret, cfg)
     expected = torch.autograd.grad(loss, [p for layer in net.layers() for p in (layer.weight, layer.bias)])
     gw = kernel_grads = (
         [np.zeros(tuple(layer.weight.shape), np.float32) for layer in net.layers()],
         [np.zeros(tuple(layer.bias.shape), np.float32) for layer in net.layers()],
     )
-    kernel = fused_kernel(net, grad_weights=gw[0], grad_biases=gw[1])
+    kernel = fused_kernel(net, grad_weights=gw[0], grad_biases=gw[1], **options)
     kernel.set_inputs(x.detach().numpy())
     got_stats = kernel.compute(rows, actions.numpy(), old_lp.numpy(), old_v.numpy(), adv.numpy(), ret.numpy())
     got = [t for pair in zip(*kernel_grads) for t in pair]
@@ -445,3 +421,60 @@ def test_fused_update_keeps_torch_optimizer_state_in_torch_format():
     learner.optimizer.step()
     assert float(learner.optimizer.state_dict()["state"][0]["step"]) == 3.0
     assert not torch.equal(before, learner.flat.param.detach())
+
+
+class _OtherNet(torch.nn.Module):
+    """A network without ActorCritic's layers()/features() layout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = ActorCritic(hidden=8)
+
+    def forward(self, *inputs):
+        return self.inner(*inputs)
+
+
+def test_fused_backend_refuses_networks_it_cannot_train():
+    with pytest.raises(ValueError, match="backend='fused' cannot train this network"):
+        PPOLearner(_OtherNet(), PPOConfig(backend="fused"), 3)
+    frozen = ActorCritic(hidden=8)
+    frozen.fc1.bias.requires_grad_(False)
+    with pytest.raises(ValueError, match="not exactly its layers"):
+        PPOLearner(frozen, PPOConfig(backend="fused"), 3)
+    assert PPOLearner(_OtherNet(), PPOConfig(), 3).backend == "autograd"  # auto
+    assert PPOLearner(ActorCritic(hidden=8), PPOConfig(), 3).backend == "fused"
+    with pytest.raises(ValueError, match="ppo.backend must be one of"):
+        PPOConfig(backend="cuda").validate()
+
+
+def test_fused_backend_with_an_extra_loss_matches_autograd():
+    """With an extra loss term the fused backend's hand backward equals autograd's."""
+    buf, mission = filled_rollout(8, 4, seed=6)
+
+    def extra(mb, logits, values):
+        return 0.3 * logits.pow(2).mean() + 0.1 * values.mean(), {"extra": logits.mean().detach()}
+
+    nets = []
+    for backend in ("fused", "autograd"):
+        torch.manual_seed(4)
+        net = ActorCritic(hidden=16)
+        learner = PPOLearner(net, PPOConfig(num_minibatches=2, backend=backend), 10)
+        stats = learner.update(buf, mission, iteration=1, seed=3, extra_loss=extra)
+        nets.append((net, stats))
+    (a, sa), (b, sb) = nets
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
+    assert sa["extra"] == pytest.approx(sb["extra"], rel=1e-5, abs=1e-7)
+
+
+def test_the_vocabularies_from_cpp_are_the_frozen_ones():
+    """Word ids are baked into trained students and the embedded tiny teacher: the lists
+    C++ exports must stay exactly these."""
+    import json
+    from pathlib import Path
+
+    from bidir_core.teacher.vocab import babyai_words
+
+    frozen = json.loads((Path(__file__).parent / "data" / "vocab_frozen.json").read_text())
+    assert list(bidir_core._core.MISSION_WORDS) == frozen["mission_words"] == list(BABYAI_WORDS)
+    assert list(bidir_core._core.PROMPT_WORDS) == frozen["prompt_words"] == babyai_words()

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from bidir_core.teacher.learner import PPOConfig, TeacherPPO, ValueHead, apply_lora
+from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig, ValueHead, apply_lora
 from bidir_core.teacher.scoring import Teacher
 from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
 
@@ -27,16 +27,16 @@ def _ppo_round(learner, action, advantage):
 @pytest.mark.parametrize("kind", ["llama", "t5"])
 def test_positive_advantage_raises_the_rewarded_action(kind):
     teacher = Teacher(make_model(kind), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=3, minibatch_size=2))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=3e-3, update_epochs=3, minibatch_size=2))
     old, new, stats = _ppo_round(learner, action=4, advantage=1.0)
     assert (new[:, 4] > old[:, 4]).all()
     assert teacher.version == 3 * 2 and stats["version"] == 6
-    assert 0.0 <= stats["clip_frac"] <= 1.0 and np.isfinite(stats["policy_loss"])
+    assert 0.0 <= stats["clipfrac"] <= 1.0 and np.isfinite(stats["policy_loss"])
 
 
 def test_negative_advantage_lowers_the_action():
     teacher = Teacher(make_model("gpt2"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=2))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=3e-3, update_epochs=2))
     old, new, _ = _ppo_round(learner, action=2, advantage=-1.0)
     assert (new[:, 2] < old[:, 2]).all()
 
@@ -44,18 +44,18 @@ def test_negative_advantage_lowers_the_action():
 def test_ratio_clipping_stops_the_update():
     """With old log-probs far below the current ones, every ratio is clipped: no gradient."""
     teacher = Teacher(make_model("llama"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(lr=1e-2, epochs=1, entropy_coef=0.0))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=1e-2, update_epochs=1, ent_coef=0.0))
     before = teacher.action_logprobs(PROMPTS)
     n = len(PROMPTS)
     stats = learner.update(PROMPTS, np.zeros(n, int), np.ones(n), before[:, 0] - 5.0)
-    assert stats["clip_frac"] == 1.0
+    assert stats["clipfrac"] == 1.0
     np.testing.assert_allclose(teacher.action_logprobs(PROMPTS), before, atol=1e-6)
 
 
 @pytest.mark.parametrize("n_unique", [1, 3, 7, 40])
 def test_grouped_minibatches_keep_each_prompt_whole(n_unique):
     teacher = Teacher(make_model("llama"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(minibatch_size=16))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(minibatch_size=16))
     rng = np.random.default_rng(n_unique)
     prompts = [f"prompt {i}" for i in rng.integers(0, n_unique, 50)]
     for _ in range(3):
@@ -76,7 +76,7 @@ def test_grouped_minibatches_keep_each_prompt_whole(n_unique):
 
 def test_ungrouped_minibatches_are_random_slices():
     teacher = Teacher(make_model("llama"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(minibatch_size=16, group_prompts=False))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(minibatch_size=16, group_prompts=False))
     batches = learner._minibatches(["same prompt"] * 50)
     assert [len(b) for b in batches] == [16, 16, 16, 2]
     assert torch.cat(batches).sort().values.tolist() == list(range(50))
@@ -84,7 +84,7 @@ def test_ungrouped_minibatches_are_random_slices():
 
 def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
     teacher = Teacher(make_model("llama"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(lr=3e-3, epochs=2, minibatch_size=4))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=3e-3, update_epochs=2, minibatch_size=4))
     prompts = (PROMPTS * 4)[:14]
     n = len(prompts)
     scored = count_scored_prompts(monkeypatch)
@@ -98,7 +98,7 @@ def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
 
 def test_fit_targets_moves_a_sure_pi_t_to_the_targets():
     teacher = Teacher(make_model("llama"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(lr=1e-2, epochs=2, minibatch_size=2))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=1e-2, update_epochs=2, minibatch_size=2))
     n, k = len(PROMPTS), len(teacher.actions)
     sure = np.zeros((n, k))
     sure[:, 0] = 1.0
@@ -146,7 +146,7 @@ def test_value_head_is_glams_mlp_and_learns_returns():
 
     teacher = Teacher(make_model("llama"), tokenizer())
     learner = TeacherPPO(
-        teacher, PPOConfig(value_head=True, value_width=64, epochs=1, head_lr=1e-2, lr=1e-3)
+        teacher, TeacherPPOConfig(value_head=True, value_width=64, update_epochs=1, head_lr=1e-2, learning_rate=1e-3)
     )
     logp, values = learner.evaluate(PROMPTS)
     assert logp.shape == (4, 6) and values.shape == (4,) and values.dtype == np.float32
@@ -166,7 +166,7 @@ def test_value_head_is_glams_mlp_and_learns_returns():
 
 def test_seq2seq_value_head_reads_the_decoder():
     teacher = Teacher(make_model("t5"), tokenizer())
-    learner = TeacherPPO(teacher, PPOConfig(value_head=True, value_width=8))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(value_head=True, value_width=8))
     _, values = learner.evaluate(PROMPTS)
     assert values.shape == (4,) and np.isfinite(values).all()
 
@@ -174,7 +174,7 @@ def test_seq2seq_value_head_reads_the_decoder():
 def test_lora_trains_only_the_adapters():
     teacher = Teacher(make_model("llama"), tokenizer())
     base = {k: v.clone() for k, v in teacher.model.state_dict().items()}
-    learner = TeacherPPO(teacher, PPOConfig(lora=True, lora_r=4, lr=1e-2, epochs=3))
+    learner = TeacherPPO(teacher, TeacherPPOConfig(lora=True, lora_r=4, learning_rate=1e-2, update_epochs=3))
     assert hasattr(teacher.model, "peft_config")
     old, new, _ = _ppo_round(learner, action=1, advantage=1.0)
     assert (new[:, 1] > old[:, 1]).all()
@@ -209,6 +209,6 @@ def test_bad_updates_raise():
         learner.update(PROMPTS[0], [0], [0.0], [0.0])
     with pytest.raises(ValueError, match="update needs at least one sample"):
         learner.update([], [], [], [])
-    with pytest.raises(ValueError, match="PPOConfig.lr"):
-        PPOConfig(lr=0.0)
+    with pytest.raises(ValueError, match="TeacherPPOConfig.learning_rate"):
+        TeacherPPOConfig(learning_rate=0.0)
     assert teacher.version == 0

@@ -11,7 +11,7 @@ from run_helpers import update_ctx
 import torch
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.ppo import PPOConfig
-from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
+from bidir_core.teacher.learner import TeacherPPOConfig
 from bidir_core.teacher.learner import TeacherPPO
 from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
@@ -258,26 +258,29 @@ class _ForwardStudent(_DirectionCritic):
         return logits, direction.float()
 
 
-@pytest.mark.parametrize("horizon", [2, 5, 30])
-def test_lookahead_horizon_follows_the_students_greedy_policy(horizon) -> None:
+@pytest.mark.parametrize("task, horizon", [(TASK, 2), (TASK, 5), (TASK, 30),
+                                           ("BabyAI-PutNextLocal-v0", 5)])
+def test_lookahead_horizon_follows_the_students_greedy_policy(task, horizon) -> None:
     """Q(s, a) = the discounted rewards of a and then the student's greedy actions for
     horizon - 1 steps, plus gamma^H V of where that ends (nothing once the episode ends),
-    against a one-env reference; 8 states in chunks of 3 (the last one partial)."""
+    against a one-env reference restoring get_state dicts; 8 states in chunks of 3 (the
+    last one partial); on an instruction-tree level too."""
     from bidir_core.student.network import MissionTokenizer
     from bidir_core.feedback.lookahead import CriticLookahead
 
     gamma = 0.9
-    env = bidir_core.make_vec(TASK, 8, seed=5)
+    env = bidir_core.make_vec(task, 8, seed=5)
     env.reset(seed=5)
     for _ in range(3):  # some states nearer the goal, some episodes further on
         env.step(env.expert_actions())
-    states = [env.get_state(i) for i in range(8)]
-    look = CriticLookahead(TASK, 6, gamma, horizon=horizon, chunk=3)
-    ref_env = bidir_core.make_vec(TASK, 1, autoreset_mode="SameStep")
+    states = [env.get_state(i) for i in range(8)]  # the reference restores the dicts
+    snapshots = [env.snapshot(i) for i in range(8)]
+    look = CriticLookahead(task, 6, gamma, horizon=horizon, chunk=3)
+    ref_env = bidir_core.make_vec(task, 1, autoreset_mode="SameStep")
     ref_env.reset(seed=0)
     ended = 0
     try:
-        q = look(states, _ForwardStudent(), MissionTokenizer())
+        q = look(snapshots, _ForwardStudent(), MissionTokenizer())
         for i, state in enumerate(states):
             for a in range(6):
                 ref_env.set_state(0, state)
@@ -312,7 +315,7 @@ def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() ->
     look = CriticLookahead(TASK, 6, gamma=0.5)
     try:
         states = [env.get_state(i) for i in range(8)]
-        q = look(states, _DirectionCritic(), MissionTokenizer())
+        q = look([env.snapshot(i) for i in range(8)], _DirectionCritic(), MissionTokenizer())
         assert q.shape == (8, 6)
         for i, state in enumerate(states):
             d = state["agent_dir"]
@@ -331,7 +334,7 @@ def test_critic_lookahead_is_reward_plus_discounted_value_of_each_successor() ->
         i = int(near[0])
         best = int(env.expert_actions()[i])
         state = env.get_state(i)
-        q = look([state], _DirectionCritic(), MissionTokenizer())[0]
+        q = look([env.snapshot(i)], _DirectionCritic(), MissionTokenizer())[0]
         assert 0.0 < q[best] <= 1.0 and q[best] == pytest.approx(1 - 0.9 * (state["step_count"] + 1) / state["max_steps"])
         assert env.get_state(i)["agent_dir"] == state["agent_dir"]
     finally:
@@ -443,7 +446,7 @@ def test_target_update_corrects_a_teacher_sure_of_the_wrong_action() -> None:
         try:
             sure = np.zeros((32, len(mode.teacher.actions)))
             sure[:, 0] = 1.0
-            sharpen = TeacherPPO(mode.teacher, TeacherPPOConfig(lr=3e-3, epochs=4))
+            sharpen = TeacherPPO(mode.teacher, TeacherPPOConfig(learning_rate=3e-3, update_epochs=4))
             while np.exp(mode.policy.action_logprobs([prompt])[0, 0]) < 0.995:
                 sharpen.fit_targets([prompt] * 32, sure)
             before = np.exp(mode.policy.action_logprobs([prompt])[0])

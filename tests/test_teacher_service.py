@@ -463,3 +463,24 @@ def _raises(fn):
     except Exception as e:
         return e
     return None
+
+
+def test_the_training_loops_hashes_are_not_hashed_again(monkeypatch):
+    """verify=False (the env's own hashes and prompts) skips the second hash of a query."""
+    import bidir_core.teacher.service as service_module
+
+    p = texts("a", "b")
+    h = hash_prompts(p)
+
+    class NoHashing:
+        def __getattr__(self, name):
+            if name == "hash_prompts":
+                raise AssertionError("prompts hashed a second time")
+            return getattr(bidir_core._core, name)
+
+    with TeacherService(FakeTeacher(), 2) as svc:
+        monkeypatch.setattr(service_module, "_core", NoHashing())
+        svc.submit(h, p, verify=False)
+        with pytest.raises(AssertionError, match="second time"):
+            q = texts("c", "d")
+            svc.submit(hash_prompts(q), q, verify=True)

@@ -1,4 +1,5 @@
-// Bindings for the batched environments: task list, VecEnv, state save/load, planner.
+// Bindings for the batched environments: task list, VecEnv (state save/load in
+// env_state.cc), planner.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "bindings/checks.h"
+#include "bindings/env_state.h"
 #include "env/planner.h"
 #include "env/tasks/task.h"
 #include "env/text.h"
@@ -22,286 +24,6 @@
 
 namespace bidir {
 namespace {
-
-constexpr int kStateVersion = 1;
-constexpr int kCellBytes = 6;
-
-py::int_ U128(uint64_t hi, uint64_t lo) {
-  py::int_ h(hi), l(lo), shift(64);
-  // Every new reference is owned by an object: the shifted intermediate used to leak.
-  py::object shifted = py::reinterpret_steal<py::object>(PyNumber_Lshift(h.ptr(), shift.ptr()));
-  if (!shifted) throw py::error_already_set();
-  py::object v = py::reinterpret_steal<py::object>(PyNumber_Or(shifted.ptr(), l.ptr()));
-  if (!v) throw py::error_already_set();
-  return py::reinterpret_steal<py::int_>(v.release());
-}
-
-// True if s is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
-bool IsValidUtf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
-void SplitU128(const py::handle& value, const char* name, uint64_t* hi, uint64_t* lo) {
-  if (!py::isinstance<py::int_>(value)) {
-    throw py::type_error(std::string("state['rng']['") + name + "'] must be an int");
-  }
-  py::int_ v = py::reinterpret_borrow<py::int_>(value);
-  py::int_ mask((uint64_t)~0ULL);
-  if (v < py::int_(0) || v >= (py::int_(1).attr("__lshift__")(128))) {
-    throw py::value_error(std::string("state['rng']['") + name + "'] must be in [0, 2**128)");
-  }
-  *lo = (v & mask).cast<uint64_t>();
-  *hi = (v.attr("__rshift__")(64)).cast<uint64_t>();
-}
-
-py::array_t<uint8_t> CellArray(const Cell& c) {
-  py::array_t<uint8_t> a(kCellBytes);
-  auto* d = a.mutable_data();
-  d[0] = c.type, d[1] = c.color, d[2] = c.state;
-  d[3] = c.inner_type, d[4] = c.inner_color, d[5] = c.inner_state;
-  return a;
-}
-
-// Raises ValueError unless c is a valid stored cell ("where" names it in the message).
-Cell ParseCell(const uint8_t* d, const std::string& where, bool allow_door) {
-  Cell c;
-  c.type = d[0], c.color = d[1], c.state = d[2];
-  c.inner_type = d[3], c.inner_color = d[4], c.inner_state = d[5];
-  auto bad = [&](const std::string& why) { throw py::value_error(where + ": " + why); };
-  if (c.type < kEmpty || c.type > kLava) bad("object type must be in 1..9");
-  if (c.color >= kNumColors) bad("color must be in 0..5");
-  if (c.type == kDoor) {
-    if (!allow_door) bad("a door cannot be carried or put in a box");
-    if (c.state > kDoorLocked) bad("door state must be 0, 1 or 2");
-  } else if (c.state != 0) {
-    bad("state must be 0 for non-door objects");
-  }
-  if (c.type == kBox) {
-    if (c.inner_type != kEmpty && c.inner_type != kKey && c.inner_type != kBall &&
-        c.inner_type != kBox) {
-      bad("a box may contain only empty (1), key, ball or box");
-    }
-    if (c.inner_color >= kNumColors || c.inner_state != 0) bad("bad box contents");
-  } else if (c.inner_type != kEmpty || c.inner_color != 0 || c.inner_state != 0) {
-    bad("only boxes have contents (bytes 3..5 must be 1, 0, 0)");
-  }
-  return c;
-}
-
-template <typename T>
-T GetItem(const py::dict& d, const char* key, const char* ctx = "state") {
-  if (!d.contains(key)) throw py::value_error(std::string(ctx) + " is missing key '" + key + "'");
-  try {
-    return d[key].cast<T>();
-  } catch (const py::cast_error&) {
-    throw py::type_error(std::string(ctx) + "['" + key + "'] has the wrong type");
-  }
-}
-
-py::dict GetState(const VecEnv& vec, int i, bool needs_reset) {
-  const GridEnv& e = vec.env(i);
-  if (!e.task->SupportsState()) {
-    throw py::value_error("get_state/set_state do not support " + e.task->id() +
-                          " yet (BabyAI instruction trees are not serialised)");
-  }
-  py::dict s;
-  s["version"] = kStateVersion;
-  s["task"] = e.task->id();
-  const int w = e.grid.width(), h = e.grid.height();
-  py::array_t<uint8_t> grid({w, h, kCellBytes});
-  auto g = grid.mutable_unchecked<3>();
-  for (int x = 0; x < w; ++x) {
-    for (int y = 0; y < h; ++y) {
-      const Cell& c = e.grid.At(x, y);
-      const uint8_t b[kCellBytes] = {c.type,       c.color,       c.state,
-                                     c.inner_type, c.inner_color, c.inner_state};
-      for (int k = 0; k < kCellBytes; ++k) g(x, y, k) = b[k];
-    }
-  }
-  s["grid"] = grid;
-  s["agent_pos"] = py::make_tuple(e.agent.x, e.agent.y);
-  s["agent_dir"] = e.agent_dir;
-  s["carrying"] = CellArray(e.carrying);
-  s["step_count"] = e.step_count;
-  s["max_steps"] = e.max_steps;
-  s["mission"] = e.mission;
-  py::dict instr;
-  instr["kind"] = static_cast<int>(e.instr.kind);
-  instr["obj_type"] = static_cast<int>(e.instr.obj_type);
-  instr["obj_color"] = static_cast<int>(e.instr.obj_color);
-  py::array_t<int64_t> targets({static_cast<py::ssize_t>(e.instr.targets.size()), py::ssize_t{2}});
-  auto t = targets.mutable_unchecked<2>();
-  for (size_t k = 0; k < e.instr.targets.size(); ++k) {
-    t(k, 0) = e.instr.targets[k].x;
-    t(k, 1) = e.instr.targets[k].y;
-  }
-  instr["targets"] = targets;
-  s["instr"] = instr;
-  s["episode_return"] = e.episode_return;
-  s["needs_reset"] = needs_reset;
-  const NumpyRngState r = e.rng.GetState();
-  py::dict rng;
-  rng["bit_generator"] = "PCG64";
-  py::dict inner;
-  inner["state"] = U128(r.state_hi, r.state_lo);
-  inner["inc"] = U128(r.inc_hi, r.inc_lo);
-  rng["state"] = inner;
-  rng["has_uint32"] = static_cast<int>(r.has_uint32);
-  rng["uinteger"] = static_cast<uint64_t>(r.uinteger);
-  s["rng"] = rng;
-  return s;
-}
-
-// Parses and validates a state dict into a new GridEnv; nothing is modified on error.
-GridEnv ParseState(const VecEnv& vec, const py::object& obj, bool* needs_reset) {
-  if (!py::isinstance<py::dict>(obj)) throw py::type_error("state must be a dict");
-  const py::dict s = obj.cast<py::dict>();
-  const int version = GetItem<int>(s, "version");
-  if (version != kStateVersion) {
-    throw py::value_error("state['version'] is " + std::to_string(version) + ", expected " +
-                          std::to_string(kStateVersion));
-  }
-  const std::string task = GetItem<std::string>(s, "task");
-  if (task != vec.task().id()) {
-    throw py::value_error("state['task'] is '" + task + "' but this env runs '" +
-                          vec.task().id() + "'");
-  }
-  GridEnv e(&vec.task());
-  const int w = vec.task().width(), h = vec.task().height();
-  py::array grid = GetItem<py::array>(s, "grid");
-  CheckArray<uint8_t>(grid, "state['grid']", {w, h, kCellBytes}, false);
-  e.grid = Grid(w, h);
-  const auto* gd = static_cast<const uint8_t*>(grid.data());
-  for (int x = 0; x < w; ++x) {
-    for (int y = 0; y < h; ++y) {
-      e.grid.At(x, y) = ParseCell(gd + (static_cast<size_t>(x) * h + y) * kCellBytes,
-                                  "state['grid'][" + std::to_string(x) + ", " +
-                                      std::to_string(y) + "]",
-                                  true);
-    }
-  }
-  // The outer walls keep the agent (and every cell it can face) inside the grid.
-  for (int x = 0; x < w; ++x) {
-    for (int y = 0; y < h; ++y) {
-      if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && e.grid.At(x, y).type != kWall) {
-        throw py::value_error("state['grid'][" + std::to_string(x) + ", " + std::to_string(y) +
-                              "] is on the outer wall and must be a wall (type 2)");
-      }
-    }
-  }
-  const auto pos = GetItem<std::array<int, 2>>(s, "agent_pos");
-  e.agent = {pos[0], pos[1]};
-  if (!e.grid.InBounds(e.agent.x, e.agent.y)) throw py::value_error("state['agent_pos'] is outside the grid");
-  if (!CanOverlap(e.grid.At(e.agent))) {
-    throw py::value_error("state['agent_pos'] is on a cell the agent cannot stand on");
-  }
-  e.agent_dir = GetItem<int>(s, "agent_dir");
-  if (e.agent_dir < 0 || e.agent_dir > 3) throw py::value_error("state['agent_dir'] must be in 0..3");
-  // The front cell must exist: agents stand inside the outer walls.
-  if (!e.grid.InBounds(e.FrontPos().x, e.FrontPos().y)) {
-    throw py::value_error("state['agent_pos'] faces outside the grid");
-  }
-  py::array carrying = GetItem<py::array>(s, "carrying");
-  CheckArray<uint8_t>(carrying, "state['carrying']", {kCellBytes}, false);
-  e.carrying = ParseCell(static_cast<const uint8_t*>(carrying.data()), "state['carrying']", false);
-  if (e.carrying.type != kEmpty && !CanPickup(e.carrying)) {
-    throw py::value_error("state['carrying'] must be empty, a key, a ball or a box");
-  }
-  e.max_steps = GetItem<int>(s, "max_steps");
-  // Bounded so that step_count (<= max_steps) + 1 cannot overflow.
-  if (e.max_steps < 1 || e.max_steps > (1 << 30)) {
-    throw py::value_error("state['max_steps'] must be in [1, 2**30]");
-  }
-  e.step_count = GetItem<int>(s, "step_count");
-  // max_steps itself: the state get_state() gives of an episode just cut by its time limit.
-  if (e.step_count < 0 || e.step_count > e.max_steps) {
-    throw py::value_error("state['step_count'] must be in [0, max_steps]");
-  }
-  e.mission = GetItem<std::string>(s, "mission");
-  if (e.mission.size() > static_cast<size_t>(kMissionBytes)) {
-    throw py::value_error("state['mission'] is longer than " + std::to_string(kMissionBytes) +
-                          " bytes");
-  }
-  if (!IsValidUtf8(e.mission) || e.mission.find('\0') != std::string::npos) {
-    throw py::value_error("state['mission'] must be valid UTF-8 without NUL bytes");
-  }
-  const py::dict instr = GetItem<py::dict>(s, "instr");
-  const int kind = GetItem<int>(instr, "kind", "state['instr']");
-  if (kind != 0 && kind != 1) throw py::value_error("state['instr']['kind'] must be 0 or 1");
-  e.instr.kind = static_cast<InstrKind>(kind);
-  const int ot = GetItem<int>(instr, "obj_type", "state['instr']");
-  const int oc = GetItem<int>(instr, "obj_color", "state['instr']");
-  if (ot < 0 || ot >= kNumObjectTypes || oc < 0 || oc >= kNumColors) {
-    throw py::value_error("state['instr'] object type or color out of range");
-  }
-  e.instr.obj_type = static_cast<uint8_t>(ot);
-  e.instr.obj_color = static_cast<uint8_t>(oc);
-  py::array targets = GetItem<py::array>(instr, "targets", "state['instr']");
-  if (targets.ndim() != 2) throw py::value_error("state['instr']['targets'] must have shape (K, 2)");
-  CheckArray<int64_t>(targets, "state['instr']['targets']", {targets.shape(0), 2}, false);
-  const auto* td = static_cast<const int64_t*>(targets.data());
-  for (py::ssize_t k = 0; k < targets.shape(0); ++k) {
-    if (td[2 * k] < 0 || td[2 * k] >= w || td[2 * k + 1] < 0 || td[2 * k + 1] >= h) {
-      throw py::value_error("state['instr']['targets'] outside the grid");
-    }
-    const Pos p{static_cast<int>(td[2 * k]), static_cast<int>(td[2 * k + 1])};
-    e.instr.targets.push_back(p);
-  }
-  e.episode_return = GetItem<double>(s, "episode_return");
-  // Rewards are in [0, 1] and an episode earns at most one.
-  if (!(e.episode_return >= 0.0 && e.episode_return <= 1.0)) {
-    throw py::value_error("state['episode_return'] must be a finite number in [0, 1]");
-  }
-  *needs_reset = GetItem<bool>(s, "needs_reset");
-  const py::dict rng = GetItem<py::dict>(s, "rng");
-  if (GetItem<std::string>(rng, "bit_generator", "state['rng']") != "PCG64") {
-    throw py::value_error("state['rng']['bit_generator'] must be 'PCG64'");
-  }
-  const py::dict inner = GetItem<py::dict>(rng, "state", "state['rng']");
-  NumpyRngState r{};
-  if (!inner.contains("state") || !inner.contains("inc")) {
-    throw py::value_error("state['rng']['state'] must have keys 'state' and 'inc'");
-  }
-  SplitU128(inner["state"], "state", &r.state_hi, &r.state_lo);
-  SplitU128(inner["inc"], "inc", &r.inc_hi, &r.inc_lo);
-  if ((r.inc_lo & 1) == 0) throw py::value_error("state['rng']['state']['inc'] must be odd");
-  const int has = GetItem<int>(rng, "has_uint32", "state['rng']");
-  const int64_t uint = GetItem<int64_t>(rng, "uinteger", "state['rng']");
-  if (has != 0 && has != 1) throw py::value_error("state['rng']['has_uint32'] must be 0 or 1");
-  if (uint < 0 || uint > 0xFFFFFFFFLL) throw py::value_error("state['rng']['uinteger'] must fit in 32 bits");
-  r.has_uint32 = static_cast<uint32_t>(has);
-  r.uinteger = static_cast<uint32_t>(uint);
-  e.rng.SetState(r);
-  return e;
-}
 
 // Marks a PyVecEnv busy for the duration of one call. The envs, their buffers and the
 // thread pool may only be used by one call at a time; a call from a second Python thread
@@ -469,35 +191,28 @@ class PyVecEnv {
   std::vector<std::string> Prompts(const py::object& indices) {
     BusyGuard busy(&busy_, "prompts");
     RequireReady("prompts");
-    const int n = num_envs_;
-    std::vector<int> ids;
-    if (indices.is_none()) {
-      ids.resize(static_cast<size_t>(n));
-      for (int i = 0; i < n; ++i) ids[i] = i;
-    } else {
-      if (!py::isinstance<py::array>(indices)) {
-        throw py::type_error("indices must be None or an int64 numpy.ndarray, got " +
-                             std::string(py::str(py::type::handle_of(indices).attr("__name__"))));
-      }
-      const py::array arr = py::reinterpret_borrow<py::array>(indices);
-      if (arr.ndim() != 1) {
-        throw py::value_error("indices must be one-dimensional, got ndim " +
-                              std::to_string(arr.ndim()));
-      }
-      CheckArray<int64_t>(arr, "indices", {arr.shape(0)}, false);
-      const auto* d = static_cast<const int64_t*>(arr.data());
-      ids.resize(static_cast<size_t>(arr.shape(0)));
-      for (size_t k = 0; k < ids.size(); ++k) {
-        if (d[k] < 0 || d[k] >= n) {
-          throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
-                                " is out of range [0, " + std::to_string(n) + ")");
-        }
-        ids[k] = static_cast<int>(d[k]);
-      }
-    }
+    const std::vector<int> ids = Indices(indices);
     std::vector<std::string> out(ids.size());
     py::gil_scoped_release release;
     for (size_t k = 0; k < ids.size(); ++k) out[k] = vec_->Prompt(ids[k]);
+    return out;
+  }
+
+  // Frames of the envs in `indices` as minigrid's render() draws them: uint8
+  // (len(indices), height * tile_size, width * tile_size, 3).
+  py::array_t<uint8_t> Render(const py::object& indices, int tile_size, bool highlight) {
+    BusyGuard busy(&busy_, "render");
+    RequireReady("render");
+    if (tile_size < 1 || tile_size > kMaxTileSize) {
+      throw py::value_error("tile_size must be in [1, " + std::to_string(kMaxTileSize) +
+                            "], got " + std::to_string(tile_size));
+    }
+    const std::vector<int> ids = Indices(indices);
+    const py::ssize_t n = static_cast<py::ssize_t>(ids.size());
+    py::array_t<uint8_t> out({n, static_cast<py::ssize_t>(height_) * tile_size,
+                              static_cast<py::ssize_t>(width_) * tile_size, py::ssize_t{3}});
+    py::gil_scoped_release release;
+    vec_->Render(ids.data(), static_cast<int>(n), tile_size, highlight, out.mutable_data());
     return out;
   }
 
@@ -551,19 +266,69 @@ class PyVecEnv {
       throw std::runtime_error("VecEnv.get_state: env " + std::to_string(i) +
                                " has no state yet: call reset() (or set_state) first");
     }
-    return GetState(*vec_, i, vec_->NeedsReset(i));
+    return StateDict(vec_->env(i), vec_->NeedsReset(i));
+  }
+
+  EnvSnapshot Snapshot(int i) {
+    BusyGuard busy(&busy_, "snapshot");
+    RequireOpen("snapshot");
+    CheckIndex(i);
+    if (!started_[i]) {
+      throw std::runtime_error("VecEnv.snapshot: env " + std::to_string(i) +
+                               " has no state yet: call reset() (or set_state) first");
+    }
+    return EnvSnapshot{vec_->env(i), vec_->NeedsReset(i)};
+  }
+
+  // Env indices[k] takes the state of snapshots[k]; everything is checked first.
+  void Restore(const py::object& indices, const py::object& snapshots) {
+    BusyGuard busy(&busy_, "restore");
+    RequireBound("restore");
+    const py::array idx = AsArray(indices, "indices");
+    if (idx.ndim() != 1) throw py::value_error("indices must be one-dimensional");
+    CheckArray<int64_t>(idx, "indices", {idx.shape(0)}, false);
+    if (!py::isinstance<py::list>(snapshots)) {
+      throw py::type_error("snapshots must be a list of EnvSnapshot");
+    }
+    const py::list snaps = py::reinterpret_borrow<py::list>(snapshots);
+    const size_t n = static_cast<size_t>(idx.shape(0));
+    if (py::len(snaps) != n) {
+      throw py::value_error("indices has " + std::to_string(n) + " entries but snapshots has " +
+                            std::to_string(py::len(snaps)));
+    }
+    const auto* d = static_cast<const int64_t*>(idx.data());
+    std::vector<const EnvSnapshot*> src(n);
+    for (size_t k = 0; k < n; ++k) {
+      if (d[k] < 0 || d[k] >= num_envs_) {
+        throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
+                              " is out of range [0, " + std::to_string(num_envs_) + ")");
+      }
+      if (!py::isinstance<EnvSnapshot>(snaps[k])) {
+        throw py::type_error("snapshots[" + std::to_string(k) + "] must be an EnvSnapshot");
+      }
+      src[k] = snaps[k].cast<const EnvSnapshot*>();
+      if (src[k]->env.task != &vec_->task()) {
+        throw py::value_error("snapshots[" + std::to_string(k) + "] is of " +
+                              src[k]->env.task->id() + " but this env runs " + task_id_);
+      }
+    }
+    for (size_t k = 0; k < n; ++k) {
+      const int i = static_cast<int>(d[k]);
+      vec_->env(i) = src[k]->env;  // reuses the env's storage
+      vec_->SetNeedsReset(i, src[k]->needs_reset);
+      vec_->WriteObservation(i);
+      vec_->WriteMission(i);
+      vec_->RestartHistory(i);
+      MarkStarted(i);
+    }
   }
 
   void SetState(int i, const py::object& state) {
     BusyGuard busy(&busy_, "set_state");
     RequireBound("set_state");
     CheckIndex(i);
-    if (!vec_->env(i).task->SupportsState()) {
-      throw py::value_error("get_state/set_state do not support " + vec_->env(i).task->id() +
-                            " yet (BabyAI instruction trees are not serialised)");
-    }
     bool needs_reset = false;
-    GridEnv e = ParseState(*vec_, state, &needs_reset);
+    GridEnv e = ParseState(vec_->task(), state, &needs_reset);
     vec_->env(i) = std::move(e);
     vec_->SetNeedsReset(i, needs_reset);
     vec_->WriteObservation(i);
@@ -611,6 +376,36 @@ class PyVecEnv {
   int height() const { return height_; }
 
  private:
+  // The env indices of `indices` (an int64 array, or None for all envs), range-checked.
+  std::vector<int> Indices(const py::object& indices) const {
+    const int n = num_envs_;
+    std::vector<int> ids;
+    if (indices.is_none()) {
+      ids.resize(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) ids[i] = i;
+    } else {
+      if (!py::isinstance<py::array>(indices)) {
+        throw py::type_error("indices must be None or an int64 numpy.ndarray, got " +
+                             std::string(py::str(py::type::handle_of(indices).attr("__name__"))));
+      }
+      const py::array arr = py::reinterpret_borrow<py::array>(indices);
+      if (arr.ndim() != 1) {
+        throw py::value_error("indices must be one-dimensional, got ndim " +
+                              std::to_string(arr.ndim()));
+      }
+      CheckArray<int64_t>(arr, "indices", {arr.shape(0)}, false);
+      const auto* d = static_cast<const int64_t*>(arr.data());
+      ids.resize(static_cast<size_t>(arr.shape(0)));
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (d[k] < 0 || d[k] >= n) {
+          throw py::index_error("indices[" + std::to_string(k) + "] = " + std::to_string(d[k]) +
+                                " is out of range [0, " + std::to_string(n) + ")");
+        }
+        ids[k] = static_cast<int>(d[k]);
+      }
+    }
+    return ids;
+  }
   void MarkStarted(int i) {
     if (!started_[i]) {
       started_[i] = 1;
@@ -666,6 +461,7 @@ void BindEnv(py::module_& m) {
   m.def("list_tasks", &ListTaskIds, "The ids of all tasks, in registration order.");
   m.attr("MISSION_BYTES") = kMissionBytes;
   m.attr("NUM_ACTIONS") = kNumActions;
+  m.attr("MAX_TILE_SIZE") = kMaxTileSize;
   m.def(
       "_fail_thread_start_for_testing",
       [](int worker) {
@@ -674,6 +470,9 @@ void BindEnv(py::module_& m) {
       },
       py::arg("worker"),
       "Test hook: new envs fail to start thread pool worker `worker` (1-based; 0: off).");
+  py::class_<EnvSnapshot>(m, "EnvSnapshot",
+                          "One env's state, copied in C++ by VecEnv.snapshot() for restore().")
+      .def_property_readonly("task_id", [](const EnvSnapshot& s) { return s.env.task->id(); });
   py::class_<PyVecEnv>(m, "VecEnv", "Raw batched environments; use bidir_core.make_vec().")
       .def(py::init<const std::string&, int, int, bool>(), py::arg("task_id"),
            py::arg("num_envs"), py::arg("num_threads"), py::arg("same_step"))
@@ -690,6 +489,11 @@ void BindEnv(py::module_& m) {
       .def("prompt_hashes", &PyVecEnv::PromptHashes, py::arg("out") = py::none(),
            "FNV-1a 64 hash of every env's prompt into `out` (uint64 (N,); None: a new "
            "array), without building Python strings.")
+      .def("render", &PyVecEnv::Render, py::arg("indices") = py::none(),
+           py::arg("tile_size") = 32, py::arg("highlight") = true,
+           "RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of "
+           "the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's "
+           "render(); highlight lightens the cells the agent sees.")
       .def("expert_actions", &PyVecEnv::ExpertActions, "The oracle planner's next action per env.")
       .def("plan_lengths", &PyVecEnv::PlanLengths, "Length of the oracle's plan per env (-1: none).")
       .def("close", &PyVecEnv::Close,
@@ -698,6 +502,11 @@ void BindEnv(py::module_& m) {
       .def("get_state", &PyVecEnv::State, py::arg("index"), "Env `index`'s full state as a dict.")
       .def("set_state", &PyVecEnv::SetState, py::arg("index"), py::arg("state"),
            "Restores env `index` from a get_state() dict; rejects malformed states.")
+      .def("snapshot", &PyVecEnv::Snapshot, py::arg("index"),
+           "Env `index`'s state copied in C++ (no dict), for restore().")
+      .def("restore", &PyVecEnv::Restore, py::arg("indices"), py::arg("snapshots"),
+           "Env indices[k] (int64 array) takes the state of snapshots[k] (a list of "
+           "EnvSnapshot of this task).")
       .def_property("prompt_style", &PyVecEnv::prompt_style, &PyVecEnv::set_prompt_style,
                     "'short' (one observation) or 'glam' (GLAM's header and the last 3 "
                     "observations and 2 actions of the episode).")

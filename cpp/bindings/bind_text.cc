@@ -12,6 +12,7 @@
 #include "env/text.h"
 #include "env/world.h"
 #include "env/view.h"
+#include "env/vocab.h"
 
 namespace bidir {
 
@@ -52,6 +53,14 @@ void BindText(py::module_& m) {
     py::list names;
     for (const auto& a : kActionNames) names.append(py::str(std::string(a)));
     m.attr("ACTION_NAMES") = py::tuple(names);
+  }
+  {
+    py::list words;
+    for (const auto& w : kMissionWords) words.append(py::str(std::string(w)));
+    m.attr("MISSION_WORDS") = py::tuple(words);
+    py::list prompt_words;
+    for (const auto& w : PromptWords()) prompt_words.append(py::str(w));
+    m.attr("PROMPT_WORDS") = py::tuple(prompt_words);
   }
 
   m.def(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "env/grid_env.h"
 
@@ -270,6 +271,119 @@ void StartTracking(GridEnv* env, BabyAIState* st) {
     }
   }
   st->carried_id = -1;
+}
+
+void CheckBabyAIState(const GridEnv& env) {
+  const BabyAIState& st = env.babyai;
+  auto bad = [](const std::string& what) { throw std::invalid_argument("state['instr']['tree']" + what); };
+  const int w = env.grid.width(), h = env.grid.height();
+  const int cells = w * h;
+  auto in_grid = [&](Pos p) { return env.grid.InBounds(p.x, p.y); };
+  if (st.room_size < 2) bad(": room size must be >= 2");
+  // Object ids: every non-empty cell has one (walls included), nothing else does; box
+  // openings add at most one id per cell.
+  if (static_cast<int>(st.ids.size()) != cells) bad("['ids'] must have one id per cell");
+  const int num_ids = static_cast<int>(st.cur_pos.size());
+  if (num_ids < cells || num_ids > 2 * cells) {
+    bad("['cur_pos'] must have between W*H and 2*W*H rows (one per object id)");
+  }
+  for (int k = 0; k < num_ids; ++k) {
+    const Pos p = st.cur_pos[k];
+    if (!(p == Pos{-1, -1}) && !in_grid(p)) {
+      bad("['cur_pos'][" + std::to_string(k) + "] must be (-1, -1) or inside the grid");
+    }
+  }
+  std::vector<uint8_t> used(static_cast<size_t>(num_ids), 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const int32_t id = st.ids[static_cast<size_t>(y) * w + x];
+      const std::string at = "['ids'][" + std::to_string(x) + ", " + std::to_string(y) + "]";
+      if (env.grid.At(x, y).IsEmpty()) {
+        if (id != -1) bad(at + " must be -1: the cell is empty");
+        continue;
+      }
+      if (id < 0 || id >= num_ids) bad(at + " must be an object id in [0, len(cur_pos))");
+      if (used[id]) bad(at + ": object id " + std::to_string(id) + " is used twice");
+      used[id] = 1;
+      const Pos p = st.cur_pos[id];
+      if (!(p == Pos{-1, -1}) && !(p == Pos{x, y})) {
+        bad("['cur_pos'][" + std::to_string(id) + "] must be (-1, -1) or the cell holding it");
+      }
+    }
+  }
+  if (env.Carrying() != (st.carried_id >= 0)) {
+    bad("['carried_id'] must be -1 exactly when nothing is carried");
+  }
+  if (st.carried_id >= num_ids) bad("['carried_id'] must be an object id");
+  if (st.carried_id >= 0 && used[st.carried_id]) {
+    bad("['carried_id'] is also the id of an object on the grid");
+  }
+  if (!(st.start_carrying == Pos{-1, -1})) {
+    if (!in_grid(st.start_carrying) || !CanPickup(env.grid.At(st.start_carrying))) {
+      bad("['start_carrying'] must be (-1, -1) or a cell with an object to pick up");
+    }
+    if (env.step_count != 0 || env.Carrying()) {
+      bad("['start_carrying'] is only set before the first step, with empty hands");
+    }
+  }
+  // Descriptions.
+  const int num_descs = static_cast<int>(st.descs.size());
+  for (int d = 0; d < num_descs; ++d) {
+    const ObjDesc& desc = st.descs[d];
+    const std::string at = "['descs'][" + std::to_string(d) + "]";
+    if (desc.type != kAnyAttr && desc.type != kDoor && desc.type != kKey && desc.type != kBall &&
+        desc.type != kBox) {
+      bad(at + "['type'] must be -1 (any), 4 (door), 5 (key), 6 (ball) or 7 (box)");
+    }
+    if (desc.color != kAnyAttr && desc.color >= kNumColors) bad(at + "['color'] must be -1 or 0..5");
+    if (desc.loc < DescLoc::kNone || desc.loc > DescLoc::kBehind) bad(at + "['loc'] must be in -1..3");
+    if (static_cast<int>(desc.obj_set.size()) > num_ids) bad(at + "['obj_set'] is too long");
+    for (int32_t id : desc.obj_set) {
+      if (id < 0 || id >= num_ids) bad(at + "['obj_set'] must hold object ids");
+    }
+    if (static_cast<int>(desc.obj_poss.size()) > cells) bad(at + "['obj_poss'] is too long");
+    for (const Pos& p : desc.obj_poss) {
+      if (!in_grid(p)) bad(at + "['obj_poss'] must be inside the grid");
+    }
+  }
+  // The tree: children precede their parents, so verification always terminates.
+  const int num_nodes = static_cast<int>(st.nodes.size());
+  if (num_nodes < 1 || num_nodes > kMaxInstrNodes) {
+    bad("['nodes'] must hold 1.." + std::to_string(kMaxInstrNodes) + " nodes");
+  }
+  if (st.root < 0 || st.root >= num_nodes) bad("['root'] must index a node");
+  for (int k = 0; k < num_nodes; ++k) {
+    const InstrNode& n = st.nodes[k];
+    const std::string at = "['nodes'][" + std::to_string(k) + "]";
+    if (n.kind > InstrNodeKind::kAfter) bad(at + ": kind must be in 0..6");
+    if (n.a_done > VerifyStatus::kFailure || n.b_done > VerifyStatus::kFailure) {
+      bad(at + ": a_done and b_done must be in 0..2");
+    }
+    if (n.pre_carrying < -1 || n.pre_carrying >= num_ids) {
+      bad(at + ": pre_carrying must be -1 or an object id");
+    }
+    const bool seq = n.kind >= InstrNodeKind::kAnd;
+    if (seq) {
+      if (n.a < 0 || n.a >= k || n.b < 0 || n.b >= k) {
+        bad(at + ": a sequence's a and b must index earlier nodes");
+      }
+      if (n.desc != -1 || n.desc2 != -1 || n.pre_carrying != -1) {
+        bad(at + ": a sequence has desc = desc2 = pre_carrying = -1");
+      }
+      continue;
+    }
+    if (n.a != -1 || n.b != -1) bad(at + ": an action has a = b = -1");
+    if (n.desc < 0 || n.desc >= num_descs) bad(at + ": desc must index a description");
+    if (n.kind == InstrNodeKind::kPutNext) {
+      if (n.desc2 < 0 || n.desc2 >= num_descs) bad(at + ": desc2 must index a description");
+    } else if (n.desc2 != -1) {
+      bad(at + ": only put-next actions have a desc2");
+    }
+    if ((n.kind == InstrNodeKind::kGoTo || n.kind == InstrNodeKind::kOpen) &&
+        n.pre_carrying != -1) {
+      bad(at + ": only pick-up and put-next actions have a pre_carrying");
+    }
+  }
 }
 
 void BabyAIStartCarrying(GridEnv* env) {

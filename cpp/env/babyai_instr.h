@@ -87,6 +87,13 @@ int NumNavsNeeded(const BabyAIState& st, int node);
 bool ObjsNext(const GridEnv& env, const BabyAIState& st, const InstrNode& n);
 // Gives every non-empty cell its id (the cell index) once a level is generated.
 void StartTracking(GridEnv* env, BabyAIState* st);
+// Throws std::invalid_argument (naming the field) unless env.babyai is a state a BabyAI
+// episode of env's grid can be in: a tree whose children precede their parents, every
+// index and position in range, and object ids consistent with the grid and the carried
+// object. env's grid, carrying and step_count must be set (and valid) first.
+void CheckBabyAIState(const GridEnv& env);
+// The most instruction nodes a state may hold (BossLevel's deepest tree has 7).
+inline constexpr int kMaxInstrNodes = 64;
 
 // Called by GridEnv::Step before the action when babyai.start_carrying is set.
 void BabyAIStartCarrying(GridEnv* env);

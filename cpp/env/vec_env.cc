@@ -18,13 +18,38 @@ VecEnv::VecEnv(const Task* task, int num_envs, int num_threads, AutoresetMode mo
       pool_(std::min(num_threads, num_envs)) {}
 
 template <typename Fn>
-void VecEnv::ForShards(Fn fn) {
-  const int n = num_envs();
+void VecEnv::ForRange(int n, Fn fn) {
   const int shards = pool_.num_threads();
   pool_.Run([&](int shard) {
     const int begin = static_cast<int>(static_cast<int64_t>(n) * shard / shards);
     const int end = static_cast<int>(static_cast<int64_t>(n) * (shard + 1) / shards);
     for (int i = begin; i < end; ++i) fn(i);
+  });
+}
+
+void VecEnv::Render(const int* ids, int n, int tile_size, bool highlight, uint8_t* out) {
+  if (tile_size < 1 || tile_size > kMaxTileSize) {
+    throw std::invalid_argument("tile_size must be in [1, " + std::to_string(kMaxTileSize) +
+                                "], got " + std::to_string(tile_size));
+  }
+  const int w = task_->width(), h = task_->height();
+  for (int k = 0; k < n; ++k) {
+    const Grid& g = envs_[ids[k]].grid;
+    if (g.width() != w || g.height() != h) {
+      throw std::logic_error("env " + std::to_string(ids[k]) + " has a " +
+                             std::to_string(g.width()) + "x" + std::to_string(g.height()) +
+                             " grid, not the task's " + std::to_string(w) + "x" +
+                             std::to_string(h));
+    }
+  }
+  const size_t cells = static_cast<size_t>(w) * h;
+  std::vector<uint16_t> keys(cells * n);
+  ForRange(n, [&](int k) { FrameTileKeys(envs_[ids[k]], highlight, &keys[cells * k]); });
+  tiles_.Prepare(tile_size, keys.data(), keys.size(),
+                 [this](int count, const auto& fn) { ForRange(count, fn); });
+  const size_t frame_bytes = cells * tile_size * tile_size * 3;
+  ForRange(n, [&](int k) {
+    BlitFrame(tiles_, &keys[cells * k], w, h, tile_size, out + frame_bytes * k);
   });
 }
 

@@ -21,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "env/grid_env.h"
 #include "env/prompt_history.h"
+#include "env/render.h"
 #include "env/tasks/task.h"
 
 namespace bidir {
@@ -84,6 +85,11 @@ class VecEnv {
   void WriteObservation(int i);
   // Rewrites env i's row of mission from its state.
   void WriteMission(int i);
+  // Draws the frames of envs ids[0..n) (valid indices) as minigrid's render() does, into
+  // out: n frames of (height * tile_size, width * tile_size, 3) bytes (tile_size in
+  // [1, kMaxTileSize]); tiles are cached across calls, frames are drawn in parallel.
+  void Render(const int* ids, int n, int tile_size, bool highlight, uint8_t* out);
+
   // kNextStep: env i's episode ended and its next step starts a new one.
   bool NeedsReset(int i) const { return needs_reset_[i] != 0; }
   void SetNeedsReset(int i, bool value) { needs_reset_[i] = value ? 1 : 0; }
@@ -91,8 +97,12 @@ class VecEnv {
  private:
   void StepOne(int i, int64_t action);
   void ResetOne(int i);
+  // Runs fn(i) for every env, sharded over the pool.
   template <typename Fn>
-  void ForShards(Fn fn);
+  void ForShards(Fn fn) { ForRange(num_envs(), fn); }
+  // Runs fn(k) for k in [0, n), sharded over the pool.
+  template <typename Fn>
+  void ForRange(int n, Fn fn);
 
   const Task* task_;
   AutoresetMode mode_;
@@ -102,6 +112,7 @@ class VecEnv {
   VecBuffers buf_;
   PromptStyle prompt_style_ = PromptStyle::kShort;
   std::vector<PromptHistory> history_;  // kGlam only: one per env
+  TileCache tiles_;                     // Render's tiles
 };
 
 }  // namespace bidir

@@ -6,29 +6,32 @@
 
 namespace bidir {
 
-void WriteView(const GridEnv& env, uint8_t* image) {
+namespace {
+
+// The world cells of the view ([vx][vy]; outside the grid: a wall) and which ones the agent
+// sees.
+void ViewCells(const GridEnv& env, const Cell* cells[kViewSize][kViewSize],
+               bool mask[kViewSize][kViewSize]) {
   constexpr int V = kViewSize;
   static const Cell kOutside = WallCell();
-  const int fx = kDirDx[env.agent_dir], fy = kDirDy[env.agent_dir];
-  const int rx = -fy, ry = fx;
   const Grid& grid = env.grid;
 
-  const Cell* cells[V][V];
   bool see[V][V];
   for (int vx = 0; vx < V; ++vx) {
     for (int vy = 0; vy < V; ++vy) {
-      const int x = env.agent.x + fx * (V - 1 - vy) + rx * (vx - V / 2);
-      const int y = env.agent.y + fy * (V - 1 - vy) + ry * (vx - V / 2);
-      const Cell* c = grid.InBounds(x, y) ? &grid.At(x, y) : &kOutside;
+      const Pos p = ViewToWorld(env, vx, vy);
+      const Cell* c = grid.InBounds(p.x, p.y) ? &grid.At(p) : &kOutside;
       cells[vx][vy] = c;
       see[vx][vy] = SeeBehind(*c);
     }
   }
 
   // Grid.process_vis, row by row from the agent's row outwards.
-  bool mask[V][V] = {};
-  mask[V / 2][V - 1] = true;
   const bool see_all = env.task->see_through_walls();
+  for (int vx = 0; vx < V; ++vx) {
+    for (int vy = 0; vy < V; ++vy) mask[vx][vy] = see_all;
+  }
+  mask[V / 2][V - 1] = true;
   for (int j = V - 1; j >= 0 && !see_all; --j) {
     for (int i = 0; i < V - 1; ++i) {
       if (!mask[i][j] || !see[i][j]) continue;
@@ -47,11 +50,24 @@ void WriteView(const GridEnv& env, uint8_t* image) {
       }
     }
   }
+}
 
+}  // namespace
+
+void VisibilityMask(const GridEnv& env, bool mask[kViewSize][kViewSize]) {
+  const Cell* cells[kViewSize][kViewSize];
+  ViewCells(env, cells, mask);
+}
+
+void WriteView(const GridEnv& env, uint8_t* image) {
+  constexpr int V = kViewSize;
+  const Cell* cells[V][V];
+  bool mask[V][V];
+  ViewCells(env, cells, mask);
   for (int vx = 0; vx < V; ++vx) {
     for (int vy = 0; vy < V; ++vy) {
       uint8_t* out = image + (vx * V + vy) * 3;
-      if (see_all || mask[vx][vy]) {
+      if (mask[vx][vy]) {
         const Cell* c = cells[vx][vy];
         out[0] = c->type;
         out[1] = c->color;

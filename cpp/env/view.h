@@ -19,7 +19,17 @@ namespace bidir {
 inline constexpr int kViewSize = 7;
 inline constexpr int kImageBytes = kViewSize * kViewSize * 3;
 
+// The world position view cell (vx, vy) shows (possibly outside the grid).
+inline Pos ViewToWorld(const GridEnv& env, int vx, int vy) {
+  const int fx = kDirDx[env.agent_dir], fy = kDirDy[env.agent_dir];
+  return {env.agent.x + fx * (kViewSize - 1 - vy) - fy * (vx - kViewSize / 2),
+          env.agent.y + fy * (kViewSize - 1 - vy) + fx * (vx - kViewSize / 2)};
+}
+
 void WriteView(const GridEnv& env, uint8_t* image);
+// Which view cells ([vx][vy]) the agent sees: Grid.process_vis, or all of them when the task
+// sees through walls (minigrid's vis_mask).
+void VisibilityMask(const GridEnv& env, bool mask[kViewSize][kViewSize]);
 
 }  // namespace bidir
 

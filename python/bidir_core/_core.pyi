@@ -6,7 +6,14 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTION_NAMES', 'FeedbackTable', 'MISSION_BYTES', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MAX_TILE_SIZE', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+class EnvSnapshot:
+    """
+    One env's state, copied in C++ by VecEnv.snapshot() for restore().
+    """
+    @property
+    def task_id(self) -> str:
+        ...
 class VecEnv:
     """
     Raw batched environments; use bidir_core.make_vec().
@@ -49,13 +56,25 @@ class VecEnv:
         """
         Teacher prompts (in prompt_style) of the envs in `indices` (int64 array; None: all).
         """
+    def render(self, indices: typing.Any = None, tile_size: typing.SupportsInt | typing.SupportsIndex = 32, highlight: bool = True) -> numpy.typing.NDArray[numpy.uint8]:
+        """
+        RGB frames (uint8 (len(indices), height * tile_size, width * tile_size, 3)) of the envs in `indices` (int64 array; None: all), pixel for pixel minigrid's render(); highlight lightens the cells the agent sees.
+        """
     def reset(self, seeds: typing.Any = None, reset_mask: typing.Any = None) -> None:
         """
         Resets envs (all, or where reset_mask).
         """
+    def restore(self, indices: typing.Any, snapshots: typing.Any) -> None:
+        """
+        Env indices[k] (int64 array) takes the state of snapshots[k] (a list of EnvSnapshot of this task).
+        """
     def set_state(self, index: typing.SupportsInt | typing.SupportsIndex, state: typing.Any) -> None:
         """
         Restores env `index` from a get_state() dict; rejects malformed states.
+        """
+    def snapshot(self, index: typing.SupportsInt | typing.SupportsIndex) -> EnvSnapshot:
+        """
+        Env `index`'s state copied in C++ (no dict), for restore().
         """
     def step(self, actions: numpy.ndarray) -> None:
         """
@@ -217,6 +236,9 @@ def shuffled_indices(n: typing.Any, seed: typing.Any) -> numpy.typing.NDArray[nu
     A reproducible permutation of 0..n-1 (int64), from splitmix64 Fisher-Yates.
     """
 ACTION_NAMES: tuple = ('turn left', 'turn right', 'go forward', 'pick up', 'drop', 'toggle', 'done')
+MAX_TILE_SIZE: int = 1024
 MISSION_BYTES: int = 320
+MISSION_WORDS: tuple = ('<pad>', '<unk>', 'go', 'to', 'get', 'pick', 'up', 'open', 'put', 'next', 'use', 'unlock', 'avoid', 'the', 'a', 'an', 'and', 'then', 'after', 'you', ',', 'red', 'green', 'blue', 'purple', 'yellow', 'grey', 'door', 'ball', 'box', 'key', 'object', 'goal', 'square', 'wall', 'lava', 'on', 'your', 'left', 'right', 'in', 'front', 'of', 'behind')
 NUM_ACTIONS: int = 7
 PROMPT_ACTIONS: int = 6
+PROMPT_WORDS: tuple = (',', '0', '1', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '2', '3', '4', '5', '6', '7', '8', '9', ':', 'a', 'action', 'after', 'agent', 'an', 'and', 'ball', 'behind', 'blue', 'box', 'carry', 'closed', 'done', 'door', 'drop', 'empty', 'floor', 'forward', 'front', 'get', 'go', 'goal', 'green', 'grey', 'in', 'it', 'key', 'lava', 'left', 'locked', 'next', 'object', 'observation', 'of', 'open', 'pick', 'purple', 'put', 'red', 'right', 'see', 'square', 'step', 'steps', 'the', 'then', 'to', 'toggle', 'turn', 'unseen', 'up', 'use', 'wall', 'yellow', 'you', 'your')

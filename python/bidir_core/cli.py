@@ -38,7 +38,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for _ in range(args.steps):
         expert = env.expert_actions()
-        random = rng.integers(0, 7, args.num_envs)
+        random = rng.integers(0, len(ACTION_NAMES), args.num_envs)
         actions = np.where(rng.random(args.num_envs) < args.epsilon, random, expert)
         _, _, _, _, info = env.step(actions)
         if "_episode" in info:

@@ -19,7 +19,15 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from bidir_core.vector_env import ACTION_NAMES, MISSION_BYTES, BidirVecEnv, list_tasks
+from bidir_core.vector_env import (
+    ACTION_NAMES,
+    DEFAULT_TILE_SIZE,
+    MISSION_BYTES,
+    RENDER_FPS,
+    RENDER_MODES,
+    BidirVecEnv,
+    list_tasks,
+)
 
 __all__ = ["BidirEnv", "MISSION_CHARSET", "NAMESPACE", "register_envs"]
 
@@ -37,10 +45,12 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
     ``mission`` str (a ``gymnasium.spaces.Text``). ``reset(seed=s)`` starts the episode of
     minigrid's ``gymnasium.make(task_id).reset(seed=s)``; ``reset()`` continues the random
     stream. ``step`` after the end of an episode raises: call ``reset()``.
-    ``info`` of the last step holds ``is_success``.
+    ``info`` of the last step holds ``is_success``. ``render_mode="rgb_array"``: ``render()``
+    draws the grid as minigrid does (``tile_size`` pixels per cell, the agent's view
+    highlighted unless ``highlight=False``).
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": RENDER_FPS}
     render_mode: str | None
     observation_space: spaces.Dict
     action_space: spaces.Discrete
@@ -48,14 +58,19 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
     task_id: str
 
     def __init__(self, task_id: str, *, num_threads: int = 1, prompt_style: str = "short",
-                 render_mode: str | None = None) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
-        self.render_mode = None
+                 render_mode: str | None = None, tile_size: int = DEFAULT_TILE_SIZE,
+                 highlight: bool = True) -> None:
+        if render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode must be None or 'rgb_array', got {render_mode!r} (for a window: "
+                "gymnasium.make(id, render_mode='human') applies Gymnasium's HumanRendering)"
+            )
+        self.render_mode = render_mode
         self.task_id = task_id
         self.vec = BidirVecEnv(
             task_id, 1, num_threads=num_threads, autoreset_mode=AutoresetMode.DISABLED,
-            prompt_style=prompt_style, copy=False, stats_key=None,
+            prompt_style=prompt_style, copy=False, stats_key=None, tile_size=tile_size,
+            highlight=highlight,
         )
         self.observation_space = spaces.Dict(
             {
@@ -110,6 +125,14 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
             "direction": int(obs["direction"][0]),
             "mission": self.vec.missions()[0],
         }
+
+    def render(self) -> np.ndarray | None:
+        """With ``render_mode="rgb_array"`` the frame of the current state, uint8
+        (H * tile_size, W * tile_size, 3), pixel for pixel minigrid's ``render()``; None
+        without a render mode."""
+        if self.render_mode is None:
+            return None
+        return self.vec.render_frames()[0]
 
     # Beyond Gymnasium: the C++ env's extras for this one env.
     def expert_action(self) -> int:

@@ -63,7 +63,7 @@ class RolloutBuffer:
         self,
         num_steps: int,
         num_envs: int,
-        num_actions: int = 7,
+        num_actions: int = len(_core.ACTION_NAMES),
         image_shape: tuple[int, ...] = (7, 7, 3),
     ) -> None:
         """Allocate zeroed buffers for num_steps steps of num_envs envs."""

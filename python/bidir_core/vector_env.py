@@ -13,6 +13,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
+from bidir_core._core import EnvSnapshot
 from bidir_core._checks import reject_masked
 
 __all__ = [
@@ -24,6 +25,12 @@ ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
 DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
 """The task every command trains on unless told otherwise."""
+RENDER_MODES: tuple[str | None, ...] = (None, "rgb_array")
+DEFAULT_TILE_SIZE: int = 32
+"""Pixels per grid cell of a rendered frame (minigrid's TILE_PIXELS)."""
+RENDER_FPS: int = 10
+"""Frames per second of recorded videos (minigrid's metadata["render_fps"])."""
+MAX_TILE_SIZE: int = _core.MAX_TILE_SIZE
 
 #: The observation dict: ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,),
 #: ``mission`` uint8 (N, MISSION_BYTES).
@@ -78,6 +85,20 @@ def _check_count(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def _check_tile_size(tile_size: Any) -> int:
+    if isinstance(tile_size, (bool, np.bool_)) or not isinstance(tile_size, (int, np.integer)):
+        raise TypeError(f"tile_size must be an int, got {type(tile_size).__name__}")
+    if not 1 <= tile_size <= MAX_TILE_SIZE:
+        raise ValueError(f"tile_size must be in [1, {MAX_TILE_SIZE}], got {tile_size}")
+    return int(tile_size)
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
 
 
 def _check_seed(seed: Any, name: str = "seed") -> int:
@@ -143,8 +164,18 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         stats_key: str | None = "episode_stats",
         batch_size: int | None = None,
         max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        tile_size: int = DEFAULT_TILE_SIZE,
+        highlight: bool = True,
     ) -> None:
         task_id = _check_task(task_id)
+        if render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"render_mode must be None or 'rgb_array', got {render_mode!r} (for a window, "
+                "wrap the env in gymnasium.wrappers.vector.HumanRendering)"
+            )
+        self.tile_size = _check_tile_size(tile_size)
+        self.highlight = _check_bool("highlight", highlight)
         num_envs = _check_count("num_envs", num_envs)
         num_threads = _check_count("num_threads", num_threads)
         try:
@@ -169,8 +200,12 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
 
         self.num_envs = num_envs
         self.task_id = task_id
-        self.metadata = {"autoreset_mode": autoreset_mode, "render_modes": []}
-        self.render_mode = None
+        self.metadata = {
+            "autoreset_mode": autoreset_mode,
+            "render_modes": ["rgb_array"],
+            "render_fps": RENDER_FPS,
+        }
+        self.render_mode = render_mode
         self.autoreset_mode = autoreset_mode
         self._same_step = autoreset_mode == AutoresetMode.SAME_STEP
         self._disabled = autoreset_mode == AutoresetMode.DISABLED
@@ -192,8 +227,8 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             limit = self.max_episode_steps
             if limit is None:
                 raise ValueError(
-                    f"max_episode_steps is fixed by the task as in minigrid and {task_id} does "
-                    "not expose it: pass None"
+                    f"max_episode_steps is fixed by the task as in minigrid and {task_id}'s "
+                    "depends on each episode's instruction: pass None"
                 )
             if max_episode_steps != limit:
                 raise ValueError(
@@ -229,15 +264,15 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
     @property
     def max_episode_steps(self) -> int | None:
         """The task's time limit (episodes are truncated after this many steps), or None
-        for the levels whose state the core does not expose (most BabyAI levels beyond the
-        GoTo family)."""
+        for the levels whose missions are instruction trees (most BabyAI levels beyond the
+        GoTo family), whose time limit depends on each episode's instruction."""
         if self._max_steps is None:
             if not self._seeded:  # the envs hold no episode yet; reset() will reseed them
                 self._core.reset(np.zeros(self.num_envs, np.uint64), None)
-            try:
-                self._max_steps = int(self._core.get_state(0)["max_steps"])
-            except ValueError:  # get_state refuses this level
+            state = self._core.get_state(0)
+            if state["instr"]["kind"] == 2:  # the limit depends on the episode's instruction
                 return None
+            self._max_steps = int(state["max_steps"])
         return self._max_steps
 
     # -- Gymnasium API -------------------------------------------------------------------
@@ -314,7 +349,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         else:
             if a.dtype.kind == "u" and a.dtype.itemsize == 8 and (a > 2**62).any():
                 bad = int(np.flatnonzero(a > 2**62)[0])
-                raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, 7)")
+                raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, {len(ACTION_NAMES)})")
             self._actions[:] = a
             self._core.step(self._actions)
         info: dict[str, Any] = {"env_id": self._env_id}
@@ -421,14 +456,38 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         docs/prompts.md). ``indices`` is None (all envs, in order) or a 1-D sequence/array
         of env indices.
         """
+        return self._core.prompts(self._indices(indices))
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """Gymnasium's vector render: with ``render_mode="rgb_array"`` a tuple of every env's
+        frame (uint8 (H * tile_size, W * tile_size, 3), as minigrid's ``render()``); None
+        without a render mode."""
+        if self.render_mode is None:
+            return None
+        return tuple(self.render_frames())
+
+    def render_frames(
+        self, indices: Any = None, tile_size: int | None = None, highlight: bool | None = None
+    ) -> np.ndarray:
+        """Return the frames of the envs in ``indices`` (None: all), drawn in C++ pixel for
+        pixel as minigrid's ``env.render()``: uint8 (len(indices), height * tile_size,
+        width * tile_size, 3). ``tile_size`` (pixels per cell, 1..1024) and ``highlight``
+        (lighten the cells the agent sees) default to the env's. Works in any render mode.
+        """
+        tile_size = self.tile_size if tile_size is None else _check_tile_size(tile_size)
+        highlight = self.highlight if highlight is None else _check_bool("highlight", highlight)
+        return self._core.render(self._indices(indices), tile_size, highlight)
+
+    def _indices(self, indices: Any) -> np.ndarray | None:
+        """``indices`` (None, or a 1-D sequence/array of env indices) as the core takes it."""
         if indices is None:
-            return self._core.prompts(None)
+            return None
         reject_masked("indices", indices)
         idx = np.asarray(indices)
         if idx.ndim != 1:
             raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
         if idx.size == 0:
-            return []
+            return np.zeros(0, np.int64)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
         bad = np.flatnonzero((idx < 0) | (idx >= self.num_envs))
@@ -436,7 +495,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             raise IndexError(
                 f"indices[{bad[0]}] = {idx[bad[0]]} is out of range [0, {self.num_envs})"
             )
-        return self._core.prompts(np.ascontiguousarray(idx, dtype=np.int64))
+        return np.ascontiguousarray(idx, dtype=np.int64)
 
     def prompt_hashes(self, out: np.ndarray | None = None) -> np.ndarray:
         """Return the 64-bit FNV-1a hash of every env's prompt, uint64 (N,).
@@ -465,10 +524,26 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
 
         The state holds: version, task, grid (uint8 (W, H, 6): type, color, state and a
         box's contents as type, color, state), agent_pos, agent_dir, carrying (uint8 (6,)),
-        step_count, max_steps, mission, instr (kind, obj_type, obj_color, targets),
-        episode_return, needs_reset and rng (numpy's PCG64 state dict).
+        step_count, max_steps, mission, instr, episode_return, needs_reset and rng
+        (numpy's PCG64 state dict). instr holds kind (0: goal tile, 1: go-to targets, 2: a
+        BabyAI instruction tree), obj_type, obj_color, targets (int64 (K, 2)) and tree (None
+        unless kind 2). A tree holds nodes (int64 (K, 9), columns kind (GoTo, Pickup, Open,
+        PutNext, And, Before, After = 0..6), strict, desc, desc2, a, b, a_done, b_done
+        (0 continue, 1 success, 2 failure), pre_carrying), root, descs (dicts of type, color
+        (-1: any), loc (-1 none, 0 left, 1 right, 2 front, 3 behind), obj_set (int64 ids)
+        and obj_poss (int64 (P, 2))), ids (int32 (W, H): each cell's object id, -1 empty),
+        cur_pos (int64 (num_ids, 2)), carried_id and start_carrying.
         """
         self._core.set_state(self._index(index), state)
+
+    def snapshot(self, index: int) -> EnvSnapshot:
+        """Env ``index``'s state copied in C++, for ``restore`` into any env of this task
+        (the fast, in-memory counterpart of ``get_state``; not picklable)."""
+        return self._core.snapshot(self._index(index))
+
+    def restore(self, indices: np.ndarray, snapshots: list[EnvSnapshot]) -> None:
+        """Give env ``indices[k]`` the state of ``snapshots[k]`` (``indices`` int64 (K,))."""
+        self._core.restore(indices, snapshots)
 
     def _index(self, index: Any) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
@@ -513,6 +588,9 @@ def make_vec(
     stats_key: str | None = "episode_stats",
     batch_size: int | None = None,
     max_episode_steps: int | None = None,
+    render_mode: str | None = None,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    highlight: bool = True,
 ) -> BidirVecEnv:
     """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
 
@@ -541,6 +619,11 @@ def make_vec(
         batch_size: envpool's argument; must be None or ``num_envs``.
         max_episode_steps: envpool's argument; must be None or the task's time limit
             (fixed by the task, as in minigrid; ``env.max_episode_steps``).
+        render_mode: None or ``"rgb_array"``: ``render()`` returns a tuple of every env's
+            frame, pixel for pixel minigrid's (``render_frames()`` works in either mode).
+            For a window wrap the env in ``gymnasium.wrappers.vector.HumanRendering``.
+        tile_size: pixels per grid cell of a frame (1..1024; minigrid's default 32).
+        highlight: lighten the cells each agent sees, as minigrid does by default.
 
     Returns:
         A ``BidirVecEnv`` (a ``gymnasium.vector.VectorEnv``) with dict observations of
@@ -562,5 +645,6 @@ def make_vec(
     return BidirVecEnv(
         task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode,
         prompt_style=prompt_style, copy=copy, stats_key=stats_key, batch_size=batch_size,
-        max_episode_steps=max_episode_steps,
+        max_episode_steps=max_episode_steps, render_mode=render_mode, tile_size=tile_size,
+        highlight=highlight,
     )

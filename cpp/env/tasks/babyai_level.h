@@ -67,7 +67,7 @@ class BabyAILevel : public Task {
         unblocking_(unblocking) {}
 
   void Generate(GridEnv* env) const final;
-  bool SupportsState() const override { return false; }
+  int instr_tree_room_size() const override { return room_size_; }
 
  private:
   int room_size_;

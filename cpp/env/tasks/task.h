@@ -30,9 +30,9 @@ class Task {
   // Fills env->grid, agent, agent_dir, mission, max_steps and instr for a new episode,
   // drawing from env->rng. Called by GridEnv::Reset with agent = (-1, -1).
   virtual void Generate(GridEnv* env) const = 0;
-  // Whether get_state/set_state can save and restore this task's episodes (the BabyAI
-  // levels with instruction trees cannot yet).
-  virtual bool SupportsState() const { return true; }
+  // The size of the rooms of a BabyAI level whose missions are instruction trees
+  // (InstrKind::kTree, BabyAIState.room_size); 0 for every other task.
+  virtual int instr_tree_room_size() const { return 0; }
 
  private:
   std::string id_;

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from bidir_core.ppo import AtLeast1, NonNegative, Positive
 
 from bidir_core.training.modes import TEACHER_MODES, available_modes
 from bidir_core.training.config import DEFAULT_TASK
+from bidir_core.training.modes.config import AtLeast0
+from bidir_core.validation import RULES, Field, check_fields
 
 __all__ = ["BACKENDS", "PAPER_BUDGETS", "PAPER_MODES", "STUDENT_MODES", "ExperimentConfig"]
 
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray")  # the choices of ExperimentConfig.backend
 
 PAPER_BUDGETS = (40, 2100)
 PAPER_MODES = ("ppo", "teach", "bidir", "glam")
@@ -29,31 +32,33 @@ RUN_KEYS = ("task", "iterations", "steps_per_iteration", "train_args")
 class ExperimentConfig:
     """The settings of one experiment (saved as experiment.json in its folder)."""
 
+    __pydantic_config__ = RULES
+
     out: Path
     """The experiment folder."""
     task: str = DEFAULT_TASK
     """Task id (see ``bidir tasks``)."""
     modes: tuple[str, ...] = ("ppo", "teach", "bidir")
     """Training modes to compare."""
-    seeds: int = 3
+    seeds: AtLeast1 = 3
     """Runs per mode, with seeds 0 .. seeds-1."""
-    budgets: tuple[int, ...] = PAPER_BUDGETS
+    budgets: tuple[AtLeast1, ...] = PAPER_BUDGETS
     """Iterations at which results are reported; every run trains for the largest."""
-    steps_per_iteration: int = 256
+    steps_per_iteration: AtLeast1 = 256
     """Frames per iteration (PPO update), all envs together."""
-    jobs: int = 2
+    jobs: AtLeast1 = 2
     """Runs trained at the same time (each in its own process)."""
-    eval_episodes: int = 500
+    eval_episodes: AtLeast0 = 500
     """Fresh episodes on which each final student is evaluated (0: no evaluation)."""
     train_args: tuple[str, ...] = ()
     """Extra ``bidir train`` flags given to every run (e.g. ``--teacher tiny``)."""
-    backend: str = "local"
+    backend: Literal["local", "ray"] = "local"
     """Where the runs train: local (``jobs`` processes here) or ray (a Ray task each)."""
-    address: str | None = None
+    address: Annotated[str, Field(min_length=1)] | None = None
     """backend ray: the cluster to join (None: RAY_ADDRESS, a local ``ray start``, or a new one)."""
-    run_cpus: float = 1.0
+    run_cpus: Positive = 1.0
     """backend ray: CPUs each run's task asks for."""
-    run_gpus: float = 0.0
+    run_gpus: NonNegative = 0.0
     """backend ray: GPUs each run of a mode with a teacher asks for (the others ask for none)."""
 
     @property
@@ -71,6 +76,10 @@ class ExperimentConfig:
 
     def validate(self) -> ExperimentConfig:
         """Raise ValueError / TypeError naming the first bad setting; return self."""
+        self.out = Path(self.out)
+        self.modes, self.budgets = tuple(self.modes), tuple(self.budgets)
+        self.train_args = tuple(self.train_args)
+        check_fields(self, name=lambda field: "--" + field.replace("_", "-"))
         known = available_modes()
         if not self.modes:
             raise ValueError("--modes needs at least one mode")
@@ -81,36 +90,9 @@ class ExperimentConfig:
             raise ValueError(f"--modes lists a mode twice: {','.join(self.modes)}")
         if not self.budgets:
             raise ValueError("--budgets needs at least one budget")
-        for name, low in (
-            ("seeds", 1),
-            ("jobs", 1),
-            ("steps_per_iteration", 1),
-            ("eval_episodes", 0),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be an int >= {low}, got {value!r}"
-                )
-        if self.backend not in BACKENDS:
-            raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.address is not None and (not isinstance(self.address, str) or not self.address):
-            raise ValueError(f"--address must be a Ray address such as HOST:6379, got {self.address!r}")
         if self.address is not None and self.backend != "ray":
             raise ValueError("--address needs --backend ray")
-        for name, low in (("run_cpus", 0.0), ("run_gpus", 0.0)):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not math.isfinite(value) or value < low or (name == "run_cpus" and value == 0)):
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be a number {'>' if name == 'run_cpus' else '>='} 0, "
-                    f"got {value!r}"
-                )
-        if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in self.budgets):
-            raise ValueError(f"budgets must be positive integers, got {list(self.budgets)}")
         self.budgets = tuple(sorted(set(self.budgets)))
-        self.modes = tuple(self.modes)
-        self.train_args = tuple(self.train_args)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """The student judging every action a teacher could suggest, by lookahead from saved states.
 
-``CriticLookahead(states)`` restores each saved env state (``BidirVecEnv.get_state``) into
-a scratch vector env, one env per (state, candidate action), takes action a there and then
-follows the student's greedy policy for ``horizon - 1`` more steps, bootstrapping from the
-student's value where the horizon ends:
+``CriticLookahead(states)`` restores each saved env state (``BidirVecEnv.snapshot``, copied
+in C++, one batched ``restore`` per chunk) into a scratch vector env, one env per (state,
+candidate action), takes action a there and then follows the student's greedy policy for
+``horizon - 1`` more steps, bootstrapping from the student's value where the horizon ends:
 
     Q(s, a) = r_0 + gamma r_1 + ... + gamma^(H-1) r_(H-1) + gamma^H (1 - done) V_S(s_H)
 
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bidir_core.vector_env import make_vec
+from bidir_core.vector_env import EnvSnapshot, make_vec
 
 __all__ = ["CriticLookahead"]
 
@@ -64,13 +64,14 @@ class CriticLookahead:
                             copy=False, stats_key="episode")
         self.env.reset(seed=0)
         self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
+        self._scratch = np.arange(self.num_actions * self.chunk, dtype=np.int64)
         self.rewarded = np.zeros((0, self.num_actions), np.bool_)
         self.last_steps = 0  # env steps of the live rollouts in the last call (sim_steps)
 
     def close(self) -> None:
         self.env.close()
 
-    def __call__(self, states: list[dict[str, Any]], net: Any, tokenizer: Any) -> np.ndarray:
+    def __call__(self, states: list[EnvSnapshot], net: Any, tokenizer: Any) -> np.ndarray:
         """Q values (len(states), num_actions) float64 from the student ``net`` (an
         ``ActorCritic``) and its mission ``tokenizer``."""
         out = np.zeros((len(states), self.num_actions))
@@ -82,13 +83,11 @@ class CriticLookahead:
             out[rows], self.rewarded[rows] = self._rollouts(part, net, tokenizer)
         return out
 
-    def _rollouts(self, states: list[dict[str, Any]], net: Any,
+    def _rollouts(self, states: list[EnvSnapshot], net: Any,
                   tokenizer: Any) -> tuple[np.ndarray, np.ndarray]:
         k = self.num_actions
         n = len(states) * k
-        for s, state in enumerate(states):
-            for a in range(k):
-                self.env.set_state(s * k + a, state)
+        self.env.restore(self._scratch[:n], [state for state in states for _ in range(k)])
         actions = self._first.copy()
         returns = np.zeros(n)
         discount = np.ones(n)

@@ -28,58 +28,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from bidir_core import _core
+
 __all__ = ["BABYAI_WORDS", "NUM_ACTIONS", "ActorCritic", "MissionTokenizer"]
 
-NUM_ACTIONS = 7
+NUM_ACTIONS = len(_core.ACTION_NAMES)
 
-# Words of the BabyAI grammar (verbs, objects, colours, locations, connectives) and the
-# MiniGrid missions. Id 0 is padding, id 1 an unknown word; the list order fixes the ids.
-BABYAI_WORDS: tuple[str, ...] = (
-    "<pad>",
-    "<unk>",
-    "go",
-    "to",
-    "get",
-    "pick",
-    "up",
-    "open",
-    "put",
-    "next",
-    "use",
-    "unlock",
-    "avoid",
-    "the",
-    "a",
-    "an",
-    "and",
-    "then",
-    "after",
-    "you",
-    ",",
-    "red",
-    "green",
-    "blue",
-    "purple",
-    "yellow",
-    "grey",
-    "door",
-    "ball",
-    "box",
-    "key",
-    "object",
-    "goal",
-    "square",
-    "wall",
-    "lava",
-    "on",
-    "your",
-    "left",
-    "right",
-    "in",
-    "front",
-    "of",
-    "behind",
-)
+# The mission vocabulary (C++ ``cpp/env/vocab.h``): id 0 pads, id 1 is an unknown word;
+# the order fixes the ids a network embeds.
+BABYAI_WORDS: tuple[str, ...] = _core.MISSION_WORDS
 
 # Cell values of the minigrid encoding: object 0..10, colour 0..5, state 0..2, one-hot
 # encoded one channel after the other: 20 features per cell.

@@ -34,9 +34,10 @@ class CorrectedTeacher:
             self.version += 1
             return self.version
 
-    def correction(self, prompts: list[str]) -> np.ndarray:
-        """alpha * table values (B, A) for the prompts (0 for unseen prompts)."""
-        values = self.table.lookup(_core.hash_prompts(prompts))
+    def correction(self, prompts: list[str], hashes: np.ndarray | None = None) -> np.ndarray:
+        """alpha * table values (B, A) for the prompts (0 for unseen prompts); ``hashes``:
+        their ``hash_prompts`` when the caller has them already."""
+        values = self.table.lookup(_core.hash_prompts(prompts) if hashes is None else hashes)
         return self.alpha * values[:, : len(self.actions)]
 
     def action_logprobs(self, prompts: list[str]) -> np.ndarray:
@@ -44,12 +45,14 @@ class CorrectedTeacher:
         with self.lock:
             return self.corrected(prompts, self.teacher.action_logprobs(prompts))
 
-    def corrected(self, prompts: list[str], base: np.ndarray) -> np.ndarray:
-        """log softmax(base + alpha * table) (B, A) float32 for the LM's log-probs ``base``."""
+    def corrected(self, prompts: list[str], base: np.ndarray,
+                  hashes: np.ndarray | None = None) -> np.ndarray:
+        """log softmax(base + alpha * table) (B, A) float32 for the LM's log-probs ``base``
+        (``hashes``: the prompts' hashes, when the caller has them)."""
         with self.lock:
             if len(self.table) == 0 or self.alpha == 0.0:
                 return base
-            logits = np.asarray(base, np.float64) + self.correction(prompts)
+            logits = np.asarray(base, np.float64) + self.correction(prompts, hashes)
             logits -= logits.max(axis=1, keepdims=True)
             logits -= np.log(np.exp(logits).sum(axis=1, keepdims=True))
             return logits.astype(np.float32)

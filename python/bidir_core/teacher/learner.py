@@ -8,24 +8,25 @@ optimizer step bumps ``teacher.version``.
 
 The GLAM baseline's value head reads the last hidden state (last prompt token for causal
 LMs, first decoder position for seq2seq) through Linear–Sigmoid–Linear–Sigmoid–Linear, as
-in Lamorel's PPO example. LoRA adapters (peft) are optional: ``PPOConfig(lora=True)``.
+in Lamorel's PPO example. LoRA adapters (peft) are optional: ``TeacherPPOConfig(lora=True)``.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from bidir_core.ppo import LOSS_STATS, AtLeast1, Positive, PPOLossConfig, ppo_loss
 from bidir_core.teacher.scoring import Teacher, unique_prompts
+from bidir_core.validation import Field, check_fields
 
-__all__ = ["PPOConfig", "TeacherPPO", "ValueHead", "apply_lora"]
+__all__ = ["TeacherPPO", "TeacherPPOConfig", "ValueHead", "apply_lora"]
 
 
 class ValueHead(nn.Module):
@@ -88,61 +89,37 @@ def apply_lora(
 
 
 @dataclass
-class PPOConfig:
-    """Hyper-parameters of the teacher's PPO updates."""
+class TeacherPPOConfig(PPOLossConfig):
+    """Hyper-parameters of the teacher's PPO updates (the loss's names are the student's)."""
 
-    lr: float = 1e-4
-    """AdamW learning rate of the LM (or its adapters)"""
-    head_lr: float = 1e-3
-    """learning rate of the value head"""
-    clip: float = 0.2
-    """PPO ratio clip ε"""
-    epochs: int = 4
-    """passes over each batch"""
-    minibatch_size: int = 64
-    """samples per optimizer step (on average, with ``group_prompts``)"""
+    learning_rate: Positive = 1e-4
+    """AdamW learning rate of the LM (or its adapters)."""
+    norm_adv: bool = False
+    """Normalise advantages per minibatch (student feedback is already normalised)."""
+    head_lr: Positive = 1e-3
+    """Learning rate of the value head."""
+    minibatch_size: AtLeast1 = 64
+    """Samples per optimizer step (on average, with ``group_prompts``)."""
     group_prompts: bool = True
-    """make minibatches of distinct prompts, each with all of its samples: the LM then
-    runs once per distinct prompt per minibatch (a rollout's 256 queries hold ~100
-    distinct prompts on GoToRedBallNoDists, so an update runs the LM on ~2.5x fewer
-    prompts). Each epoch still visits every sample once and the number of steps is
-    unchanged (``ceil(samples / minibatch_size)``); only how samples are split into
-    minibatches differs. False, or fewer distinct prompts than steps: random
-    minibatches of samples"""
-    entropy_coef: float = 0.01
-    """weight of the πT entropy bonus"""
-    value_coef: float = 0.5
-    """weight of the value loss (value head only)"""
-    value_clip: float | None = 0.2
-    """clip of the value change around ``old_values`` (None: unclipped)"""
-    max_grad_norm: float = 0.5
-    """gradient-norm clip"""
-    normalize_advantages: bool = False
-    """normalise advantages per minibatch (student feedback is already normalised)"""
+    """Make minibatches of distinct prompts, each with all of its samples (the LM then runs
+    once per distinct prompt per minibatch; see docs/decisions.md)."""
     value_head: bool = False
-    """add GLAM's value head (the ``glam`` baseline)"""
-    value_width: int = 1024
-    """width of the value head's hidden layers"""
+    """Add GLAM's value head (the ``glam`` baseline)."""
+    value_width: AtLeast1 = 1024
+    """Width of the value head's hidden layers."""
     lora: bool = False
-    """train LoRA adapters instead of all LM weights"""
-    lora_r: int = 8
-    """LoRA rank"""
-    lora_alpha: int = 16
-    """LoRA scaling α"""
-    lora_target_modules: tuple[str, ...] | None = None
-    """modules to adapt (None: peft's default for the architecture)"""
-    seed: int = 0
-    """seed of the minibatch shuffling and the value head's initialisation"""
+    """Train LoRA adapters instead of all LM weights."""
+    lora_r: AtLeast1 = 8
+    """LoRA rank."""
+    lora_alpha: AtLeast1 = 16
+    """LoRA scaling alpha."""
+    lora_target_modules: Sequence[str] | None = None
+    """Modules to adapt (None: peft's default for the architecture)."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    """Seed of the minibatch shuffling and the value head's initialisation."""
 
     def __post_init__(self) -> None:
-        for name in ("lr", "head_lr", "clip", "max_grad_norm"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"PPOConfig.{name} must be finite and > 0, got {value!r}")
-        for name in ("epochs", "minibatch_size", "value_width", "lora_r"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PPOConfig.{name} must be an int >= 1, got {value!r}")
+        check_fields(self, "TeacherPPOConfig.")
 
 
 def _as_1d(name: str, value: Any, n: int, dtype: Any) -> torch.Tensor:
@@ -172,9 +149,9 @@ def _prompt_list(prompts: Sequence[str], what: str) -> list[str]:
 class TeacherPPO:
     """Clipped policy-gradient fine-tuning of a ``Teacher`` (optionally LoRA, value head)."""
 
-    def __init__(self, teacher: Teacher, config: PPOConfig | None = None):
+    def __init__(self, teacher: Teacher, config: TeacherPPOConfig | None = None):
         self.teacher = teacher
-        self.config = config or PPOConfig()
+        self.config = config or TeacherPPOConfig()
         cfg = self.config
         if cfg.lora:
             apply_lora(
@@ -188,7 +165,7 @@ class TeacherPPO:
             groups.append({"params": list(self.value_head.parameters()), "lr": cfg.head_lr})
         if not groups[0]["params"]:
             raise ValueError("the teacher's model has no trainable parameters")
-        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.0)
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=0.0)
         self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self._gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -260,45 +237,30 @@ class TeacherPPO:
             old_v = (
                 None if old_values is None else _as_1d("old_values", old_values, n, torch.float32)
             )
+        else:
+            ret = old_v = None
         device = self.teacher.device
-        stats: dict[str, list[float]] = {
-            k: [] for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
-        }
-        for _ in range(cfg.epochs):
+        names = LOSS_STATS if self.value_head is not None else tuple(
+            k for k in LOSS_STATS if k != "value_loss")
+        stats: dict[str, list[float]] = {k: [] for k in names}
+        for _ in range(cfg.update_epochs):
             for idx in self._minibatches(prompts):
                 batch = [prompts[i] for i in idx.tolist()]
+                values = returns_mb = old_values_mb = None
                 if self.value_head is not None:
                     logp_all, hidden = self.teacher.action_logprobs_tensor(
                         batch, return_hidden=True
                     )
+                    values = self.value_head(hidden)
+                    returns_mb = ret[idx].to(device)
+                    old_values_mb = None if old_v is None else old_v[idx].to(device)
                 else:
                     logp_all = self.teacher.action_logprobs_tensor(batch)
-                logp = logp_all.gather(1, acts[idx].to(device).unsqueeze(1)).squeeze(1)
-                a = adv[idx].to(device)
-                if cfg.normalize_advantages and len(idx) > 1:
-                    a = (a - a.mean()) / (a.std() + 1e-8)
-                log_ratio = logp - old[idx].to(device)
-                ratio = log_ratio.exp()
-                pg = -torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
-                entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
-                loss = pg - cfg.entropy_coef * entropy
-                if self.value_head is not None:
-                    v = self.value_head(hidden)
-                    r = ret[idx].to(device)
-                    v_loss = (v - r).pow(2)
-                    if old_v is not None and cfg.value_clip is not None:
-                        ov = old_v[idx].to(device)
-                        v_clipped = ov + (v - ov).clamp(-cfg.value_clip, cfg.value_clip)
-                        v_loss = torch.max(v_loss, (v_clipped - r).pow(2))
-                    v_loss = 0.5 * v_loss.mean()
-                    loss = loss + cfg.value_coef * v_loss
-                    stats["value_loss"].append(v_loss.item())
+                loss, parts = ppo_loss(logp_all, values, acts[idx].to(device), old[idx].to(device),
+                                       old_values_mb, adv[idx].to(device), returns_mb, cfg)
                 self._step(loss)
-                with torch.no_grad():
-                    stats["policy_loss"].append(pg.item())
-                    stats["entropy"].append(entropy.item())
-                    stats["approx_kl"].append(((ratio - 1) - log_ratio).mean().item())
-                    stats["clip_frac"].append(((ratio - 1).abs() > cfg.clip).float().mean().item())
+                for k in names:
+                    stats[k].append(float(parts[k]))
         out = {k: float(np.mean(v)) for k, v in stats.items() if v}
         out["version"] = float(self.teacher.version)
         return out
@@ -328,13 +290,13 @@ class TeacherPPO:
         q = torch.as_tensor(arr.astype(np.float32)).to(self.teacher.device)
         q_log_q = torch.special.xlogy(q, q).sum(-1)
         stats: dict[str, list[float]] = {"policy_loss": [], "entropy": []}
-        for _ in range(cfg.epochs):
+        for _ in range(cfg.update_epochs):
             for idx in self._minibatches(prompts):
                 logp_all = self.teacher.action_logprobs_tensor([prompts[i] for i in idx.tolist()])
                 target = q[idx.to(q.device)]
                 cross_entropy = -(target * logp_all).sum(-1).mean()
                 entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
-                loss = cross_entropy - cfg.entropy_coef * entropy
+                loss = cross_entropy - cfg.ent_coef * entropy
                 self._step(loss)
                 kl = cross_entropy.item() + float(q_log_q[idx.to(q.device)].mean())
                 stats["policy_loss"].append(kl)
@@ -354,7 +316,7 @@ class TeacherPPO:
             self.teacher.version += 1
 
     def _minibatches(self, prompts: list[str]) -> list[torch.Tensor]:
-        """One epoch's minibatches of sample indices (see ``PPOConfig.group_prompts``)."""
+        """One epoch's minibatches of sample indices (see ``TeacherPPOConfig.group_prompts``)."""
         n, size = len(prompts), self.config.minibatch_size
         count = -(-n // size)
         _, inverse = unique_prompts(prompts)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from bidir_core.teacher.guard import finite_rows
 from bidir_core.teacher.samples import oracle_samples
 
 __all__ = ["OracleProbe"]
@@ -68,6 +69,17 @@ class OracleProbe:
             ),
             "probe_expert_prob": float(expert.mean()),
         }
+
+    def guarded(self, guard: Any, action_logprobs: Any) -> dict[str, float]:
+        """The agreement metrics of ``action_logprobs`` called through a ``TeacherGuard``:
+        empty when the call fails or returns non-finite scores (the guard counts it)."""
+        ok, logp = guard.call("probe", action_logprobs, self.prompts)
+        if not ok:
+            return {}
+        if not finite_rows(logp).all():
+            guard.count("probe: non-finite scores")
+            return {}
+        return self.score(logp)
 
     def __call__(self, teacher: Any) -> dict[str, float]:
         """The agreement metrics of ``teacher`` (anything with ``action_logprobs``)."""

@@ -1,8 +1,9 @@
 """The word-level tokenizer of the embedded ``tiny`` teacher, over the BabyAI vocabulary.
 
 Every word the prompts of our tasks can contain (prompt frame, BabyAI-Text sentences,
-missions of the BabyAI/MiniGrid families, action strings) gets one id; the vocabulary is
-the sorted word set after four special tokens, so it is the same on every machine.
+missions of the BabyAI/MiniGrid families, action strings; the list is C++'s
+``_core.PROMPT_WORDS``) gets one id: the sorted word set after four special tokens, so it
+is the same on every machine.
 Text is lower-cased and split on whitespace and punctuation; unknown words map to <unk>.
 """
 
@@ -10,27 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from bidir_core import _core
+
 __all__ = ["SPECIAL_TOKENS", "babyai_tokenizer", "babyai_words"]
 
 SPECIAL_TOKENS: tuple[str, ...] = ("<pad>", "</s>", "<unk>", "<s>")
 
-_PROMPT = "goal of the agent : observation , action"
-_OBJECTS = "unseen empty wall floor door key ball box goal lava agent"
-_COLORS = "red green blue purple yellow grey"
-_DOOR_STATES = "open closed locked"
-_SENTENCES = "you see a an carry step steps left right and forward"
-_MISSIONS = (
-    "go to the a pick up put next open use key and then get goal square after "
-    "in front of behind your it object"
-)
-_ACTIONS = "turn left right go forward pick up drop toggle done"
-_NUMBERS = " ".join(str(n) for n in range(20))
-
-
 def babyai_words() -> list[str]:
-    """Return the sorted BabyAI vocabulary (without special tokens)."""
-    groups = (_PROMPT, _OBJECTS, _COLORS, _DOOR_STATES, _SENTENCES, _MISSIONS, _ACTIONS, _NUMBERS)
-    return sorted({word for group in groups for word in group.split()})
+    """Return the sorted BabyAI vocabulary (without special tokens; from C++ ``vocab.h``)."""
+    return list(_core.PROMPT_WORDS)
 
 
 def babyai_tokenizer() -> Any:

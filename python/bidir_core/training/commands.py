@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import dataclasses
-import inspect
 import json
 import signal
 import sys
-import textwrap
 import threading
 import time
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,41 +19,39 @@ from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import available_modes
 from bidir_core.training.modes import TeacherModeConfig
 from bidir_core.training.config import TrainConfig
+from bidir_core.validation import field_help
 
-__all__ = ["add_training_commands", "field_docs"]
+__all__ = ["add_training_commands"]
 
-# Fields whose flag is not --field-name (the teacher's backend is --teacher-backend, so that
-# `bidir experiment paper --backend` can name the grid's).
-_RENAMED = {"total_frames": "--frames", "name": "--teacher", "backend": "--teacher-backend"}
+# Flags that are not --field-name, by argparse dest (config prefix + field name). The
+# teacher's backend is --teacher-backend, so that `bidir experiment paper --backend` can
+# name the grid's.
+_RENAMED = {"cfg_total_frames": "--frames", "teacher_name": "--teacher",
+            "teacher_backend": "--teacher-backend", "ppo_backend": "--ppo-backend"}
+_PREFIXES = ("cfg_", "ppo_", "teacher_")
+
+
+def _flag(dest: str) -> str:
+    """The command-line flag of an argparse dest."""
+    if dest in _RENAMED:
+        return _RENAMED[dest]
+    name = next((dest[len(p):] for p in _PREFIXES if dest.startswith(p)), dest)
+    return "--" + name.replace("_", "-")
 _NOT_FLAGS = {"ppo", "mode", "teacher"}
-
-
-def field_docs(cls: type) -> dict[str, str]:
-    """The attribute docstrings of a dataclass's fields (the string after each field)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            docs[node.target.id] = nxt.value.value.strip().replace("``", "`")
-    return docs
 
 
 def _add_fields(
     group: argparse._ArgumentGroup, cls: type, prefix: str, skip: tuple[str, ...] = ()
 ) -> None:
-    docs = field_docs(cls)
+    """Add a --flag per field of the config dataclass ``cls``: its docstring as help, its
+    type (choices for a Literal) from the annotation."""
+    docs = field_help(cls)
     defaults = cls()
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in _NOT_FLAGS or f.name in skip:
             continue
-        flag = _RENAMED.get(f.name, "--" + f.name.replace("_", "-"))
+        flag = _flag(prefix + f.name)
         default = getattr(defaults, f.name)
         # argparse %-formats help strings: a "%" of the docstring must reach it as "%%"
         help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
@@ -64,6 +60,9 @@ def _add_fields(
             group.add_argument(
                 flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
+        elif typing.get_origin(hints[f.name]) is typing.Literal:
+            group.add_argument(flag, dest=dest, choices=typing.get_args(hints[f.name]),
+                               default=None, help=help_text)
         else:
             kind = float if default is None or isinstance(default, float) else type(default)
             group.add_argument(
@@ -84,13 +83,13 @@ def _config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]
             continue
         if key.startswith("cfg_"):
             train[key[4:]] = value
-            given.append(key[4:])
         elif key.startswith("ppo_"):
             ppo[key[4:]] = value
-            given.append(key[4:])
         elif key.startswith("teacher_"):
             teacher[key[8:]] = value
-            given.append(key[8:])
+        else:
+            continue
+        given.append(key)
     if args.mode is not None:
         train["mode"] = args.mode
         given.append("mode")
@@ -168,7 +167,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.run_dir is not None:
             given.append("run_dir")
         if given:
-            flags = ", ".join(_RENAMED.get(g, "--" + g.replace("_", "-")) for g in given)
+            flags = ", ".join(_flag(g) for g in given)
             raise ValueError(f"--resume continues a run with its saved config; drop {flags}")
         try:
             trainer = Trainer.resume(args.resume, progress=progress)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
+from bidir_core.ppo import AtLeast1
 from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import TEACHER_MODES, TeacherModeConfig, available_modes
+from bidir_core.training.modes.config import AtLeast0
+from bidir_core.validation import RULES, Field, check_fields
 from bidir_core.vector_env import DEFAULT_TASK, _check_task
 
 __all__ = ["DEFAULT_TASK", "METRIC_COLUMNS", "TrainConfig", "build_network"]
@@ -50,35 +53,37 @@ METRIC_COLUMNS = (
 class TrainConfig:
     """Everything that defines a training run (saved as config.json in the run folder)."""
 
+    __pydantic_config__ = RULES
+
     task: str = DEFAULT_TASK
     """Task id (see ``bidir tasks``)."""
     mode: str = "bidir"
     """Training mode: ppo, teach, bidir or glam (see ``training.modes``)."""
-    seed: int = 0
+    seed: AtLeast0 = 0
     """Seed of the network, the action sampling and env 0 (env i gets seed + i)."""
-    num_envs: int = 16
+    num_envs: AtLeast1 = 16
     """Environments stepped in parallel."""
-    steps_per_iteration: int = 256
+    steps_per_iteration: AtLeast1 = 256
     """Frames per PPO update, all envs together (a multiple of num_envs)."""
-    total_frames: int = 100_000
+    total_frames: AtLeast1 = 100_000
     """Frames to train for (rounded up to whole iterations)."""
-    checkpoint_every: int = 25
+    checkpoint_every: AtLeast1 = 25
     """Iterations between checkpoints (one is also written at the end)."""
-    rolling_window: int = 100
+    rolling_window: AtLeast1 = 100
     """Episodes in the rolling success rate and return (of the behaviour policy)."""
-    student_eval_every: int = 10
+    student_eval_every: AtLeast0 = 10
     """Iterations between evaluations of the student alone on fresh episodes (and the last; 0: never)."""
-    student_eval_episodes: int = 128
+    student_eval_episodes: AtLeast1 = 128
     """Fresh episodes per evaluation of the student alone (sampled and greedy actions each)."""
-    env_groups: int = 1
+    env_groups: Annotated[int, Field(ge=1, le=2)] = 1
     """2: step one half of the envs in a thread while the network infers on the other."""
-    env_threads: int = 1
+    env_threads: AtLeast1 = 1
     """C++ threads per env group."""
-    torch_threads: int = 1
+    torch_threads: AtLeast1 = 1
     """torch intra-op threads."""
-    max_mission_tokens: int = 24
+    max_mission_tokens: AtLeast1 = 24
     """Longest mission in words."""
-    hidden: int = 64
+    hidden: AtLeast1 = 64
     """Width of the student's MLP."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
@@ -97,34 +102,14 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ValueError / TypeError naming the first bad field; return self."""
+        if isinstance(self.teacher, dict):
+            self.teacher = TeacherModeConfig.from_dict(self.teacher)
+        check_fields(self)
         _check_task(self.task)
         if self.mode not in available_modes():
             raise ValueError(
                 f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"
             )
-        ints = {
-            "seed": 0,
-            "num_envs": 1,
-            "steps_per_iteration": 1,
-            "total_frames": 1,
-            "checkpoint_every": 1,
-            "rolling_window": 1,
-            "student_eval_every": 0,
-            "student_eval_episodes": 1,
-            "env_groups": 1,
-            "env_threads": 1,
-            "torch_threads": 1,
-            "max_mission_tokens": 1,
-            "hidden": 1,
-        }
-        for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-        if self.env_groups > 2:
-            raise ValueError(f"env_groups must be 1 or 2, got {self.env_groups}")
         if self.num_envs < self.env_groups:
             raise ValueError(
                 f"num_envs ({self.num_envs}) must be >= env_groups ({self.env_groups})"
@@ -140,8 +125,6 @@ class TrainConfig:
                 f"steps_per_iteration ({self.steps_per_iteration})"
             )
         self.ppo.validate()
-        if isinstance(self.teacher, dict):
-            self.teacher = TeacherModeConfig.from_dict(self.teacher)
         self.teacher.validate()
         return self
 

@@ -5,8 +5,8 @@ the rollout. Here a spawned child process builds its own replica of the teacher 
 picklable ``factory`` and scores the batches; the parent keeps the teacher that learns.
 Whenever the parent's ``teacher.version`` moves on, the trainable weights travel to the
 child before its next batch, and the child's answers carry the version they were made
-with. ``postprocess(prompts, logp)`` (e.g. the feedback table's correction) runs in the
-parent on each answer.
+with. ``postprocess(prompts, logp, keys)`` (e.g. the feedback table's correction; ``keys``
+are the prompts' hashes) runs in the parent on each answer.
 
 In the parent, one feeder thread forms batches (one in the child at a time) and one
 reader thread collects answers; both sleep on pipes and take the GIL only to move data.
@@ -91,7 +91,7 @@ class ProcessTeacherBackend:
         max_wait: float = 0.002,
         max_restarts: int = 3,
         start_timeout: float = 600.0,
-        postprocess: Callable[[list[str], np.ndarray], np.ndarray] | None = None,
+        postprocess: Callable[[list[str], np.ndarray, np.ndarray], np.ndarray] | None = None,
         name: str = "teacher",
     ) -> None:
         _check_teacher(teacher)
@@ -294,7 +294,7 @@ class ProcessTeacherBackend:
             _, _, logp, version, _, error = msg
             if logp is not None:
                 if self._postprocess is not None:
-                    logp = self._postprocess(prompts, logp)
+                    logp = self._postprocess(prompts, logp, np.array(keys, np.uint64))
                 probs, ok = logprobs_to_probs(logp, len(prompts), self.num_teacher_actions,
                                               self.num_actions)
                 if not ok.all():

@@ -46,8 +46,7 @@ class BidirMode(TeachMode):
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
-        from bidir_core.teacher.learner import TeacherPPO
+        from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig
 
         tc = self.tc
         self.aggregator = FeedbackAggregator(
@@ -62,10 +61,10 @@ class BidirMode(TeachMode):
             self.learner = TeacherPPO(
                 self.teacher,
                 TeacherPPOConfig(
-                    lr=tc.teacher_lr,
+                    learning_rate=tc.teacher_lr,
                     **lora_ppo_fields(tc.lora),
-                    epochs=tc.teacher_epochs,
-                    entropy_coef=tc.teacher_entropy_coef,
+                    update_epochs=tc.teacher_epochs,
+                    ent_coef=tc.teacher_entropy_coef,
                     seed=config.seed,
                 ),
             )

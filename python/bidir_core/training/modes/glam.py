@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from bidir_core import _core
+from bidir_core.ppo import shared_ppo_fields
 from bidir_core.teacher.guard import TeacherGuard, finite_rows
 from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, UpdateContext, register_mode
@@ -138,8 +139,7 @@ class GlamMode(ModeHooks):
 
     def __init__(self, config: Any) -> None:
         from bidir_core.teacher import actions_for_task, load_teacher
-        from bidir_core.teacher.learner import PPOConfig as TeacherPPOConfig
-        from bidir_core.teacher.learner import TeacherPPO
+        from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig
 
         tc: TeacherModeConfig = config.teacher.validate()
         ppo = config.ppo
@@ -157,16 +157,9 @@ class GlamMode(ModeHooks):
         self.learner = TeacherPPO(
             self.teacher,
             TeacherPPOConfig(
-                lr=tc.teacher_lr,
+                **{**shared_ppo_fields(ppo), "learning_rate": tc.teacher_lr},
                 **lora_ppo_fields(tc.lora),
-                clip=ppo.clip_coef,
-                epochs=ppo.update_epochs,
                 minibatch_size=-(-config.steps_per_iteration // ppo.num_minibatches),
-                entropy_coef=ppo.ent_coef,
-                value_coef=ppo.vf_coef,
-                value_clip=ppo.clip_coef if ppo.clip_vloss else None,
-                max_grad_norm=ppo.max_grad_norm,
-                normalize_advantages=ppo.norm_adv,
                 value_head=True,
                 seed=config.seed,
             ),
@@ -178,13 +171,7 @@ class GlamMode(ModeHooks):
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
-        ok, logp = self.guard.call("probe", self.teacher.action_logprobs, self.oracle_probe.prompts)
-        if not ok:
-            return {}
-        if not finite_rows(logp).all():
-            self.guard.count("probe: non-finite scores")
-            return {}
-        return self.oracle_probe.score(logp)
+        return self.oracle_probe.guarded(self.guard, self.teacher.action_logprobs)
 
     def sim_steps(self) -> int:
         return self.oracle_probe.sim_steps
@@ -236,7 +223,7 @@ class GlamMode(ModeHooks):
                 value_loss=res["value_loss"],
                 entropy=res["entropy"],
                 approx_kl=res["approx_kl"],
-                clipfrac=res["clip_frac"],
+                clipfrac=res["clipfrac"],
                 teacher_version=res["version"],
             )
         out.update(

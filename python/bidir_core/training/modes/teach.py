@@ -114,13 +114,7 @@ class TeachMode(ModeHooks):
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""
-        ok, logp = self.guard.call("probe", self.policy.action_logprobs, self.oracle_probe.prompts)
-        if not ok:
-            return {}
-        if not finite_rows(logp).all():
-            self.guard.count("probe: non-finite scores")
-            return {}
-        return self.oracle_probe.score(logp)
+        return self.oracle_probe.guarded(self.guard, self.policy.action_logprobs)
 
     def sim_steps(self) -> int:
         return self._sim_steps
