@@ -139,7 +139,9 @@ def run_sync(teacher, args) -> dict:
     return {"seconds": elapsed, "steps": steps, "answers": answers, "coverage": 1.0}
 
 
-def run_async(teacher, args) -> dict:
+def run_async(teacher, args, backend=None) -> dict:
+    """The never-waiting rollout loop against the service (on ``backend``, default its
+    own thread) for args.seconds."""
     env = bidir_core.make_vec(args.task, args.num_envs, seed=args.seed)
     obs, _ = env.reset()
     student = Student()
@@ -152,6 +154,7 @@ def run_async(teacher, args) -> dict:
         max_batch=args.max_batch,
         max_wait=args.max_wait,
         timeout=args.timeout,
+        backend=backend,
     ) as svc:
         start = time.perf_counter()
         while True:

@@ -91,7 +91,7 @@ def test_bad_ray_grid_flags_are_clear_errors(tmp_path, capsys):
     assert main([*argv, "--address", "10.0.0.1:6379"]) == 2
     assert "--address needs --backend ray" in capsys.readouterr().err
     assert main([*argv, "--backend", "ray", "--run-cpus", "0"]) == 2
-    assert "--run-cpus must be a number > 0" in capsys.readouterr().err
+    assert "--run-cpus must be > 0" in capsys.readouterr().err
     assert not (tmp_path / "exp").exists()
 
 
@@ -243,3 +243,35 @@ def test_close_shuts_down_the_ray_it_started_and_leaves_nothing_behind(tmp_path)
     assert "CLEAN" in done.stdout
     pids = [int(p) for p in done.stdout.split("PIDS", 1)[1].split("\n", 1)[0].split()]
     assert not any(_alive(p) for p in pids)
+
+
+@pytest.mark.slow  # a `bidir train` process
+def test_a_grid_task_passes_ctrl_c_on_to_its_run_through_the_stop_file(tmp_path):
+    import threading
+
+    from bidir_core.experiment.ray_backend import train_run
+
+    (tmp_path / "experiment.json").write_text("{}")
+    run_dir, log = tmp_path / "runs" / "ppo-s0", tmp_path / "ppo-s0.log"
+    argv = ["train", "--mode", "ppo", "--task", TASK, "--frames", str(256 * 10_000),
+            "--steps-per-iteration", "256", "--num-envs", "8", "--run-dir", str(run_dir),
+            "--quiet"]  # fmt: skip
+    result = []
+    worker = threading.Thread(target=lambda: result.append(
+        train_run(argv, str(log), str(tmp_path), "")))
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not (run_dir / "metrics.jsonl").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until it trains
+    (tmp_path / "ppo-s0.stop").write_text("stop\n")  # what RayLauncher.interrupt appends
+    worker.join(120)
+    assert result == [(130, None)]
+    assert "interrupted:" in log.read_text()
+    assert 0 < read_metrics(run_dir)[-1]["iteration"] < 10_000
+
+
+def test_a_grid_task_refuses_an_experiment_folder_it_cannot_see(tmp_path):
+    from bidir_core.experiment.ray_backend import train_run
+
+    code, why = train_run(["train"], str(tmp_path / "x.log"), str(tmp_path / "elsewhere"), "")
+    assert code == 2 and "is not visible on node" in why and "shared filesystem" in why

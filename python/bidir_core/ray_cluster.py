@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 from typing import Any
 
 __all__ = ["connect", "import_ray", "parse_resources", "ray_resources"]
@@ -35,10 +37,18 @@ def connect(address: str | None = None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address is not None and not isinstance(address, str):
         raise TypeError(f"the Ray address must be a string, got {type(address).__name__}")
+    # ray.init replaces the SIGTERM handler with one that kills the process; the caller's
+    # (the experiment runner's Ctrl-C for SIGTERM, the trainer's checkpoint) must stay.
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     except ConnectionError as err:
         raise ConnectionError(f"cannot reach the Ray cluster at {address}: {err}") from None
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for s, h in handlers.items():
+                if h is not None:
+                    signal.signal(s, h)
     return True
 
 
