@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
-#include <queue>
-#include <tuple>
 #include <vector>
 
 #include "env/grid_env.h"
@@ -19,6 +16,8 @@ constexpr int kBlockerCarryingCost = 7;
 // Extra cost of a locked door whose key is not in hand (only in the kAnyLock search that
 // finds which locked door is in the way).
 constexpr int kLockedCost = 50;
+// Buckets of the search's queue: more than the largest step cost.
+constexpr int kBuckets = 64;
 // Nesting bound of "open this locked door first" (chains of locked doors and keys).
 constexpr int kMaxDepth = 8;
 
@@ -75,8 +74,9 @@ class Planner {
   // Cheapest path to a state whose front cell satisfies goal(front cell).
   // With any_dir the search starts from every direction of the agent's cell: its cells
   // do not depend on where the agent looks (the way a drop must keep free).
-  Path Search(const std::function<bool(int)>& goal, bool blockers, Locks locks,
-              const Mask* ignore = nullptr, bool any_dir = false) const;
+  template <typename Goal>
+  Path Search(const Goal& goal, bool blockers, Locks locks, const Mask* ignore = nullptr,
+              bool any_dir = false) const;
   Path SearchFacing(const Mask& targets, bool blockers, Locks locks,
                     const Mask* ignore = nullptr, bool any_dir = false) const {
     return Search([&](int c) { return targets[c] != 0; }, blockers, locks, ignore, any_dir);
@@ -91,7 +91,7 @@ class Planner {
   int Step(const Path& p) const;
   // Whether an object dropped on c leaves its neighbourhood connected (BabyAIBot's rule).
   bool DropKeepsWayFree(int c) const;
-  // With stay, a cell next to the agent is preferred (reached by turning only).
+  // With stay, a cell next to the agent (reached by turning only) off the way comes first.
   int DropOff(const Mask& exclude, bool stay = false) const;
   int ClearOrStep(const Path& p, int blocker, const Mask& exclude) const;
   int Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const;
@@ -150,8 +150,9 @@ int Planner::EnterCost(int c, bool blockers, Locks locks, const Mask* ignore) co
   }
 }
 
-Path Planner::Search(const std::function<bool(int)>& goal, bool blockers, Locks locks,
-                     const Mask* ignore, bool any_dir) const {
+template <typename Goal>
+Path Planner::Search(const Goal& goal, bool blockers, Locks locks, const Mask* ignore,
+                     bool any_dir) const {
   Path out;
   auto front_of = [&](int s) {
     const int c = s >> 2, d = s & 3;
@@ -165,54 +166,62 @@ Path Planner::Search(const std::function<bool(int)>& goal, bool blockers, Locks 
     out.goal_cell = f0;
     return out;
   }
-  const size_t n = static_cast<size_t>(w_) * h_ * 4;
-  std::vector<int> dist(n, -1), prev(n, -1);
-  std::vector<int8_t> how(n, -1);
-  // (cost, insertion order, state): ties leave in insertion order, which follows the
-  // action order left, right, forward, so the answer is deterministic.
-  using Item = std::tuple<int, int, int>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
-  int order = 0;
+  // Dial's algorithm: edge costs are small integers, so a ring of FIFO buckets is the
+  // priority queue. Ties leave in insertion order, which follows the action order left,
+  // right, forward, so the answer is deterministic.
+  static thread_local std::vector<int> dist, prev, enter;
+  static thread_local std::vector<int8_t> how;
+  static thread_local std::vector<std::vector<int>> buckets(kBuckets);
+  const int cells = w_ * h_;
+  const size_t n = static_cast<size_t>(cells) * 4;
+  dist.assign(n, -1);
+  prev.assign(n, -1);
+  how.assign(n, -1);
+  enter.resize(cells);
+  for (int c = 0; c < cells; ++c) enter[c] = EnterCost(c, blockers, locks, ignore);
+  for (auto& b : buckets) b.clear();
+  size_t queued = 0;
   for (int d = 0; d < 4; ++d) {
     const int s = any_dir ? Cell(env_.agent) * 4 + d : start;
     if (dist[s] == 0) continue;
     dist[s] = 0;
-    queue.emplace(0, order++, s);
+    buckets[0].push_back(s);
+    ++queued;
   }
   int end = -1;
-  while (!queue.empty()) {
-    const auto [cost, ord, s] = queue.top();
-    queue.pop();
-    (void)ord;
-    if (cost != dist[s]) continue;
-    if (s != start || any_dir) {
+  for (int cost = 0; queued > 0 && end < 0; ++cost) {
+    std::vector<int>& bucket = buckets[cost % kBuckets];
+    for (size_t i = 0; i < bucket.size() && end < 0; ++i) {
+      const int s = bucket[i];
+      --queued;
+      if (dist[s] != cost) continue;
       const int f = front_of(s);
-      if (f >= 0 && goal(f)) {
+      if ((s != start || any_dir) && f >= 0 && goal(f)) {
         end = s;
         out.goal_cell = f;
         break;
       }
-    }
-    const int c = s >> 2, d = s & 3;
-    for (int action : {kLeft, kRight, kForward}) {
-      int ns, step;
-      if (action == kForward) {
-        const int f = front_of(s);
-        if (f < 0) continue;
-        step = EnterCost(f, blockers, locks, ignore);
-        if (step < 0) continue;
-        ns = f * 4 + d;
-      } else {
-        ns = c * 4 + (action == kLeft ? (d + 3) & 3 : (d + 1) & 3);
-        step = 1;
+      const int c = s >> 2, d = s & 3;
+      for (int action : {kLeft, kRight, kForward}) {
+        int ns, step;
+        if (action == kForward) {
+          if (f < 0 || enter[f] < 0) continue;
+          step = enter[f];
+          ns = f * 4 + d;
+        } else {
+          ns = c * 4 + (action == kLeft ? (d + 3) & 3 : (d + 1) & 3);
+          step = 1;
+        }
+        const int nc = cost + step;
+        if (dist[ns] >= 0 && dist[ns] <= nc) continue;
+        dist[ns] = nc;
+        prev[ns] = s;
+        how[ns] = static_cast<int8_t>(action);
+        buckets[nc % kBuckets].push_back(ns);
+        ++queued;
       }
-      const int nc = cost + step;
-      if (dist[ns] >= 0 && dist[ns] <= nc) continue;
-      dist[ns] = nc;
-      prev[ns] = s;
-      how[ns] = static_cast<int8_t>(action);
-      queue.emplace(nc, order++, ns);
     }
+    bucket.clear();
   }
   if (end < 0) return out;
   out.found = true;
@@ -274,38 +283,48 @@ bool Planner::DropKeepsWayFree(int c) const {
 int Planner::DropOff(const Mask& exclude, bool stay) const {
   const int agent = Cell(env_.agent);
   auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty(); };
-  const std::function<bool(int)> tiers[3] = {
-      [&](int c) { return free_cell(c) && !exclude[c] && DropKeepsWayFree(c); },
-      [&](int c) { return free_cell(c) && !exclude[c]; },
-      [&](int c) { return free_cell(c); },
+  // Tier 0: off the way, nothing cut off; 1: off the way; 2: any free cell.
+  auto goal = [&](int tier) {
+    return [&, tier](int c) {
+      return free_cell(c) && (tier == 2 || !exclude[c]) && (tier > 0 || DropKeepsWayFree(c));
+    };
   };
   if (stay) {
     // Only turning: front, left, right, behind (a turn is left or right).
     const int d = env_.agent_dir;
     const int order[4] = {d, (d + 3) & 3, (d + 1) & 3, (d + 2) & 3};
     const int action[4] = {kDrop, kLeft, kRight, kLeft};
-    for (const auto& goal : tiers) {
+    for (int tier = 0; tier < 2; ++tier) {
       for (int i = 0; i < 4; ++i) {
         const int x = env_.agent.x + kDirDx[order[i]], y = env_.agent.y + kDirDy[order[i]];
-        if (env_.grid.InBounds(x, y) && goal(y * w_ + x)) return action[i];
+        if (env_.grid.InBounds(x, y) && goal(tier)(y * w_ + x)) return action[i];
       }
     }
   }
-  for (const auto& goal : tiers) {
-    const Path p = Search(goal, false, Locks::kHeldKey);
+  for (int tier = 0; tier < 3; ++tier) {
+    const Path p = Search(goal(tier), false, Locks::kHeldKey);
     if (p.found) return p.at_goal ? kDrop : Step(p);
   }
   return kDone;
 }
 
 // Along p, up to the blocker: facing it, free the hands (dropping off the way) or lift it.
-// Along p, up to the object in its way: next to it, free the hands (dropping off the
-// way) and lift it. Whether the hands are freed depends on the agent's cell only (not on
-// where it looks), so turning to drop never undoes itself.
+// The way p is blocked by an object: free the hands first (dropping what they hold off
+// the way), then go up to the object and lift it. Freeing the hands depends only on the
+// hands, not on where the agent stands or looks, so walking off to drop never undoes
+// itself.
 int Planner::ClearOrStep(const Path& p, int blocker, const Mask& exclude) const {
-  if (p.cells.empty() || p.cells[0] != blocker) return Step(p);
-  if (env_.Carrying()) return DropOff(exclude, true);
-  return Facing(blocker) ? kPickup : Step(p);
+  if (env_.Carrying()) {
+    // A carried key that unlocks a door before the object is used first.
+    for (int c : p.cells) {
+      if (c == blocker) break;
+      const bidir::Cell& cell = At(c);
+      if (cell.type == kDoor && cell.state == kDoorLocked && HoldsKeyOf(cell)) return Step(p);
+    }
+    return DropOff(exclude, true);
+  }
+  if (p.cells[0] == blocker && Facing(blocker)) return kPickup;
+  return Step(p);
 }
 
 int Planner::Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const {
@@ -341,6 +360,8 @@ int Planner::Achieve(const Mask& targets, int arrive, bool free_hands, const Mas
                      int depth) const {
   const Path p = SearchFacing(targets, true, Locks::kHeldKey);
   if (p.found) {
+    // Only a carried object is ever dropped, so the way to keep free is only needed then.
+    if (!env_.Carrying()) return Follow(p, arrive, free_hands, exclude);
     return Follow(p, arrive, free_hands, WithWay(exclude, targets, Locks::kHeldKey));
   }
   const Path q = SearchFacing(targets, true, Locks::kAny);
@@ -359,7 +380,7 @@ int Planner::OpenLocked(int door, const Mask& exclude, int depth) const {
     const int other = q.found ? FirstLockedInTheWay(q) : -1;
     return other < 0 ? kDone : OpenLocked(other, exclude, depth + 1);
   }
-  const Mask keep = WithWay(exclude, target, Locks::kHeldKey);
+  const Mask keep = env_.Carrying() ? WithWay(exclude, target, Locks::kHeldKey) : exclude;
   if (HoldsKeyOf(At(door))) return Follow(p, kToggle, false, keep);
   const int blocker = FirstBlocker(p);
   if (blocker >= 0) return ClearOrStep(p, blocker, keep);
@@ -436,7 +457,7 @@ int Planner::PutNext(const InstrNode& n) const {
   // Clear the route to the fixed object while the hands are free, then fetch the object.
   const Mask moves = MaskOf(Positions(st.descs[n.desc]));
   const Path route = SearchFacing(spots, true, Locks::kHeldKey, &moves);
-  const Mask keep = WithWay(Empty(), spots, Locks::kHeldKey, &moves);
+  const Mask keep = env_.Carrying() ? WithWay(Empty(), spots, Locks::kHeldKey, &moves) : Empty();
   if (route.found) {
     for (int c : route.cells) {
       if (moves[c]) break;  // the route passes the object: fetch it first
