@@ -84,7 +84,9 @@ class Planner {
   // exclude plus the cells of the way to targets (a direction-free search).
   Mask WithWay(Mask exclude, const Mask& targets, Locks locks,
                const Mask* ignore = nullptr) const {
-    for (int c : SearchFacing(targets, true, locks, ignore, true).cells) exclude[c] = 1;
+    const Path way = SearchFacing(targets, true, locks, ignore, true);
+    for (int c : way.cells) exclude[c] = 1;
+    if (way.goal_cell >= 0) exclude[way.goal_cell] = 1;
     return exclude;
   }
   int FirstBlocker(const Path& p) const;
@@ -457,7 +459,8 @@ int Planner::PutNext(const InstrNode& n) const {
   // Clear the route to the fixed object while the hands are free, then fetch the object.
   const Mask moves = MaskOf(Positions(st.descs[n.desc]));
   const Path route = SearchFacing(spots, true, Locks::kHeldKey, &moves);
-  const Mask keep = env_.Carrying() ? WithWay(Empty(), spots, Locks::kHeldKey, &moves) : Empty();
+  // Nothing is dropped on a spot or on the way to one.
+  const Mask keep = env_.Carrying() ? WithWay(spots, spots, Locks::kHeldKey, &moves) : Empty();
   if (route.found) {
     for (int c : route.cells) {
       if (moves[c]) break;  // the route passes the object: fetch it first
