@@ -384,8 +384,6 @@ int Planner::OpenLocked(int door, const Mask& exclude, int depth) const {
   }
   const Mask keep = env_.Carrying() ? WithWay(exclude, target, Locks::kHeldKey) : exclude;
   if (HoldsKeyOf(At(door))) return Follow(p, kToggle, false, keep);
-  const int blocker = FirstBlocker(p);
-  if (blocker >= 0) return ClearOrStep(p, blocker, keep);
   std::vector<int> keys, boxes;
   const uint8_t color = At(door).color;
   for (int c = 0; c < w_ * h_; ++c) {
@@ -395,8 +393,18 @@ int Planner::OpenLocked(int door, const Mask& exclude, int depth) const {
       boxes.push_back(c);
     }
   }
+  const bidir::Cell& held = env_.carrying;
+  if (held.type == kBox && held.inner_type == kKey && held.inner_color == color) {
+    return DropOff(keep);  // lifted out of the way: put down, to be opened
+  }
+  // A key in a box is let out first (the box may be what blocks the way).
+  if (keys.empty() && !boxes.empty()) {
+    return Achieve(MaskOf(boxes), kToggle, false, keep, depth + 1);
+  }
+  // Clear the way to the door before fetching the key, so the key is carried only once.
+  const int blocker = FirstBlocker(p);
+  if (blocker >= 0) return ClearOrStep(p, blocker, keep);
   if (!keys.empty()) return Achieve(MaskOf(keys), kPickup, true, keep, depth + 1);
-  if (!boxes.empty()) return Achieve(MaskOf(boxes), kToggle, false, keep, depth + 1);
   return kDone;
 }
 
