@@ -2,12 +2,17 @@
 
 For each level, episodes from seeds 0..E-1 (env i of make_vec(task, E).reset(seed=0) plays
 the episode of gymnasium.make(task).reset(seed=i)) are driven to their end by each oracle
-alone: ours is env.expert_actions() (C++, the whole grid known, no blocker moving), the
-peer is minigrid.utils.baby_ai_bot.BabyAIBot (Python, explores what it has not seen, moves
-blockers). Success = the episode ends with a positive reward. Also reports mean episode
-length on successes and the wall time of each.
+alone: ours is env.expert_actions() (C++, the whole grid known, replanned from the state
+at every step), the peer is minigrid.utils.baby_ai_bot.BabyAIBot (Python, explores what it
+has not seen). Success = the episode ends with a positive reward. Reported per level:
+success rates, mean episode length of the solved episodes, and mean length over the
+episodes both solved (the like-for-like length comparison).
 
-Usage: python bench/bench_oracle.py [--episodes 20] [--tasks ID ...] [--markdown]
+BabyAIBot is slow, so its per-seed results are cached in a JSON file (--cache) and a run
+can be split: `--bot-only` fills the cache, level by level, resuming where it stopped.
+
+Usage: python bench/bench_oracle.py [--episodes 200] [--tasks ID ...] [--markdown]
+       [--cache FILE] [--bot-only] [--skip-bot]
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
+import os
 import sys
 import time
 
 import numpy as np
 
 
-def run_ours(task: str, episodes: int) -> tuple[float, float, float]:
+def run_ours(task: str, episodes: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-episode success and length of expert_actions() on seeds 0..episodes-1."""
     import bidir_core
 
     env = bidir_core.make_vec(task, episodes)
@@ -40,70 +48,130 @@ def run_ours(task: str, episodes: int) -> tuple[float, float, float]:
         done |= ended
     seconds = time.perf_counter() - t0
     env.close()
-    mean_len = float(length[success].mean()) if success.any() else float("nan")
-    return float(success.mean()), mean_len, seconds
+    return success, length, seconds
 
 
-def run_bot(task: str, episodes: int) -> tuple[float, float, float]:
-    import gymnasium as gym
-    import minigrid  # noqa: F401
+def bot_episode(env, seed: int) -> tuple[bool, int]:
+    """One episode of BabyAIBot on gymnasium seed `seed`: (success, length)."""
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
-    env = gym.make(task).unwrapped
-    wins, lengths = 0, []
+    with contextlib.redirect_stdout(io.StringIO()):
+        env.reset(seed=seed)
+    bot = BabyAIBot(env)
+    steps, rew = 0, 0.0
+    try:
+        while True:
+            _, rew, term, trunc, _ = env.step(bot.replan())
+            steps += 1
+            if term or trunc:
+                break
+    except Exception:  # noqa: BLE001 - the bot gives up on some layouts: a failure
+        rew = 0.0
+    return bool(rew > 0), steps
+
+
+def run_bot(task: str, episodes: int, cache: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """BabyAIBot's per-episode success and length, from the cache where it has them."""
+    import gymnasium as gym
+    import minigrid  # noqa: F401
+
+    rows = cache.setdefault(task, {})
+    missing = [s for s in range(episodes) if str(s) not in rows]
     t0 = time.perf_counter()
-    for seed in range(episodes):
-        with contextlib.redirect_stdout(io.StringIO()):
-            env.reset(seed=seed)
-        bot = BabyAIBot(env)
-        steps = 0
-        try:
-            while True:
-                action = bot.replan()
-                _, rew, term, trunc, _ = env.step(action)
-                steps += 1
-                if term or trunc:
-                    break
-        except Exception:  # noqa: BLE001 - the bot gives up on some layouts: a failure
-            rew = 0
-        if rew > 0:
-            wins += 1
-            lengths.append(steps)
+    if missing:
+        env = gym.make(task).unwrapped
+        for seed in missing:
+            rows[str(seed)] = list(bot_episode(env, seed))
+        env.close()
     seconds = time.perf_counter() - t0
-    env.close()
-    return wins / episodes, float(np.mean(lengths)) if lengths else float("nan"), seconds
+    success = np.array([rows[str(s)][0] for s in range(episodes)], bool)
+    length = np.array([rows[str(s)][1] for s in range(episodes)], int)
+    return success, length, seconds
+
+
+def load_cache(path: str | None) -> dict:
+    if path and os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def save_cache(path: str | None, cache: dict) -> None:
+    if not path:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cache, f)
+    os.replace(tmp, path)
+
+
+def mean_or_nan(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else float("nan")
 
 
 def main(argv: list[str] | None = None) -> None:
-    import bidir_core
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--tasks", nargs="*", default=None, help="default: every BabyAI id")
+    p.add_argument("--cache", default=None, help="JSON file of BabyAIBot's per-seed results")
     p.add_argument("--skip-bot", action="store_true", help="ours only")
+    p.add_argument("--bot-only", action="store_true", help="fill the bot cache, no table")
     p.add_argument("--markdown", action="store_true")
     args = p.parse_args(argv)
-    tasks = args.tasks or sorted(t for t in bidir_core.list_tasks() if t.startswith("BabyAI"))
+    if not args.bot_only:
+        import bidir_core
+    if args.tasks:
+        tasks = args.tasks
+    elif args.bot_only:  # the same ids, without needing the extension
+        import gymnasium as gym
+        import minigrid  # noqa: F401
+
+        tasks = sorted(t for t in gym.registry if t.startswith("BabyAI"))
+    else:
+        tasks = sorted(t for t in bidir_core.list_tasks() if t.startswith("BabyAI"))
+    cache = load_cache(args.cache)
+    if args.bot_only:
+        for task in tasks:
+            _, _, sec = run_bot(task, args.episodes, cache)
+            save_cache(args.cache, cache)
+            print(f"# {task} bot done ({sec:.1f} s)", file=sys.stderr, flush=True)
+        return
+    head = ["task", "ours success", "bot success", "ours mean len", "bot mean len",
+            "both solved: ours len", "both solved: bot len", "ours s", "bot s", ""]
     rows = []
     for task in tasks:
-        ours = run_ours(task, args.episodes)
-        bot = (float("nan"),) * 3 if args.skip_bot else run_bot(task, args.episodes)
-        rows.append((task, ours, bot))
+        o_ok, o_len, o_sec = run_ours(task, args.episodes)
+        if args.skip_bot:
+            b_ok, b_len, b_sec = np.zeros(args.episodes, bool), np.zeros(args.episodes, int), 0.0
+        else:
+            b_ok, b_len, b_sec = run_bot(task, args.episodes, cache)
+            save_cache(args.cache, cache)
+        both = o_ok & b_ok
+        flags = []
+        if not args.skip_bot and o_ok.mean() < b_ok.mean():
+            flags.append("**fewer solved**")
+        if not args.skip_bot and mean_or_nan(o_len[o_ok]) > mean_or_nan(b_len[b_ok]):
+            flags.append("**longer**")
+        rows.append((task, o_ok.mean(), b_ok.mean(), mean_or_nan(o_len[o_ok]),
+                     mean_or_nan(b_len[b_ok]), mean_or_nan(o_len[both]),
+                     mean_or_nan(b_len[both]), o_sec, b_sec, " ".join(flags)))
         print(f"# {task} done", file=sys.stderr, flush=True)
-    head = ["task", "ours success", "bot success", "ours mean len", "bot mean len",
-            "ours s", "bot s"]
     if args.markdown:
         print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
+        print("|---|" + "---:|" * (len(head) - 2) + "---|")
     else:
         print("\t".join(head))
-    for task, o, b in rows:
-        cells = [task, f"{o[0]:.2f}", f"{b[0]:.2f}", f"{o[1]:.1f}", f"{b[1]:.1f}", f"{o[2]:.2f}",
-                 f"{b[2]:.2f}"]
+    for r in rows:
+        cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", f"{r[3]:.1f}", f"{r[4]:.1f}", f"{r[5]:.1f}",
+                 f"{r[6]:.1f}", f"{r[7]:.2f}", f"{r[8]:.2f}", r[9]]
         print(("| " + " | ".join(cells) + " |") if args.markdown else "\t".join(cells))
-    ours_mean = np.mean([o[0] for _, o, _ in rows])
-    bot_mean = np.nanmean([b[0] for _, _, b in rows]) if not args.skip_bot else float("nan")
-    print(f"\n# mean success over {len(rows)} levels: ours {ours_mean:.3f}, bot {bot_mean:.3f}")
+    ours = np.mean([r[1] for r in rows])
+    bot = np.mean([r[2] for r in rows])
+    fewer = [r[0] for r in rows if "fewer" in r[9]]
+    longer = [r[0] for r in rows if "longer" in r[9]]
+    print(f"\n# {len(rows)} levels x {args.episodes} seeds: mean success ours {ours:.3f}, "
+          f"bot {bot:.3f}; ours solves fewer on {len(fewer)} levels, is longer on "
+          f"{len(longer)}")
 
 
 if __name__ == "__main__":

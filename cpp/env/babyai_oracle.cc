@@ -1,12 +1,29 @@
 #include "env/babyai_oracle.h"
 
-#include <cstdlib>
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "env/grid_env.h"
 
 namespace bidir {
 namespace {
+
+// Extra cost of stepping through a cell with an object: picking it up, turning, dropping
+// it and turning back (BabyAIBot's lower bound), more when the hands must be freed first.
+constexpr int kBlockerCost = 4;
+constexpr int kBlockerCarryingCost = 7;
+// Extra cost of a locked door whose key is not in hand (only in the kAnyLock search that
+// finds which locked door is in the way).
+constexpr int kLockedCost = 50;
+// Buckets of the search's queue: more than the largest step cost.
+constexpr int kBuckets = 64;
+// Nesting bound of "open this locked door first" (chains of locked doors and keys).
+constexpr int kMaxDepth = 8;
+
+enum class Locks { kHeldKey, kAny };
+
+bool Movable(const Cell& c) { return c.type == kKey || c.type == kBall || c.type == kBox; }
 
 // The first unfinished action node of the tree rooted at idx.
 int ActiveLeaf(const BabyAIState& st, int idx) {
@@ -23,203 +40,474 @@ int ActiveLeaf(const BabyAIState& st, int idx) {
   }
 }
 
-// Current positions (in the grid) of the objects of a description.
-std::vector<Pos> CurrentPositions(const GridEnv& env, const ObjDesc& d) {
-  std::vector<Pos> out;
-  const int w = env.grid.width(), h = env.grid.height();
+struct Path {
+  bool found = false;
+  bool at_goal = false;      // the start state already satisfies the goal
+  int first_action = -1;
+  int goal_cell = -1;        // the cell faced at the end
+  std::vector<int> cells;    // cells entered by the path's forward steps, in order
+};
+
+using Mask = std::vector<uint8_t>;  // one flag per cell (y * width + x)
+
+class Planner {
+ public:
+  explicit Planner(const GridEnv& env)
+      : env_(env), w_(env.grid.width()), h_(env.grid.height()) {}
+
+  int Decide() const;
+
+ private:
+  int Cell(Pos p) const { return p.y * w_ + p.x; }
+  const bidir::Cell& At(int c) const { return env_.grid.At(c % w_, c / w_); }
+  Mask Empty() const { return Mask(static_cast<size_t>(w_) * h_, 0); }
+  bool HoldsKeyOf(const bidir::Cell& door) const {
+    return env_.carrying.type == kKey && env_.carrying.color == door.color;
+  }
+  bool Facing(int c) const { return Cell(env_.FrontPos()) == c; }
+
+  std::vector<int> Positions(const ObjDesc& d) const;
+  Mask MaskOf(const std::vector<int>& cells) const;
+
+  // Cost of stepping into cell c (toggling a door first), -1 when impassable.
+  int EnterCost(int c, bool blockers, Locks locks, const Mask* ignore) const;
+  // Cheapest path to a state whose front cell satisfies goal(front cell).
+  // With any_dir the search starts from every direction of the agent's cell: its cells
+  // do not depend on where the agent looks (the way a drop must keep free).
+  template <typename Goal>
+  Path Search(const Goal& goal, bool blockers, Locks locks, const Mask* ignore = nullptr,
+              bool any_dir = false) const;
+  Path SearchFacing(const Mask& targets, bool blockers, Locks locks,
+                    const Mask* ignore = nullptr, bool any_dir = false) const {
+    return Search([&](int c) { return targets[c] != 0; }, blockers, locks, ignore, any_dir);
+  }
+  // exclude plus the cells of the way to targets (a direction-free search).
+  Mask WithWay(Mask exclude, const Mask& targets, Locks locks,
+               const Mask* ignore = nullptr) const {
+    const Path way = SearchFacing(targets, true, locks, ignore, true);
+    for (int c : way.cells) exclude[c] = 1;
+    if (way.goal_cell >= 0) exclude[way.goal_cell] = 1;
+    return exclude;
+  }
+  int FirstBlocker(const Path& p) const;
+  int Step(const Path& p) const;
+  // Whether an object dropped on c leaves its neighbourhood connected (BabyAIBot's rule).
+  bool DropKeepsWayFree(int c) const;
+  // With stay, a cell next to the agent (reached by turning only) off the way comes first.
+  int DropOff(const Mask& exclude, bool stay = false) const;
+  int ClearOrStep(const Path& p, int blocker, const Mask& exclude) const;
+  int Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const;
+  int Achieve(const Mask& targets, int arrive, bool free_hands, const Mask& exclude,
+              int depth) const;
+  int OpenLocked(int door, const Mask& exclude, int depth) const;
+  int FirstLockedInTheWay(const Path& p) const;
+  // Whether the carried key opens a locked door p goes through.
+  bool UnlocksOnTheWay(const Path& p) const;
+
+  int GoTo(const InstrNode& n) const;
+  int Open(const InstrNode& n) const;
+  int Pickup(const InstrNode& n) const;
+  int PutNext(const InstrNode& n) const;
+
+  const GridEnv& env_;
+  const int w_, h_;
+};
+
+std::vector<int> Planner::Positions(const ObjDesc& d) const {
+  std::vector<int> out;
+  const std::vector<int32_t>& ids = env_.babyai.ids;
   for (int32_t id : d.obj_set) {
-    for (int k = 0; k < w * h; ++k) {
-      if (env.babyai.ids[k] == id) out.push_back({k % w, k / w});
+    for (int k = 0; k < w_ * h_; ++k) {
+      if (ids[k] == id) out.push_back(k);
     }
   }
   return out;
 }
 
-struct Search {
-  const GridEnv& env;
-  bool use_key = true;  // whether the carried key opens locked doors on the way
-  // Door cells may be crossed when closed (toggled first) or locked with its key in hand.
-  bool Passable(int x, int y) const {
-    if (!env.grid.InBounds(x, y)) return false;
-    const Cell& c = env.grid.At(x, y);
-    if (c.type == kDoor) {
-      if (c.state != kDoorLocked) return true;
-      return use_key && env.carrying.type == kKey && env.carrying.color == c.color;
-    }
-    return CanOverlap(c) && c.type != kLava;
+Mask Planner::MaskOf(const std::vector<int>& cells) const {
+  Mask m = Empty();
+  for (int c : cells) m[c] = 1;
+  return m;
+}
+
+int Planner::EnterCost(int c, bool blockers, Locks locks, const Mask* ignore) const {
+  if (ignore != nullptr && (*ignore)[c]) return 1;
+  const bidir::Cell& cell = At(c);
+  switch (cell.type) {
+    case kEmpty:
+    case kFloor:
+    case kGoal:
+      return 1;
+    case kDoor:
+      if (cell.state == kDoorOpen) return 1;
+      if (cell.state == kDoorClosed || HoldsKeyOf(cell)) return 2;
+      return locks == Locks::kAny ? 2 + kLockedCost : -1;
+    case kKey:
+    case kBall:
+    case kBox:
+      if (!blockers) return -1;
+      return 1 + (env_.Carrying() ? kBlockerCarryingCost : kBlockerCost);
+    default:
+      return -1;  // wall, lava
   }
-  // First action of a shortest path to a state satisfying goal(x, y, dir); -1 if none.
-  template <typename Goal>
-  int FirstAction(Goal goal) const {
-    const int w = env.grid.width(), h = env.grid.height();
-    const int start = (env.agent.y * w + env.agent.x) * 4 + env.agent_dir;
-    if (goal(env.agent.x, env.agent.y, env.agent_dir)) return -2;  // already there
-    std::vector<int8_t> first(static_cast<size_t>(w) * h * 4, -1);
-    std::vector<uint8_t> seen(first.size(), 0);
-    std::vector<int> queue{start};
-    seen[start] = 1;
-    for (size_t head = 0; head < queue.size(); ++head) {
-      const int s = queue[head];
-      const int dir = s & 3, cell = s >> 2, x = cell % w, y = cell / w;
+}
+
+template <typename Goal>
+Path Planner::Search(const Goal& goal, bool blockers, Locks locks, const Mask* ignore,
+                     bool any_dir) const {
+  Path out;
+  auto front_of = [&](int s) {
+    const int c = s >> 2, d = s & 3;
+    const int fx = c % w_ + kDirDx[d], fy = c / w_ + kDirDy[d];
+    return env_.grid.InBounds(fx, fy) ? fy * w_ + fx : -1;
+  };
+  const int start = Cell(env_.agent) * 4 + env_.agent_dir;
+  const int f0 = front_of(start);
+  if (!any_dir && f0 >= 0 && goal(f0)) {
+    out.found = out.at_goal = true;
+    out.goal_cell = f0;
+    return out;
+  }
+  // Dial's algorithm: edge costs are small integers, so a ring of FIFO buckets is the
+  // priority queue. Ties leave in insertion order, which follows the action order left,
+  // right, forward, so the answer is deterministic.
+  static thread_local std::vector<int> dist, prev, enter;
+  static thread_local std::vector<int8_t> how;
+  static thread_local std::vector<std::vector<int>> buckets(kBuckets);
+  const int cells = w_ * h_;
+  const size_t n = static_cast<size_t>(cells) * 4;
+  dist.assign(n, -1);
+  prev.assign(n, -1);
+  how.assign(n, -1);
+  enter.resize(cells);
+  for (int c = 0; c < cells; ++c) enter[c] = EnterCost(c, blockers, locks, ignore);
+  for (auto& b : buckets) b.clear();
+  size_t queued = 0;
+  for (int d = 0; d < 4; ++d) {
+    const int s = any_dir ? Cell(env_.agent) * 4 + d : start;
+    if (dist[s] == 0) continue;
+    dist[s] = 0;
+    buckets[0].push_back(s);
+    ++queued;
+  }
+  int end = -1;
+  for (int cost = 0; queued > 0 && end < 0; ++cost) {
+    std::vector<int>& bucket = buckets[cost % kBuckets];
+    for (size_t i = 0; i < bucket.size() && end < 0; ++i) {
+      const int s = bucket[i];
+      --queued;
+      if (dist[s] != cost) continue;
+      const int f = front_of(s);
+      if ((s != start || any_dir) && f >= 0 && goal(f)) {
+        end = s;
+        out.goal_cell = f;
+        break;
+      }
+      const int c = s >> 2, d = s & 3;
       for (int action : {kLeft, kRight, kForward}) {
-        int nx = x, ny = y, nd = dir;
-        if (action == kLeft) nd = (dir + 3) & 3;
-        if (action == kRight) nd = (dir + 1) & 3;
+        int ns, step;
         if (action == kForward) {
-          nx = x + kDirDx[dir];
-          ny = y + kDirDy[dir];
-          if (!Passable(nx, ny)) continue;
+          if (f < 0 || enter[f] < 0) continue;
+          step = enter[f];
+          ns = f * 4 + d;
+        } else {
+          ns = c * 4 + (action == kLeft ? (d + 3) & 3 : (d + 1) & 3);
+          step = 1;
         }
-        const int ns = (ny * w + nx) * 4 + nd;
-        if (seen[ns]) continue;
-        seen[ns] = 1;
-        first[ns] = static_cast<int8_t>(s == start ? action : first[s]);
-        if (goal(nx, ny, nd)) return first[ns];
-        queue.push_back(ns);
+        const int nc = cost + step;
+        if (dist[ns] >= 0 && dist[ns] <= nc) continue;
+        dist[ns] = nc;
+        prev[ns] = s;
+        how[ns] = static_cast<int8_t>(action);
+        buckets[nc % kBuckets].push_back(ns);
+        ++queued;
       }
     }
-    return -1;
+    bucket.clear();
   }
-};
+  if (end < 0) return out;
+  out.found = true;
+  for (int s = end; prev[s] >= 0; s = prev[s]) {
+    if (how[s] == kForward) out.cells.push_back(s >> 2);
+    out.first_action = how[s];
+  }
+  std::reverse(out.cells.begin(), out.cells.end());
+  return out;
+}
 
-bool Adjacent(Pos a, Pos b) { return std::abs(a.x - b.x) + std::abs(a.y - b.y) == 1; }
+int Planner::FirstBlocker(const Path& p) const {
+  for (int c : p.cells) {
+    if (Movable(At(c))) return c;
+  }
+  return -1;
+}
 
-// Go to face one of targets; on arrival `arrive` is the action. Doors on the way are
-// toggled open first.
-int GoFace(const GridEnv& env, const std::vector<Pos>& targets, int arrive) {
-  Search s{env};
-  const int a = s.FirstAction([&](int x, int y, int d) {
-    const Pos f{x + kDirDx[d], y + kDirDy[d]};
-    for (const Pos& t : targets) {
-      if (t == f) return true;
-    }
-    return false;
-  });
-  if (a == -2) return arrive;
-  if (a < 0) return kDone;
-  if (a == kForward) {
-    const Cell& front = env.grid.At(env.FrontPos());
+// The path's first action; a closed (or, key in hand, locked) door in front is toggled.
+int Planner::Step(const Path& p) const {
+  if (p.first_action == kForward) {
+    const bidir::Cell& front = env_.grid.At(env_.FrontPos());
     if (front.type == kDoor && front.state != kDoorOpen) return kToggle;
   }
-  return a;
+  return p.first_action;
 }
 
-// Free the hands: drop in front if possible, else turn towards a free cell.
-int DropSomewhere(const GridEnv& env) {
-  if (env.grid.At(env.FrontPos()).IsEmpty()) return kDrop;
-  Search s{env};
-  const int a = s.FirstAction([&](int x, int y, int d) {
-    const int fx = x + kDirDx[d], fy = y + kDirDy[d];
-    return env.grid.InBounds(fx, fy) && env.grid.At(fx, fy).IsEmpty() &&
-           !(fx == env.agent.x && fy == env.agent.y);
-  });
-  if (a == -2) return kDrop;
-  return a < 0 ? kDone : a;
-}
-
-bool Reachable(const GridEnv& env, const std::vector<Pos>& targets, bool use_key) {
-  Search s{env, use_key};
-  return s.FirstAction([&](int x, int y, int d) {
-    const Pos f{x + kDirDx[d], y + kDirDy[d]};
-    for (const Pos& t : targets) {
-      if (t == f) return true;
+bool Planner::DropKeepsWayFree(int c) const {
+  static constexpr int kRing[8][2] = {{-1, -1}, {0, -1}, {1, -1}, {1, 0},
+                                      {1, 1},   {0, 1},  {-1, 1}, {-1, 0}};
+  const int x = c % w_, y = c / w_;
+  int cls[8];
+  for (int i = 0; i < 8; ++i) {
+    const int nx = x + kRing[i][0], ny = y + kRing[i][1];
+    if (!env_.grid.InBounds(nx, ny)) {
+      cls[i] = 1;
+      continue;
     }
-    return false;
-  }) != -1;
+    const bidir::Cell& nb = env_.grid.At(nx, ny);
+    const bool agent = nx == env_.agent.x && ny == env_.agent.y;
+    if (nb.type == kWall) {
+      cls[i] = 1;
+    } else if (nb.IsEmpty() || (nb.type == kDoor && nb.state == kDoorOpen) || agent) {
+      cls[i] = 0;
+    } else {
+      cls[i] = 2;
+    }
+  }
+  int changes = 0;
+  for (int i = 0; i < 8; ++i) changes += (cls[(i + 1) % 8] != 0) != (cls[i] != 0);
+  for (int i = 0; i < 8; ++i) {
+    if (cls[i] == 2 && cls[(i + 7) % 8] != 0 && cls[(i + 1) % 8] != 0) return false;
+  }
+  return changes <= 2;
 }
 
-// Unlocking: with a key in hand, open a reachable locked door of its color; else fetch a
-// key of a locked door (or, when none lies in the open, open the boxes).
-int FetchKey(const GridEnv& env) {
-  std::vector<Pos> keys, boxes, doors;
-  for (int x = 0; x < env.grid.width(); ++x) {
-    for (int y = 0; y < env.grid.height(); ++y) {
-      const Cell& c = env.grid.At(x, y);
-      if (c.type == kBox) boxes.push_back({x, y});
-      if (c.type != kDoor || c.state != kDoorLocked) continue;
-      if (env.carrying.type == kKey && env.carrying.color == c.color) doors.push_back({x, y});
-      for (int kx = 0; kx < env.grid.width(); ++kx) {
-        for (int ky = 0; ky < env.grid.height(); ++ky) {
-          const Cell& k = env.grid.At(kx, ky);
-          if (k.type == kKey && k.color == c.color) keys.push_back({kx, ky});
-        }
+// Go face the nearest cell where the carried object can go without blocking anything
+// (outside `exclude`, the cells a plan still has to cross) and drop it there.
+int Planner::DropOff(const Mask& exclude, bool stay) const {
+  const int agent = Cell(env_.agent);
+  auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty(); };
+  // Tier 0: off the way, nothing cut off; 1: off the way; 2: any free cell.
+  auto goal = [&](int tier) {
+    return [&, tier](int c) {
+      return free_cell(c) && (tier == 2 || !exclude[c]) && (tier > 0 || DropKeepsWayFree(c));
+    };
+  };
+  if (stay) {
+    // Only turning: front, left, right, behind (a turn is left or right).
+    const int d = env_.agent_dir;
+    const int order[4] = {d, (d + 3) & 3, (d + 1) & 3, (d + 2) & 3};
+    const int action[4] = {kDrop, kLeft, kRight, kLeft};
+    for (int tier = 0; tier < 2; ++tier) {
+      for (int i = 0; i < 4; ++i) {
+        const int x = env_.agent.x + kDirDx[order[i]], y = env_.agent.y + kDirDy[order[i]];
+        if (env_.grid.InBounds(x, y) && goal(tier)(y * w_ + x)) return action[i];
       }
     }
   }
-  if (!doors.empty() && Reachable(env, doors, false)) return GoFace(env, doors, kToggle);
-  if (env.Carrying()) return DropSomewhere(env);
-  if (!keys.empty() && Reachable(env, keys, false)) return GoFace(env, keys, kPickup);
-  return GoFace(env, boxes, kToggle);
-}
-
-// Go face one of targets and do `arrive` there with empty hands (pickup) or any hands;
-// a locked door on the way is opened with the carried key or a fetched one.
-int Reach(const GridEnv& env, const std::vector<Pos>& targets, int arrive, bool hands_free) {
-  if (Reachable(env, targets, false)) {
-    if (hands_free && env.Carrying()) return DropSomewhere(env);
-    return GoFace(env, targets, arrive);
+  for (int tier = 0; tier < 3; ++tier) {
+    const Path p = Search(goal(tier), false, Locks::kHeldKey);
+    if (p.found) return p.at_goal ? kDrop : Step(p);
   }
-  if (env.carrying.type == kKey && Reachable(env, targets, true)) return GoFace(env, targets, kDone);
-  return FetchKey(env);
+  return kDone;
 }
 
-int PickUp(const GridEnv& env, const std::vector<Pos>& targets) {
-  return Reach(env, targets, kPickup, true);
+// Along p, up to the blocker: facing it, free the hands (dropping off the way) or lift it.
+// The way p is blocked by an object: free the hands first (dropping what they hold off
+// the way), then go up to the object and lift it. Freeing the hands depends only on the
+// hands, not on where the agent stands or looks, so walking off to drop never undoes
+// itself.
+int Planner::ClearOrStep(const Path& p, int blocker, const Mask& exclude) const {
+  if (env_.Carrying()) {
+    // A carried key that unlocks a door before the object is used first.
+    for (int c : p.cells) {
+      if (c == blocker) break;
+      const bidir::Cell& cell = At(c);
+      if (cell.type == kDoor && cell.state == kDoorLocked && HoldsKeyOf(cell)) return Step(p);
+    }
+    return DropOff(exclude, true);
+  }
+  if (p.cells[0] == blocker && Facing(blocker)) return kPickup;
+  return Step(p);
+}
+
+int Planner::Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const {
+  if (p.at_goal) {
+    if (free_hands && env_.Carrying()) return DropOff(exclude);
+    return arrive;
+  }
+  const int blocker = FirstBlocker(p);
+  if (blocker >= 0) return ClearOrStep(p, blocker, exclude);
+  if (free_hands && env_.Carrying() && !UnlocksOnTheWay(p)) return DropOff(exclude);
+  return Step(p);
+}
+
+bool Planner::UnlocksOnTheWay(const Path& p) const {
+  for (int c : p.cells) {
+    const bidir::Cell& cell = At(c);
+    if (cell.type == kDoor && cell.state == kDoorLocked && HoldsKeyOf(cell)) return true;
+  }
+  return false;
+}
+
+int Planner::FirstLockedInTheWay(const Path& p) const {
+  for (int c : p.cells) {
+    const bidir::Cell& cell = At(c);
+    if (cell.type == kDoor && cell.state == kDoorLocked && !HoldsKeyOf(cell)) return c;
+  }
+  return -1;
+}
+
+// Face one of targets and do `arrive` (with empty hands when free_hands); a locked door
+// in the way is opened first.
+int Planner::Achieve(const Mask& targets, int arrive, bool free_hands, const Mask& exclude,
+                     int depth) const {
+  const Path p = SearchFacing(targets, true, Locks::kHeldKey);
+  if (p.found) {
+    // Only a carried object is ever dropped, so the way to keep free is only needed then.
+    if (!env_.Carrying()) return Follow(p, arrive, free_hands, exclude);
+    return Follow(p, arrive, free_hands, WithWay(exclude, targets, Locks::kHeldKey));
+  }
+  const Path q = SearchFacing(targets, true, Locks::kAny);
+  const int door = q.found ? FirstLockedInTheWay(q) : -1;
+  if (door < 0) return kDone;
+  return OpenLocked(door, exclude, depth);
+}
+
+// Unlock `door`: clear the way to it, fetch its key (from a box if need be), go toggle it.
+int Planner::OpenLocked(int door, const Mask& exclude, int depth) const {
+  if (depth > kMaxDepth) return kDone;
+  const Mask target = MaskOf({door});
+  const Path p = SearchFacing(target, true, Locks::kHeldKey);
+  if (!p.found) {
+    const Path q = SearchFacing(target, true, Locks::kAny);
+    const int other = q.found ? FirstLockedInTheWay(q) : -1;
+    return other < 0 ? kDone : OpenLocked(other, exclude, depth + 1);
+  }
+  const Mask keep = env_.Carrying() ? WithWay(exclude, target, Locks::kHeldKey) : exclude;
+  if (HoldsKeyOf(At(door))) return Follow(p, kToggle, false, keep);
+  std::vector<int> keys, boxes;
+  const uint8_t color = At(door).color;
+  for (int c = 0; c < w_ * h_; ++c) {
+    const bidir::Cell& cell = At(c);
+    if (cell.type == kKey && cell.color == color) keys.push_back(c);
+    if (cell.type == kBox && cell.inner_type == kKey && cell.inner_color == color) {
+      boxes.push_back(c);
+    }
+  }
+  const bidir::Cell& held = env_.carrying;
+  if (held.type == kBox && held.inner_type == kKey && held.inner_color == color) {
+    return DropOff(keep);  // lifted out of the way: put down, to be opened
+  }
+  // A key in a box is let out first (the box may be what blocks the way).
+  if (keys.empty() && !boxes.empty()) {
+    return Achieve(MaskOf(boxes), kToggle, false, keep, depth + 1);
+  }
+  // Clear the way to the door before fetching the key, so the key is carried only once.
+  const int blocker = FirstBlocker(p);
+  if (blocker >= 0) return ClearOrStep(p, blocker, keep);
+  if (!keys.empty()) return Achieve(MaskOf(keys), kPickup, true, keep, depth + 1);
+  return kDone;
+}
+
+int Planner::GoTo(const InstrNode& n) const {
+  const ObjDesc& desc = env_.babyai.descs[n.desc];
+  const std::vector<int> targets = Positions(desc);
+  if (targets.empty()) {
+    // The only match is in the hands: put it down to face it.
+    for (int32_t id : desc.obj_set) {
+      if (id == env_.babyai.carried_id) return DropOff(Empty());
+    }
+    return kDone;
+  }
+  return Achieve(MaskOf(targets), kDone, false, Empty(), 0);
+}
+
+int Planner::Open(const InstrNode& n) const {
+  const std::vector<int> doors = Positions(env_.babyai.descs[n.desc]);
+  std::vector<int> closed, locked;
+  for (int c : doors) {
+    const bidir::Cell& d = At(c);
+    if (d.state == kDoorClosed || (d.state == kDoorLocked && HoldsKeyOf(d))) closed.push_back(c);
+    if (d.state == kDoorLocked && !HoldsKeyOf(d)) locked.push_back(c);
+  }
+  if (!closed.empty() && SearchFacing(MaskOf(closed), true, Locks::kAny).found) {
+    return Achieve(MaskOf(closed), kToggle, false, Empty(), 0);
+  }
+  if (!locked.empty()) {
+    const Path q = SearchFacing(MaskOf(locked), true, Locks::kAny);
+    return q.found ? OpenLocked(q.goal_cell, Empty(), 0) : kDone;
+  }
+  // Every match is open already: close one, to open it again.
+  return Achieve(MaskOf(doors), kToggle, false, Empty(), 0);
+}
+
+int Planner::Pickup(const InstrNode& n) const {
+  const ObjDesc& desc = env_.babyai.descs[n.desc];
+  if (env_.Carrying()) {
+    for (int32_t id : desc.obj_set) {
+      if (id == env_.babyai.carried_id) return DropOff(Empty());  // picked earlier: again
+    }
+  }
+  return Achieve(MaskOf(Positions(desc)), kPickup, true, Empty(), 0);
+}
+
+int Planner::PutNext(const InstrNode& n) const {
+  const BabyAIState& st = env_.babyai;
+  bool holding = false;
+  for (int32_t id : st.descs[n.desc].obj_set) holding = holding || id == st.carried_id;
+  const std::vector<int> fixed = Positions(st.descs[n.desc2]);
+  Mask spots = Empty();  // free cells next to a fixed object
+  for (int f : fixed) {
+    const int fx = f % w_, fy = f / w_;
+    for (int d = 0; d < 4; ++d) {
+      const int x = fx + kDirDx[d], y = fy + kDirDy[d];
+      if (env_.grid.InBounds(x, y) && env_.grid.At(x, y).IsEmpty()) spots[y * w_ + x] = 1;
+    }
+  }
+  if (holding) return Achieve(spots, kDrop, false, Empty(), 0);
+  // Clear the route to the fixed object while the hands are free, then fetch the object.
+  const Mask moves = MaskOf(Positions(st.descs[n.desc]));
+  const Path route = SearchFacing(spots, true, Locks::kHeldKey, &moves);
+  // Nothing is dropped on a spot or on the way to one.
+  const Mask keep = env_.Carrying() ? WithWay(spots, spots, Locks::kHeldKey, &moves) : Empty();
+  if (route.found) {
+    for (int c : route.cells) {
+      if (moves[c]) break;  // the route passes the object: fetch it first
+      if (Movable(At(c))) return ClearOrStep(route, c, keep);
+    }
+  }
+  return Achieve(moves, kPickup, true, keep, 0);
+}
+
+int Planner::Decide() const {
+  const BabyAIState& st = env_.babyai;
+  const InstrNode& n = st.nodes[ActiveLeaf(st, st.root)];
+  switch (n.kind) {
+    case InstrNodeKind::kGoTo:
+      return GoTo(n);
+    case InstrNodeKind::kOpen:
+      return Open(n);
+    case InstrNodeKind::kPickup:
+      return Pickup(n);
+    case InstrNodeKind::kPutNext:
+      return PutNext(n);
+    default:
+      return kDone;
+  }
 }
 
 }  // namespace
 
 int BabyAIExpertAction(const GridEnv& env) {
+
   const BabyAIState& st = env.babyai;
   if (st.root < 0 || !st.tracking()) return kDone;
-  const InstrNode& n = st.nodes[ActiveLeaf(st, st.root)];
-  const ObjDesc& desc = st.descs[n.desc];
-  switch (n.kind) {
-    case InstrNodeKind::kGoTo:
-      return Reach(env, desc.obj_poss, kDone, false);
-    case InstrNodeKind::kOpen: {
-      std::vector<Pos> closed;
-      for (const Pos& p : CurrentPositions(env, desc)) {
-        if (env.grid.At(p).state != kDoorOpen) closed.push_back(p);
-      }
-      if (closed.empty()) return GoFace(env, CurrentPositions(env, desc), kToggle);  // re-close
-      // A locked target door needs its key in hand.
-      const Cell& d0 = env.grid.At(closed[0]);
-      if (d0.state == kDoorLocked && !(env.carrying.type == kKey && env.carrying.color == d0.color)) {
-        return FetchKey(env);
-      }
-      return Reach(env, closed, kToggle, false);
-    }
-    case InstrNodeKind::kPickup: {
-      if (env.Carrying()) {
-        for (int32_t id : desc.obj_set) {
-          if (id == st.carried_id) return DropSomewhere(env);  // picked earlier: again
-        }
-      }
-      return PickUp(env, CurrentPositions(env, desc));
-    }
-    case InstrNodeKind::kPutNext: {
-      bool holding = false;
-      for (int32_t id : desc.obj_set) holding = holding || id == st.carried_id;
-      if (!holding) return PickUp(env, CurrentPositions(env, desc));
-      const std::vector<Pos> fixed = CurrentPositions(env, st.descs[n.desc2]);
-      std::vector<Pos> spots;  // free cells next to a fixed object
-      for (int x = 0; x < env.grid.width(); ++x) {
-        for (int y = 0; y < env.grid.height(); ++y) {
-          if (!env.grid.At(x, y).IsEmpty()) continue;
-          for (const Pos& f : fixed) {
-            if (Adjacent({x, y}, f)) {
-              spots.push_back({x, y});
-              break;
-            }
-          }
-        }
-      }
-      return Reach(env, spots, kDrop, false);
-    }
-    default:
-      return kDone;
+  if (st.start_carrying.x >= 0) {
+    // The first step lifts this object into the hands before the action: plan from there.
+    GridEnv lifted = env;
+    BabyAIStartCarrying(&lifted);
+    return Planner(lifted).Decide();
   }
+  return Planner(env).Decide();
 }
 
 }  // namespace bidir
