@@ -317,6 +317,8 @@ def _tree_mutations():
         "desc loc": desc("loc", 4),
         "obj_set id": desc("obj_set", np.array([10**6], np.int64)),
         "obj_set negative": desc("obj_set", np.array([-1], np.int64)),
+        "obj_set duplicate": lambda s: desc("obj_set", np.repeat(
+            s["instr"]["tree"]["descs"][0]["obj_set"][:1], 2))(s),
         "obj_set 2-d": desc("obj_set", np.zeros((1, 1), np.int64)),
         "obj_poss outside": desc("obj_poss", np.array([[99, 1]], np.int64)),
         "ids shape": tree("ids", np.zeros((3, 3), np.int32)),

@@ -31,6 +31,38 @@ std::string DescSurface(const GridEnv& env, const BabyAIState& st, ObjDesc* d) {
 
 VerifyStatus Verify(GridEnv* env, BabyAIState* st, int idx, int action);
 
+// RoomGridLevel.step after a drop: every node's descriptions recompute their positions
+// (find_matching_objs(use_location=False)). The same result as FindMatchingObjs scanning
+// the grid per description, from one pass over the ids: each description then looks up
+// its own objects and sorts their positions into minigrid's scan order (x, then y).
+void RelocateObjs(const GridEnv& env, BabyAIState* st) {
+  thread_local std::vector<int32_t> where;  // cell index of each object id, -1: not on the grid
+  where.assign(st->cur_pos.size(), -1);
+  const int w = env.grid.width();
+  const int cells = static_cast<int>(st->ids.size());
+  for (int k = 0; k < cells; ++k) {
+    if (st->ids[k] >= 0) where[st->ids[k]] = k;
+  }
+  const std::vector<Cell>& grid = env.grid.cells();
+  auto relocate = [&](ObjDesc& d) {
+    d.obj_poss.clear();
+    for (int32_t id : d.obj_set) {
+      const int k = where[id];
+      if (k < 0) continue;
+      const Cell& cell = grid[k];
+      if (d.type != kAnyAttr && cell.type != d.type) continue;
+      if (d.color != kAnyAttr && cell.color != d.color) continue;
+      d.obj_poss.push_back({k % w, k / w});
+    }
+    std::sort(d.obj_poss.begin(), d.obj_poss.end(),
+              [](Pos a, Pos b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+  };
+  for (const InstrNode& n : st->nodes) {
+    if (n.desc >= 0) relocate(st->descs[n.desc]);
+    if (n.desc2 >= 0) relocate(st->descs[n.desc2]);
+  }
+}
+
 VerifyStatus VerifyAction(GridEnv* env, BabyAIState* st, InstrNode& n, int action) {
   switch (n.kind) {
     case InstrNodeKind::kOpen: {
@@ -171,14 +203,16 @@ void FindMatchingObjs(const GridEnv& env, const BabyAIState& st, ObjDesc* d, boo
   const int ax = env.agent.x, ay = env.agent.y;
   const int room_x = (ax / rs1) * rs1, room_y = (ay / rs1) * rs1;
   const int w = env.grid.width(), h = env.grid.height();
+  const Cell* cells = env.grid.cells().data();
   for (int i = 0; i < w; ++i) {
     for (int j = 0; j < h; ++j) {
-      const Cell& cell = env.grid.At(i, j);
+      const Cell& cell = cells[static_cast<size_t>(j) * w + i];
       if (cell.IsEmpty()) continue;
-      const int32_t id = st.IdAt(env, {i, j});
-      if (!use_location && !Contains(d->obj_set, id)) continue;
+      // The cheap tests first (the conditions are independent).
       if (d->type != kAnyAttr && cell.type != d->type) continue;
       if (d->color != kAnyAttr && cell.color != d->color) continue;
+      const int32_t id = st.IdAt(env, {i, j});
+      if (!use_location && !Contains(d->obj_set, id)) continue;
       if (use_location && d->loc != DescLoc::kNone) {
         if (i < room_x || j < room_y || i >= room_x + st.room_size || j >= room_y + st.room_size) {
           continue;
@@ -229,12 +263,13 @@ std::string Surface(const GridEnv& env, BabyAIState* st, int idx) {
   return "";
 }
 
-void ResetVerifier(const GridEnv& env, BabyAIState* st, int idx) {
+void ResetVerifier(const GridEnv& env, BabyAIState* st, int idx, bool find_objs) {
   InstrNode& n = st->nodes[idx];
   n.a_done = n.b_done = VerifyStatus::kContinue;
   n.pre_carrying = -1;
-  if (n.a >= 0) ResetVerifier(env, st, n.a);
-  if (n.b >= 0) ResetVerifier(env, st, n.b);
+  if (n.a >= 0) ResetVerifier(env, st, n.a, find_objs);
+  if (n.b >= 0) ResetVerifier(env, st, n.b, find_objs);
+  if (!find_objs) return;
   if (n.desc >= 0) FindMatchingObjs(env, *st, &st->descs[n.desc]);
   if (n.desc2 >= 0) FindMatchingObjs(env, *st, &st->descs[n.desc2]);
 }
@@ -338,8 +373,11 @@ void CheckBabyAIState(const GridEnv& env) {
     if (desc.color != kAnyAttr && desc.color >= kNumColors) bad(at + "['color'] must be -1 or 0..5");
     if (desc.loc < DescLoc::kNone || desc.loc > DescLoc::kBehind) bad(at + "['loc'] must be in -1..3");
     if (static_cast<int>(desc.obj_set.size()) > num_ids) bad(at + "['obj_set'] is too long");
+    std::vector<uint8_t> in_set(static_cast<size_t>(num_ids), 0);
     for (int32_t id : desc.obj_set) {
       if (id < 0 || id >= num_ids) bad(at + "['obj_set'] must hold object ids");
+      if (in_set[id]) bad(at + "['obj_set'] holds object id " + std::to_string(id) + " twice");
+      in_set[id] = 1;
     }
     if (static_cast<int>(desc.obj_poss.size()) > cells) bad(at + "['obj_poss'] is too long");
     for (const Pos& p : desc.obj_poss) {
@@ -395,6 +433,7 @@ void BabyAIStartCarrying(GridEnv* env) {
   st->carried_id = st->ids[k];
   st->ids[k] = -1;
   st->start_carrying = {-1, -1};
+  st->objs_moved = true;
 }
 
 void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,
@@ -402,15 +441,18 @@ void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,
   BabyAIState* st = &env->babyai;
   const size_t k = static_cast<size_t>(fwd.y) * env->grid.width() + fwd.x;
   if (action == kPickup && !was_carrying && env->Carrying()) {
+    st->objs_moved = true;
     st->carried_id = st->ids[k];
     st->ids[k] = -1;
     if (st->carried_id >= 0) st->cur_pos[st->carried_id] = {-1, -1};
   } else if (action == kDrop && was_carrying && !env->Carrying()) {
+    st->objs_moved = true;
     st->ids[k] = st->carried_id;
     if (st->carried_id >= 0) st->cur_pos[st->carried_id] = fwd;
     st->carried_id = -1;
   } else if (action == kToggle && fwd_was_box) {
     // Box.toggle: the box leaves the grid, its contents (a new object) take its place.
+    st->objs_moved = true;
     if (env->grid.At(fwd).IsEmpty()) {
       st->ids[k] = -1;
     } else {
@@ -418,11 +460,9 @@ void BabyAIAfterAction(GridEnv* env, int action, Pos fwd, bool was_carrying,
       st->cur_pos.push_back({-1, -1});
     }
   }
-  if (action == kDrop) {
-    for (const InstrNode& n : st->nodes) {
-      if (n.desc >= 0) FindMatchingObjs(*env, *st, &st->descs[n.desc], false);
-      if (n.desc2 >= 0) FindMatchingObjs(*env, *st, &st->descs[n.desc2], false);
-    }
+  if (action == kDrop && st->objs_moved) {
+    RelocateObjs(*env, st);
+    st->objs_moved = false;
   }
   const VerifyStatus status = Verify(env, st, st->root, action);
   if (status == VerifyStatus::kSuccess) {

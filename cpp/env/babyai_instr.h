@@ -64,6 +64,10 @@ struct BabyAIState {
   // reset observation is made; it is lifted at the start of the first step here, so the
   // reset observation still shows it on the floor, as minigrid's does.
   Pos start_carrying{-1, -1};
+  // An object left or entered the grid since the descriptions last computed their
+  // positions (derived: a restored state sets it, which is always exact). A drop with
+  // nothing moved leaves every position as it is, so the recomputation is skipped.
+  bool objs_moved = true;
 
   bool tracking() const { return !ids.empty(); }
   int32_t IdAt(const GridEnv& env, Pos p) const;
@@ -79,8 +83,9 @@ void FindMatchingObjs(const GridEnv& env, const BabyAIState& st, ObjDesc* desc,
                       bool use_location = true);
 // Instr.surface (resolves every description).
 std::string Surface(const GridEnv& env, BabyAIState* st, int node);
-// Instr.reset_verifier.
-void ResetVerifier(const GridEnv& env, BabyAIState* st, int node);
+// Instr.reset_verifier. find_objs false: the descriptions' objects were just found (by
+// Surface, in the same state) and are kept.
+void ResetVerifier(const GridEnv& env, BabyAIState* st, int node, bool find_objs = true);
 // RoomGridLevel.num_navs_needed.
 int NumNavsNeeded(const BabyAIState& st, int node);
 // PutNextInstr.objs_next (generation time).

@@ -101,7 +101,7 @@ void BabyAILevel::Generate(GridEnv* env) const {
   }
   env->mission = Surface(*env, st, st->root);
   StartTracking(env, st);
-  ResetVerifier(*env, st, st->root);
+  ResetVerifier(*env, st, st->root, /*find_objs=*/false);  // Surface just found them
   env->instr.kind = InstrKind::kTree;
   env->max_steps = fixed_max_steps_ > 0 ? fixed_max_steps_
                                         : NumNavsNeeded(*st, st->root) * room_size_ * room_size_ *

@@ -214,30 +214,34 @@ void RoomGrid::ConnectAll(GridEnv* env, const std::vector<uint8_t>& door_colors,
 }
 
 bool RoomGrid::ObjsReachable(GridEnv* env) const {
+  // Flood fill from the agent through empty cells and doors (it reaches the objects next
+  // to them); buffers are reused across calls, as rejection sampling calls this often.
   const Grid& grid = env->grid;
   const int w = grid.width(), h = grid.height();
-  std::vector<uint8_t> reachable(static_cast<size_t>(w) * h, 0);
-  std::vector<Pos> stack{env->agent};
+  const Cell* cells = grid.cells().data();
+  thread_local std::vector<uint8_t> reachable;
+  thread_local std::vector<int> stack;
+  reachable.assign(static_cast<size_t>(w) * h, 0);
+  stack.clear();
+  if (grid.InBounds(env->agent.x, env->agent.y)) stack.push_back(env->agent.y * w + env->agent.x);
   while (!stack.empty()) {
-    const Pos p = stack.back();
+    const int k = stack.back();
     stack.pop_back();
-    if (!grid.InBounds(p.x, p.y)) continue;
-    uint8_t& seen = reachable[static_cast<size_t>(p.y) * w + p.x];
-    if (seen) continue;
-    seen = 1;
-    const Cell& cell = grid.At(p);
+    if (reachable[k]) continue;
+    reachable[k] = 1;
+    const Cell& cell = cells[k];
     if (!cell.IsEmpty() && cell.type != kDoor) continue;
-    stack.push_back({p.x + 1, p.y});
-    stack.push_back({p.x - 1, p.y});
-    stack.push_back({p.x, p.y + 1});
-    stack.push_back({p.x, p.y - 1});
+    const int x = k % w, y = k / w;
+    if (x + 1 < w) stack.push_back(k + 1);
+    if (x > 0) stack.push_back(k - 1);
+    if (y + 1 < h) stack.push_back(k + w);
+    if (y > 0) stack.push_back(k - w);
   }
-  for (int x = 0; x < w; ++x) {
-    for (int y = 0; y < h; ++y) {
-      const Cell& cell = grid.At(x, y);
-      if (cell.IsEmpty() || cell.type == kWall) continue;
-      if (!reachable[static_cast<size_t>(y) * w + x]) return false;
-    }
+  const int n = w * h;
+  for (int k = 0; k < n; ++k) {
+    const Cell& cell = cells[k];
+    if (cell.IsEmpty() || cell.type == kWall) continue;
+    if (!reachable[k]) return false;
   }
   return true;
 }
