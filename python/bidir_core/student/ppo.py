@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -102,7 +102,7 @@ class PPOConfig:
         return self
 
     @classmethod
-    def from_dict(cls, values: dict) -> PPOConfig:
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """Build from a dict (e.g. a saved config); unknown keys raise ValueError."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
@@ -246,7 +246,7 @@ class FlatParameters:
     def __init__(self, params: list[nn.Parameter]) -> None:
         """Take over params' storage; gradients start at zero."""
         total = sum(p.numel() for p in params)
-        self.param = nn.Parameter(torch.zeros(total))
+        self.param: torch.nn.Parameter = nn.Parameter(torch.zeros(total))
         self.param.grad = torch.zeros(total)
         offset = 0
         with torch.no_grad():
@@ -291,18 +291,18 @@ class PPOLearner:
     def __init__(self, net: nn.Module, config: PPOConfig, total_iterations: int) -> None:
         """Create the optimiser; total_iterations sets the learning-rate schedule."""
         self.net = net
-        self.config = config.validate()
+        self.config: PPOConfig = config.validate()
         if total_iterations < 1:
             raise ValueError(f"total_iterations must be >= 1, got {total_iterations}")
-        self.total_iterations = int(total_iterations)
-        self.params = [p for p in net.parameters() if p.requires_grad]
-        self.manual_backward = hasattr(net, "layers") and hasattr(net, "features")
+        self.total_iterations: int = int(total_iterations)
+        self.params: list[torch.nn.Parameter] = [p for p in net.parameters() if p.requires_grad]
+        self.manual_backward: bool = hasattr(net, "layers") and hasattr(net, "features")
         if self.manual_backward:
             layer_params = [p for layer in net.layers() for p in (layer.weight, layer.bias)]
             if {id(p) for p in layer_params} != {id(p) for p in self.params}:
                 self.manual_backward = False
-        self.flat = FlatParameters(self.params)
-        self.optimizer = _adam(self.flat.param, config.learning_rate, config.adam_eps)
+        self.flat: FlatParameters = FlatParameters(self.params)
+        self.optimizer: torch.optim.Adam = _adam(self.flat.param, config.learning_rate, config.adam_eps)
         self._flat: dict[str, torch.Tensor] | None = None
         self._flat_key: tuple[int, int] | None = None
         self._features: torch.Tensor | None = None
