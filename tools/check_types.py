@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +23,14 @@ def verifytypes() -> dict:
     """pyright's --verifytypes report on bidir_core, as its JSON output."""
     exe = shutil.which("pyright")
     cmd = [exe] if exe else [sys.executable, "-m", "pyright"]
+    # pyright resolves imports with the first python on PATH: make that this interpreter
+    # (its venv's bin first; --pythonpath would resolve the venv's symlink to the base).
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     proc = subprocess.run(
         cmd + ["--verifytypes", "bidir_core", "--ignoreexternal", "--outputjson"],
         capture_output=True,
         text=True,
+        env=env,
     )
     # pyright exits 1 whenever a symbol lacks a type, so the exit code says nothing here.
     try:
@@ -42,10 +47,14 @@ def main() -> int:
     report = verifytypes()
     completeness = report["typeCompleteness"]
     score = 100.0 * completeness["completenessScore"]
+    if not completeness["symbols"]:
+        raise SystemExit(f"pyright found no symbols of bidir_core (is it installed for "
+                         f"{sys.executable}?): {report.get('generalDiagnostics', '')}")
     for symbol in completeness["symbols"]:
         if not symbol["isTypeKnown"] and symbol["isExported"]:
             first = next(iter(symbol.get("diagnostics", [])), {})
             print(f"  {symbol['name']}: {first.get('message', 'type not known')}".splitlines()[0])
+    print(f"checked {completeness.get('packageRootDirectory', '?')}")
     print(f"bidir_core type completeness: {score:.1f}% "
           f"({completeness['exportedSymbolCounts']['withKnownType']} of "
           f"{sum(completeness['exportedSymbolCounts'].values())} exported symbols known)")
