@@ -1,4 +1,5 @@
-"""The README's Python snippet pastes into a REPL and prints what its ``# ->`` lines say."""
+"""The README's Python snippet pastes into a REPL and prints what its ``# ->`` lines say;
+make_vec's docstring example (what help(bidir_core.make_vec) shows) runs as written."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ def test_readme_snippet_pastes_into_a_repl_and_prints_its_sample_outputs() -> No
         )
     unexpected = {lines[i]: p for i, p in printed.items() if i not in expected}
     assert not unexpected, f"lines whose output the README does not show: {unexpected}"
+
+
+def test_make_vec_docstring_example_runs_and_prints_what_it_says() -> None:
+    import doctest
+
+    import bidir_core
+
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    (test,) = finder.find(bidir_core.make_vec, "make_vec", globs={})
+    assert test.examples, "make_vec's docstring has no example"
+    result = runner.run(test, out=lambda text: None)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples of make_vec failed"
