@@ -60,7 +60,7 @@ class TrainConfig:
     """Environments stepped in parallel."""
     steps_per_iteration: int = 256
     """Frames per PPO update, all envs together (a multiple of num_envs)."""
-    total_frames: int = 100_000
+    total_frames: int = 25_600
     """Frames to train for (rounded up to whole iterations)."""
     checkpoint_every: int = 25
     """Iterations between checkpoints (one is also written at the end)."""

@@ -201,7 +201,8 @@ def plot_success(
 ) -> None:
     """Save a PNG of the run against frames: the student's success (per iteration, rolling,
     and the student alone where evaluated) and, in the teacher modes, a second panel with
-    the teacher's agreement with the oracle on the probe states."""
+    the teacher's agreement with the oracle on the probe states (and its mean probability
+    of the oracle's action)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -237,8 +238,12 @@ def plot_success(
         if determined:
             ax.plot(*zip(*determined), "s--", color="tab:orange", ms=3, lw=1,
                     label="states whose prompt determines it")
+        expert = series("probe_expert_prob")
+        if expert:
+            ax.plot(*zip(*expert), "^:", color="tab:purple", ms=3, lw=1,
+                    label="mean probability of the oracle action")
         ax.set_ylabel("agreement with the oracle")
-        ax.set_title("teacher (argmax = oracle action)")
+        ax.set_title("teacher on the probe states (argmax = oracle action)")
         ax.legend(loc="lower right")
     for ax in axes[0]:
         ax.set_xlabel("frames")
