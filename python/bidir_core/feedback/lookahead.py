@@ -60,8 +60,10 @@ class CriticLookahead:
         self.gamma: float = float(gamma)
         self.horizon: int = int(horizon)
         self.chunk: int = int(chunk)
-        self.env: BidirVecEnv = make_vec(task, self.num_actions * self.chunk, autoreset_mode="SameStep",
-                            copy=False, stats_key="episode")
+        self.env: BidirVecEnv = make_vec(
+            task, self.num_actions * self.chunk, autoreset_mode="SameStep", copy=False,
+            stats_key="episode",
+        )
         self.env.reset(seed=0)
         self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
         self.rewarded = np.zeros((0, self.num_actions), np.bool_)

@@ -302,7 +302,9 @@ class PPOLearner:
             if {id(p) for p in layer_params} != {id(p) for p in self.params}:
                 self.manual_backward = False
         self.flat: FlatParameters = FlatParameters(self.params)
-        self.optimizer: torch.optim.Adam = _adam(self.flat.param, config.learning_rate, config.adam_eps)
+        self.optimizer: torch.optim.Adam = _adam(
+            self.flat.param, config.learning_rate, config.adam_eps
+        )
         self._flat: dict[str, torch.Tensor] | None = None
         self._flat_key: tuple[int, int] | None = None
         self._features: torch.Tensor | None = None

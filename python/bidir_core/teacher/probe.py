@@ -34,7 +34,9 @@ class OracleProbe:
     pool_factor = 8
 
     def __init__(self, task: str, num_states: int, seed: int, prompt_style: str = "short") -> None:
-        prompts, oracle = oracle_samples(task, num_states, seed=seed + 777, prompt_style=prompt_style)
+        prompts, oracle = oracle_samples(
+            task, num_states, seed=seed + 777, prompt_style=prompt_style
+        )
         self.prompts: list[str] = prompts
         self.oracle: np.ndarray = oracle
         pool_prompts, pool_oracle = oracle_samples(

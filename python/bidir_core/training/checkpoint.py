@@ -66,7 +66,10 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def save_checkpoint(
-    state: dict[str, Any], path: str | os.PathLike[str], *, previous: str | os.PathLike[str] | None = None
+    state: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    previous: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write ``state`` to ``path`` atomically (temporary file + os.replace).
 

@@ -118,7 +118,9 @@ class RolloutCollector:
         self.num_envs: int = num_envs
         self.num_steps: int = num_steps
         self.buffer: RolloutBuffer = RolloutBuffer(num_steps, num_envs, num_actions=net.num_actions)
-        self.mission: torch.Tensor = torch.zeros((num_steps, num_envs, tokenizer.max_tokens), dtype=torch.int64)
+        self.mission: torch.Tensor = torch.zeros(
+            (num_steps, num_envs, tokenizer.max_tokens), dtype=torch.int64
+        )
         self._mission_np = self.mission.numpy()
         self._current_mission = np.zeros((num_envs, tokenizer.max_tokens), np.int64)
         self.generator: torch.Generator = torch.Generator().manual_seed(seed)

@@ -163,7 +163,9 @@ class Trainer:
         self._check_empty(allowed=(LOCK_FILE,))  # (another process may have come first)
         try:
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            self.metrics: MetricsLogger = MetricsLogger(self.run_dir, columns, tensorboard=tensorboard)
+            self.metrics: MetricsLogger = MetricsLogger(
+                self.run_dir, columns, tensorboard=tensorboard
+            )
             self.metrics.record_config(config.to_dict())
             self.save_checkpoint()
         except BaseException:

@@ -177,7 +177,9 @@ class GlamMode(ModeHooks):
         self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
         self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard,
                                    tc.prompt_style)
-        self.oracle_probe: OracleProbe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
+        self.oracle_probe: OracleProbe = OracleProbe(
+            config.task, tc.probe_states, config.seed, tc.prompt_style
+        )
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""

@@ -69,9 +69,12 @@ class TeachMode(ModeHooks):
         tc: TeacherModeConfig = config.teacher.validate()
         self.tc = tc
         device = tc.torch_device
-        self.teacher: Teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                    device=device)
-        self.table: FeedbackTable = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
+        self.teacher: Teacher = load_teacher(
+            tc.name, temperature=tc.temperature, batch_size=tc.max_batch, device=device
+        )
+        self.table: FeedbackTable = FeedbackTable(
+            num_actions=len(self.teacher.actions), rate=tc.table_rate
+        )
         self.policy: CorrectedTeacher = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
         backend = None
         if tc.uses_process:
@@ -94,7 +97,9 @@ class TeachMode(ModeHooks):
             keep_prompts=True, wait=tc.hint_wait_s,
         )
         self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
-        self.oracle_probe: OracleProbe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
+        self.oracle_probe: OracleProbe = OracleProbe(
+            config.task, tc.probe_states, config.seed, tc.prompt_style
+        )
         self._sim_steps = self.oracle_probe.sim_steps
         self.frames: int = 0
 
