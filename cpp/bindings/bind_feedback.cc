@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <cstdint>
 #include <limits>
@@ -163,8 +164,11 @@ Masked CheckMasked(const py::object& x_obj, const py::object& mask_obj) {
   return m;
 }
 
-py::dict StatsState(const RunningMeanStd& s) {
-  py::dict d;
+// state() dicts: typed so that the stub says dict[str, typing.Any].
+using StateDict = py::typing::Dict<py::str, py::object>;
+
+StateDict StatsState(const RunningMeanStd& s) {
+  StateDict d;
   d["count"] = s.count();
   d["mean"] = s.mean();
   d["m2"] = s.m2();
@@ -245,7 +249,7 @@ py::array_t<float> PyTableLookup(const FeedbackTable& table, const py::object& h
   return out;
 }
 
-py::dict TableState(const FeedbackTable& table) {
+StateDict TableState(const FeedbackTable& table) {
   std::vector<uint64_t> keys;
   std::vector<float> values;
   std::vector<uint32_t> counts;
@@ -258,7 +262,7 @@ py::dict TableState(const FeedbackTable& table) {
   std::copy(keys.begin(), keys.end(), keys_arr.mutable_data());
   std::copy(values.begin(), values.end(), values_arr.mutable_data());
   std::copy(counts.begin(), counts.end(), counts_arr.mutable_data());
-  py::dict d;
+  StateDict d;
   d["num_actions"] = table.num_actions();
   d["rate"] = table.rate();
   d["capacity"] = table.capacity();

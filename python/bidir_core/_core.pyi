@@ -120,7 +120,7 @@ class RunningMeanStd:
         """
         clip((x - mean) / (std + eps)) as a new float32 array (0 where not mask).
         """
-    def state(self) -> dict:
+    def state(self) -> dict[str, typing.Any]:
         """
         The statistics as a dict (for checkpoints).
         """
@@ -155,7 +155,7 @@ class FeedbackTable:
         """
         (n, num_actions) float32 table values for hashes (0 where unseen).
         """
-    def state(self) -> dict:
+    def state(self) -> dict[str, typing.Any]:
         """
         The table as a dict of arrays (for checkpoints).
         """

@@ -67,10 +67,10 @@ class RolloutBuffer:
         image_shape: tuple[int, ...] = (7, 7, 3),
     ) -> None:
         """Allocate zeroed buffers for num_steps steps of num_envs envs."""
-        self.num_steps = _check_count("num_steps", num_steps)
-        self.num_envs = _check_count("num_envs", num_envs)
-        self.num_actions = _check_count("num_actions", num_actions)
-        self.image_shape = tuple(int(d) for d in image_shape)
+        self.num_steps: int = _check_count("num_steps", num_steps)
+        self.num_envs: int = _check_count("num_envs", num_envs)
+        self.num_actions: int = _check_count("num_actions", num_actions)
+        self.image_shape: tuple[int, ...] = tuple(int(d) for d in image_shape)
         trailing = {"": (), "image": self.image_shape, "actions": (self.num_actions,)}
         for name, (kind, dtype) in _FIELDS.items():
             shape = (self.num_steps, self.num_envs, *trailing[kind])

@@ -28,11 +28,12 @@ class ActionValueCritic:
                  lr: float = 1e-3, epochs: int = 4, minibatch: int = 64) -> None:
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed)  # its own initialisation; the student's RNG is left as it was
-        self.net = ActorCritic(vocab_size=vocab_size, hidden=hidden, use_hints=False)
+        self.net: ActorCritic = ActorCritic(vocab_size=vocab_size, hidden=hidden, use_hints=False)
         torch.random.set_rng_state(generator_state)
-        self.num_actions = int(num_actions)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
-        self.epochs, self.minibatch = int(epochs), int(minibatch)
+        self.num_actions: int = int(num_actions)
+        self.optimizer: torch.optim.Adam = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.epochs: int = int(epochs)
+        self.minibatch: int = int(minibatch)
         self._rng = np.random.default_rng([seed, 4242])
         self.last_loss = float("nan")
 
@@ -69,7 +70,7 @@ class ActionValueCritic:
                 loss.backward()
                 self.optimizer.step()
                 losses.append(loss.item())
-        self.last_loss = float(np.mean(losses)) if losses else float("nan")
+        self.last_loss: float = float(np.mean(losses)) if losses else float("nan")
         return self.last_loss
 
     def __call__(self, rollout: Any, missions: torch.Tensor, idx: np.ndarray) -> np.ndarray:

@@ -98,12 +98,12 @@ class FeedbackAggregator:
         clip: float = 5.0,
         eps: float = 1e-8,
     ) -> None:
-        self.gamma = _check_unit("gamma", gamma)
-        self.lam = _check_unit("lam", lam)
-        self.rho_max = _check_positive("rho_max", rho_max)
-        self.clip = _check_positive("clip", clip)
-        self.eps = _check_positive("eps", eps)
-        self.stats = RunningMeanStd()
+        self.gamma: float = _check_unit("gamma", gamma)
+        self.lam: float = _check_unit("lam", lam)
+        self.rho_max: float = _check_positive("rho_max", rho_max)
+        self.clip: float = _check_positive("clip", clip)
+        self.eps: float = _check_positive("eps", eps)
+        self.stats: RunningMeanStd = RunningMeanStd()
         self._out: dict[str, np.ndarray] = {}
 
     def _outputs(self, shape: tuple[int, int]) -> dict[str, np.ndarray]:

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bidir_core.vector_env import EnvSnapshot, make_vec
+from bidir_core.vector_env import BidirVecEnv, EnvSnapshot, make_vec
 
 __all__ = ["CriticLookahead"]
 
@@ -56,17 +56,19 @@ class CriticLookahead:
         for name, value in (("num_actions", num_actions), ("horizon", horizon), ("chunk", chunk)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        self.num_actions = int(num_actions)
-        self.gamma = float(gamma)
-        self.horizon = int(horizon)
-        self.chunk = int(chunk)
-        self.env = make_vec(task, self.num_actions * self.chunk, autoreset_mode="SameStep",
-                            copy=False, stats_key="episode")
+        self.num_actions: int = int(num_actions)
+        self.gamma: float = float(gamma)
+        self.horizon: int = int(horizon)
+        self.chunk: int = int(chunk)
+        self.env: BidirVecEnv = make_vec(
+            task, self.num_actions * self.chunk, autoreset_mode="SameStep", copy=False,
+            stats_key="episode",
+        )
         self.env.reset(seed=0)
         self._first = np.tile(np.arange(self.num_actions, dtype=np.int64), self.chunk)
         self._scratch = np.arange(self.num_actions * self.chunk, dtype=np.int64)
         self.rewarded = np.zeros((0, self.num_actions), np.bool_)
-        self.last_steps = 0  # env steps of the live rollouts in the last call (sim_steps)
+        self.last_steps: int = 0  # env steps of the live rollouts in the last call (sim_steps)
 
     def close(self) -> None:
         self.env.close()
@@ -76,7 +78,7 @@ class CriticLookahead:
         ``ActorCritic``) and its mission ``tokenizer``."""
         out = np.zeros((len(states), self.num_actions))
         self.last_steps = 0
-        self.rewarded = np.zeros((len(states), self.num_actions), np.bool_)
+        self.rewarded: np.ndarray = np.zeros((len(states), self.num_actions), np.bool_)
         for start in range(0, len(states), self.chunk):
             part = states[start : start + self.chunk]
             rows = slice(start, start + len(part))

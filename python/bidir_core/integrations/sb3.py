@@ -26,7 +26,6 @@ try:
         VecEnv,
         VecEnvIndices,
         VecEnvObs,
-        VecEnvStepReturn,
     )
 except ImportError:  # pragma: no cover - depends on the install
     raise ImportError(
@@ -99,7 +98,7 @@ class BidirSB3VecEnv(VecEnv):
         """Store the actions (one int per env) for ``step_wait``."""
         self._actions = np.asarray(actions).reshape(self.num_envs)
 
-    def step_wait(self) -> VecEnvStepReturn:
+    def step_wait(self) -> tuple[VecEnvObs, np.ndarray, np.ndarray, list[dict[str, Any]]]:
         """Step every env; return (obs, rewards, dones, infos) with SB3's info keys."""
         if self._actions is None:
             raise RuntimeError("call step_async() before step_wait()")

@@ -56,9 +56,9 @@ class MissionTokenizer:
         """Build the vocabulary; missions longer than max_tokens words raise ValueError."""
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
-        self.max_tokens = int(max_tokens)
-        self.words = tuple(words)
-        self.ids = {w: i for i, w in enumerate(self.words)}
+        self.max_tokens: int = int(max_tokens)
+        self.words: tuple[str, ...] = tuple(words)
+        self.ids: dict[str, int] = {w: i for i, w in enumerate(self.words)}
         self._cache: dict[bytes, np.ndarray] = {}
 
     @property
@@ -121,11 +121,11 @@ class ActorCritic(nn.Module):
         self._direction_at = 49 * _CELL_ONE_HOT
         self._mission_at = self._direction_at + 4
         self._hint_at = self._mission_at + vocab_size
-        self.num_features = self._hint_at + num_actions + 1
-        self.fc1 = _init(nn.Linear(self.num_features, hidden), 2**0.5)
-        self.fc2 = _init(nn.Linear(hidden, hidden), 2**0.5)
+        self.num_features: int = self._hint_at + num_actions + 1
+        self.fc1: nn.Linear = _init(nn.Linear(self.num_features, hidden), 2**0.5)
+        self.fc2: nn.Linear = _init(nn.Linear(hidden, hidden), 2**0.5)
         # One layer for both heads: rows 0..A-1 are the policy logits, row A the value.
-        self.heads = nn.Linear(hidden, num_actions + 1)
+        self.heads: nn.Linear = nn.Linear(hidden, num_actions + 1)
         nn.init.zeros_(self.heads.bias)
         with torch.no_grad():
             nn.init.orthogonal_(self.heads.weight[:num_actions], 0.01)

@@ -84,7 +84,7 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_teacher_commands(subparsers: argparse._SubParsersAction) -> None:
+def add_teacher_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``teacher pretrain`` and ``teacher accuracy`` on the ``bidir`` parser."""
     from bidir_core.teacher.pretrain import PretrainConfig
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bidir_core import _core
+
+if TYPE_CHECKING:
+    from bidir_core.teacher.scoring import Teacher
 
 __all__ = ["CorrectedTeacher"]
 
@@ -20,13 +24,13 @@ class CorrectedTeacher:
     serves no answer older than ``max_staleness`` updates.
     """
 
-    def __init__(self, teacher: Any, table: Any, alpha: float) -> None:
-        self.teacher = teacher
-        self.table = table
-        self.alpha = float(alpha)
-        self.actions = teacher.actions
-        self.lock = teacher.lock
-        self.version = 0
+    def __init__(self, teacher: Teacher, table: _core.FeedbackTable, alpha: float) -> None:
+        self.teacher: Teacher = teacher
+        self.table: _core.FeedbackTable = table
+        self.alpha: float = float(alpha)
+        self.actions: tuple[str, ...] = teacher.actions
+        self.lock: threading.RLock = teacher.lock
+        self.version: int = 0
 
     def publish(self) -> int:
         """Mark a teacher update (parameters, table or both); return the new version."""

@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["TeacherGuard", "finite_rows"]
 
-logger = logging.getLogger(__name__)
+logger: logging.Logger = logging.getLogger(__name__)
 
 
 def finite_rows(scores: Any) -> np.ndarray:

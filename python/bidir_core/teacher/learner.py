@@ -34,7 +34,7 @@ class ValueHead(nn.Module):
 
     def __init__(self, hidden_size: int, width: int = 1024):
         super().__init__()
-        self.net = nn.Sequential(
+        self.net: torch.nn.Sequential = nn.Sequential(
             nn.Linear(hidden_size, width),
             nn.Sigmoid(),
             nn.Linear(width, width),
@@ -151,7 +151,7 @@ class TeacherPPO:
 
     def __init__(self, teacher: Teacher, config: TeacherPPOConfig | None = None):
         self.teacher = teacher
-        self.config = config or TeacherPPOConfig()
+        self.config: TeacherPPOConfig = config or TeacherPPOConfig()
         cfg = self.config
         if cfg.lora:
             apply_lora(
@@ -165,7 +165,8 @@ class TeacherPPO:
             groups.append({"params": list(self.value_head.parameters()), "lr": cfg.head_lr})
         if not groups[0]["params"]:
             raise ValueError("the teacher's model has no trainable parameters")
-        self.optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=0.0)
+        self.optimizer: torch.optim.AdamW = torch.optim.AdamW(groups, lr=cfg.learning_rate,
+                                                              weight_decay=0.0)
         self._base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         self._gen = torch.Generator().manual_seed(cfg.seed)
 

@@ -17,9 +17,12 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import LlamaConfig
 
 __all__ = ["PretrainConfig", "pretrain_tiny", "tiny_config"]
 
@@ -54,7 +57,7 @@ class PretrainConfig:
     """torch CPU threads (the checkpoint is reproducible bit for bit at a fixed count)"""
 
 
-def tiny_config(vocab_size: int, cfg: PretrainConfig):
+def tiny_config(vocab_size: int, cfg: PretrainConfig) -> LlamaConfig:
     """The LlamaConfig of the tiny teacher."""
     from transformers import LlamaConfig
 
@@ -89,11 +92,11 @@ def _batch(seqs: list[list[int]], starts: list[int]) -> tuple:
 
 
 def pretrain_tiny(
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     cfg: PretrainConfig | None = None,
     *,
     log: Callable[[str], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Train the tiny teacher and save model + tokenizer to ``out_dir``; return its metrics."""
     import torch
     from transformers import LlamaForCausalLM

@@ -35,9 +35,11 @@ class OracleProbe:
     pool_factor = 8
 
     def __init__(self, task: str, num_states: int, seed: int, prompt_style: str = "short") -> None:
-        self.prompts, self.oracle = oracle_samples(
+        prompts, oracle = oracle_samples(
             task, num_states, seed=seed + 777, prompt_style=prompt_style
         )
+        self.prompts: list[str] = prompts
+        self.oracle: np.ndarray = oracle
         pool_prompts, pool_oracle = oracle_samples(
             task, self.pool_factor * num_states, seed=seed + 778, prompt_style=prompt_style
         )
@@ -45,8 +47,8 @@ class OracleProbe:
         for prompt, action in zip(self.prompts + pool_prompts,
                                   np.concatenate([self.oracle, pool_oracle]).tolist()):
             labels.setdefault(prompt, set()).add(action)
-        self.determined = np.array([len(labels[p]) == 1 for p in self.prompts])
-        self.sim_steps = _sample_steps(num_states) + _sample_steps(self.pool_factor * num_states)
+        self.determined: np.ndarray = np.array([len(labels[p]) == 1 for p in self.prompts])
+        self.sim_steps: int = _sample_steps(num_states) + _sample_steps(self.pool_factor * num_states)
 
     @staticmethod
     def due(iteration: int, every: int, last: int) -> bool:

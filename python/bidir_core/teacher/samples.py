@@ -11,6 +11,8 @@ only the first. ``optimal_actions`` gives every action that starts one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from bidir_core.teacher.prompt import env_prompts
@@ -28,7 +30,7 @@ def oracle_samples(
     num_envs: int = 32,
     return_states: bool = False,
     prompt_style: str = "short",
-) -> tuple[list[str], np.ndarray] | tuple[list[str], np.ndarray, list[dict]]:
+) -> tuple[list[str], np.ndarray] | tuple[list[str], np.ndarray, list[dict[str, Any]]]:
     """Return ``num_states`` prompts (in ``prompt_style``) and the oracle's optimal action
     id (int64) for each; with ``return_states`` also each state (``BidirVecEnv.get_state``)."""
     if isinstance(num_states, bool) or not isinstance(num_states, (int, np.integer)):
@@ -43,7 +45,7 @@ def oracle_samples(
     env.reset()
     prompts: list[str] = []
     experts: list[np.ndarray] = []
-    states: list[dict] = []
+    states: list[dict[str, Any]] = []
     while len(prompts) < num_states:
         expert = env.expert_actions().copy()
         prompts.extend(env_prompts(env))
@@ -59,7 +61,7 @@ def oracle_samples(
     return prompts[:num_states], oracle
 
 
-def optimal_actions(task: str, states: list[dict], num_actions: int = 6,
+def optimal_actions(task: str, states: list[dict[str, Any]], num_actions: int = 6,
                     chunk: int = 64) -> np.ndarray:
     """(len(states), num_actions) bool: whether action a starts a shortest plan from each
     saved state, i.e. reaches the goal at once where the plan is one step long, or leaves

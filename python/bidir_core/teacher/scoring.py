@@ -324,9 +324,9 @@ class Teacher:
         self.version: int = 0
         self.temperature = _check_temperature(temperature)
         self.batch_size = batch_size
-        self.name = name or getattr(getattr(model, "config", None), "_name_or_path", "") or "lm"
-        self.lock = threading.RLock()
-        self.is_seq2seq = _is_seq2seq(model)
+        self.name: str = name or getattr(getattr(model, "config", None), "_name_or_path", "") or "lm"
+        self.lock: threading.RLock = threading.RLock()
+        self.is_seq2seq: bool = _is_seq2seq(model)
         self._pad_id = _pad_id(tokenizer)
         self._action_ids = action_token_ids(tokenizer, actions, seq2seq=self.is_seq2seq)
 
@@ -344,7 +344,7 @@ class Teacher:
 
     def set_temperature(self, temperature: float) -> None:
         """Change the softmax temperature of πT."""
-        self.temperature = _check_temperature(temperature)
+        self.temperature: float = _check_temperature(temperature)
 
     def bump_version(self) -> int:
         """Mark a parameter update; return the new version."""

@@ -76,7 +76,7 @@ from bidir_core.teacher.backends.thread import LocalTeacherBackend
 
 __all__ = ["Completion", "Hints", "LocalTeacherBackend", "TeacherService"]
 
-logger = logging.getLogger(__name__)
+logger: logging.Logger = logging.getLogger(__name__)
 
 PromptSource = Union[Sequence[str], Callable[[np.ndarray], Sequence[str]]]
 
@@ -136,15 +136,15 @@ class TeacherService:
         backend: LocalTeacherBackend | None = None,
     ):
         _check_teacher(teacher)
-        self.num_envs = _check_int("num_envs", num_envs, 1)
-        self.num_actions = _check_int("num_actions", num_actions, 1)
-        self.cache_size = _check_int("cache_size", cache_size, 1)
-        self.max_staleness = _check_int("max_staleness", max_staleness, 0)
-        self.timeout = _check_seconds("timeout", timeout, allow_none=True)
+        self.num_envs: int = _check_int("num_envs", num_envs, 1)
+        self.num_actions: int = _check_int("num_actions", num_actions, 1)
+        self.cache_size: int = _check_int("cache_size", cache_size, 1)
+        self.max_staleness: int = _check_int("max_staleness", max_staleness, 0)
+        self.timeout: float | None = _check_seconds("timeout", timeout, allow_none=True)
         if self.timeout == 0.0:
             raise ValueError("timeout must be > 0 (or None for no timeout)")
-        self.max_age = None if max_age is None else _check_int("max_age", max_age, 0)
-        self.join_timeout = _check_seconds("join_timeout", join_timeout, allow_none=False)
+        self.max_age: int | None = None if max_age is None else _check_int("max_age", max_age, 0)
+        self.join_timeout: float | None = _check_seconds("join_timeout", join_timeout, allow_none=False)
         self._teacher = teacher
         if backend is None:
             backend = LocalTeacherBackend(

@@ -67,7 +67,10 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def save_checkpoint(
-    state: dict[str, Any], path: str | os.PathLike, *, previous: str | os.PathLike | None = None
+    state: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    previous: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write ``state`` to ``path`` atomically (temporary file + os.replace).
 
@@ -117,7 +120,7 @@ def save_checkpoint(
                     pass
 
 
-def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
+def remove_stale_temporaries(run_dir: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporary files a killed writer left in run_dir (``.checkpoint.pt.tmp-*``
     and the like); call it only while holding the run's lock. Returns what was removed."""
     removed = []
@@ -132,9 +135,9 @@ def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
 
 
 def load_newest_checkpoint(
-    path: str | os.PathLike,
-    previous: str | os.PathLike,
-    corrupt: str | os.PathLike,
+    path: str | os.PathLike[str],
+    previous: str | os.PathLike[str],
+    corrupt: str | os.PathLike[str],
     warn: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """The state in ``path``, or, when that file is missing or damaged, in ``previous``.
@@ -177,7 +180,7 @@ def _warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint written by save_checkpoint; CheckpointError says what is wrong."""
     path = Path(path)
     if not path.is_file():

@@ -115,12 +115,15 @@ class RolloutCollector:
         self.tokenizer = tokenizer
         self.hint_source = hint_source
         self.actor = actor
-        self.num_envs, self.num_steps = num_envs, num_steps
-        self.buffer = RolloutBuffer(num_steps, num_envs, num_actions=net.num_actions)
-        self.mission = torch.zeros((num_steps, num_envs, tokenizer.max_tokens), dtype=torch.int64)
+        self.num_envs: int = num_envs
+        self.num_steps: int = num_steps
+        self.buffer: RolloutBuffer = RolloutBuffer(num_steps, num_envs, num_actions=net.num_actions)
+        self.mission: torch.Tensor = torch.zeros(
+            (num_steps, num_envs, tokenizer.max_tokens), dtype=torch.int64
+        )
         self._mission_np = self.mission.numpy()
         self._current_mission = np.zeros((num_envs, tokenizer.max_tokens), np.int64)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator: torch.Generator = torch.Generator().manual_seed(seed)
         bounds = [num_envs * g // num_groups for g in range(num_groups + 1)]
         self.groups: list[_Group] = []
         for lo, hi in zip(bounds[:-1], bounds[1:]):
@@ -146,7 +149,7 @@ class RolloutCollector:
             "direction": torch.zeros(num_envs, dtype=torch.int64),
             "mission": torch.zeros((num_envs, tokenizer.max_tokens), dtype=torch.int64),
         }
-        self.next_values = np.zeros(num_envs, np.float32)
+        self.next_values: np.ndarray = np.zeros(num_envs, np.float32)
         self._episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # -- one rollout -----------------------------------------------------------------------

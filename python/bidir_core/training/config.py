@@ -65,7 +65,7 @@ class TrainConfig:
     """Environments stepped in parallel."""
     steps_per_iteration: AtLeast1 = 256
     """Frames per PPO update, all envs together (a multiple of num_envs)."""
-    total_frames: AtLeast1 = 100_000
+    total_frames: AtLeast1 = 25_600
     """Frames to train for (rounded up to whole iterations)."""
     checkpoint_every: AtLeast1 = 25
     """Iterations between checkpoints (one is also written at the end)."""

@@ -21,7 +21,7 @@ EVAL_SEED = 1_000_000_007
 
 
 def evaluate(
-    run_dir: str | os.PathLike,
+    run_dir: str | os.PathLike[str],
     episodes: int = 1000,
     *,
     greedy: bool = False,

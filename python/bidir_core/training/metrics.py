@@ -65,7 +65,7 @@ def _check_damage(
             )
 
 
-def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The rows of ``metrics.jsonl`` in run_dir (None where a value was NaN).
 
     A torn tail (a cut last line or NUL bytes left by a crash) is skipped; damage before a
@@ -107,16 +107,16 @@ class MetricsLogger:
 
     def __init__(
         self,
-        run_dir: str | os.PathLike,
+        run_dir: str | os.PathLike[str],
         columns: Sequence[str],
         resume_iteration: int | None = None,
         tensorboard: bool = True,
     ) -> None:
         """Open the files in run_dir; columns fixes the CSV header."""
-        self.run_dir = Path(run_dir)
-        self.columns = list(columns)
-        self.csv_path = self.run_dir / "metrics.csv"
-        self.jsonl_path = self.run_dir / "metrics.jsonl"
+        self.run_dir: Path = Path(run_dir)
+        self.columns: list[str] = list(columns)
+        self.csv_path: Path = self.run_dir / "metrics.csv"
+        self.jsonl_path: Path = self.run_dir / "metrics.jsonl"
         rows: list[dict[str, Any]] = []
         if resume_iteration is not None and self.jsonl_path.exists():
             parsed, bad = _parse_jsonl(self.jsonl_path)
@@ -197,35 +197,59 @@ class MetricsLogger:
 
 
 def plot_success(
-    rows: list[dict[str, Any]], path: str | os.PathLike, title: str, window: int = 100
+    rows: list[dict[str, Any]], path: str | os.PathLike[str], title: str, window: int = 100
 ) -> None:
-    """Save a PNG of success rate (per iteration and rolling) against frames."""
+    """Save a PNG of the run against frames: the student's success (per iteration, rolling,
+    and the student alone where evaluated) and, in the teacher modes, a second panel with
+    the teacher's agreement with the oracle on the probe states (and its mean probability
+    of the oracle's action)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    frames = [r["frames"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    per_iter = [
-        (f, r["success_rate"]) for f, r in zip(frames, rows) if r["success_rate"] is not None
-    ]
+    def series(key: str) -> list[tuple[int, float]]:
+        return [(r["frames"], r[key]) for r in rows if r.get(key) is not None]
+
+    probes = series("probe_agreement")
+    fig, axes = plt.subplots(1, 2 if probes else 1, figsize=(12 if probes else 7, 4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    per_iter, rolling, alone = series("success_rate"), series("rolling_success"), series(
+        "student_success"
+    )
     if per_iter:
         ax.plot(*zip(*per_iter), color="tab:blue", alpha=0.3, lw=1, label="per iteration")
-    rolling = [
-        (f, r["rolling_success"]) for f, r in zip(frames, rows) if r["rolling_success"] is not None
-    ]
     if rolling:
         ax.plot(*zip(*rolling), color="tab:blue", lw=2, label=f"rolling (last {window} episodes)")
-    ax.set_xlabel("frames")
+    if alone:
+        ax.plot(*zip(*alone), "o-", color="tab:green", ms=4, lw=1,
+                label="student alone (fresh episodes)")
     ax.set_ylabel("success rate")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.set_title(title)
-    if per_iter or rolling:
+    ax.set_title("student")
+    if per_iter or rolling or alone:
         ax.legend(loc="lower right")
     else:
         ax.text(0.5, 0.5, "no episode has ended yet", ha="center", transform=ax.transAxes)
+    if probes:
+        ax = axes[0, 1]
+        ax.plot(*zip(*probes), "o-", color="tab:red", ms=4, lw=2, label="all probe states")
+        determined = series("probe_agreement_determined")
+        if determined:
+            ax.plot(*zip(*determined), "s--", color="tab:orange", ms=3, lw=1,
+                    label="states whose prompt determines it")
+        expert = series("probe_expert_prob")
+        if expert:
+            ax.plot(*zip(*expert), "^:", color="tab:purple", ms=3, lw=1,
+                    label="mean probability of the oracle action")
+        ax.set_ylabel("agreement with the oracle")
+        ax.set_title("teacher on the probe states (argmax = oracle action)")
+        ax.legend(loc="lower right")
+    for ax in axes[0]:
+        ax.set_xlabel("frames")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

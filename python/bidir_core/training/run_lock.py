@@ -24,7 +24,7 @@ class RunLock:
         except ImportError:  # (not POSIX: no lock)
             fcntl = None
 
-        self.path = run_dir / LOCK_FILE
+        self.path: Path = run_dir / LOCK_FILE
         self._file = open(self.path, "a+")
         try:
             if fcntl is not None:

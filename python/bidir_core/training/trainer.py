@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOLearner
 from bidir_core.training.checkpoint import (
     CheckpointError,
@@ -68,7 +69,7 @@ class Trainer:
     def __init__(
         self,
         config: TrainConfig,
-        run_dir: str | os.PathLike,
+        run_dir: str | os.PathLike[str],
         *,
         progress: bool = True,
         tensorboard: bool = True,
@@ -77,8 +78,8 @@ class Trainer:
         _resume_path: Path | None = None,
     ) -> None:
         """Create a new run in run_dir (which must be absent or empty); see also resume()."""
-        self.config = config.validate()
-        self.run_dir = Path(run_dir)
+        self.config: TrainConfig = config.validate()
+        self.run_dir: Path = Path(run_dir)
         self.progress = progress
         self._lock = _lock
         self._resume_path = _resume_path or self.run_dir / CHECKPOINT
@@ -111,10 +112,12 @@ class Trainer:
         self, config: TrainConfig, tensorboard: bool, _resume_state: dict[str, Any] | None
     ) -> None:
         torch.set_num_threads(config.torch_threads)
-        self.net, self.tokenizer = build_network(config)
+        net, tokenizer = build_network(config)
+        self.net: ActorCritic = net
+        self.tokenizer: MissionTokenizer = tokenizer
         self.mode: ModeHooks = make_mode(config.mode, config)
-        self.learner = PPOLearner(self.net, config.ppo, config.total_iterations)
-        self.collector = RolloutCollector(
+        self.learner: PPOLearner = PPOLearner(self.net, config.ppo, config.total_iterations)
+        self.collector: RolloutCollector = RolloutCollector(
             config.task,
             config.num_envs,
             config.num_steps,
@@ -127,9 +130,9 @@ class Trainer:
             actor=self.mode.actor(),
             prompt_style=self.mode.prompt_style(),
         )
-        self.iteration = 0
-        self.frames = 0
-        self.elapsed = 0.0  # wall seconds spent training, over all sessions
+        self.iteration: int = 0
+        self.frames: int = 0
+        self.elapsed: float = 0.0  # wall seconds spent training, over all sessions
         self.recent: collections.deque[tuple[float, float]] = collections.deque(
             maxlen=config.rolling_window
         )
@@ -156,7 +159,9 @@ class Trainer:
         self._check_empty(allowed=(LOCK_FILE,))  # (another process may have come first)
         try:
             (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            self.metrics = MetricsLogger(self.run_dir, columns, tensorboard=tensorboard)
+            self.metrics: MetricsLogger = MetricsLogger(
+                self.run_dir, columns, tensorboard=tensorboard
+            )
             self.metrics.record_config(config.to_dict())
             self.save_checkpoint()
         except BaseException:
@@ -179,7 +184,7 @@ class Trainer:
 
     @classmethod
     def resume(
-        cls, run_dir: str | os.PathLike, *, progress: bool = True, tensorboard: bool = True
+        cls, run_dir: str | os.PathLike[str], *, progress: bool = True, tensorboard: bool = True
     ) -> Trainer:
         """Continue the run in run_dir from its checkpoint (CheckpointError if unusable).
 

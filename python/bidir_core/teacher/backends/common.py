@@ -56,7 +56,9 @@ def _check_teacher(teacher: Any) -> None:
         raise TypeError("teacher.action_logprobs must be callable")
 
 
-def logprobs_to_probs(logp: Any, batch: int, num_teacher_actions: int, num_actions: int):
+def logprobs_to_probs(
+    logp: Any, batch: int, num_teacher_actions: int, num_actions: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Turn a teacher's (B, A_T) log-probs into (B, num_actions) float32 probabilities.
 
     Rows are renormalised with a softmax (a no-op for log-normalised input); actions the

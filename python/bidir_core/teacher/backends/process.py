@@ -41,7 +41,7 @@ from bidir_core.teacher.backends.common import (
 
 __all__ = ["ProcessTeacherBackend", "replica_factory", "trainable_state"]
 
-logger = logging.getLogger("bidir_core.teacher.service")
+logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
 
 
 def replica_factory(name: str, *, temperature: float, batch_size: int,
@@ -97,17 +97,17 @@ class ProcessTeacherBackend:
         _check_teacher(teacher)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.num_teacher_actions = len(teacher.actions)
-        self.num_actions = _check_int("num_actions", num_actions, 1)
+        self.num_teacher_actions: int = len(teacher.actions)
+        self.num_actions: int = _check_int("num_actions", num_actions, 1)
         if self.num_teacher_actions > self.num_actions:
             raise ValueError(
                 f"the teacher scores {self.num_teacher_actions} actions but the env has only "
                 f"{self.num_actions}"
             )
-        self.max_batch = _check_int("max_batch", max_batch, 1)
-        self.max_wait = _check_seconds("max_wait", max_wait, allow_none=False)
-        self.max_restarts = _check_int("max_restarts", max_restarts, 0)
-        self.start_timeout = _check_seconds("start_timeout", start_timeout, allow_none=False)
+        self.max_batch: int = _check_int("max_batch", max_batch, 1)
+        self.max_wait: float | None = _check_seconds("max_wait", max_wait, allow_none=False)
+        self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
+        self.start_timeout: float | None = _check_seconds("start_timeout", start_timeout, allow_none=False)
         self._teacher = teacher
         self._factory = factory
         self._postprocess = postprocess
@@ -119,8 +119,8 @@ class ProcessTeacherBackend:
         self._stopping = False
         self._next_id = 0
         self._sent_version: int | None = None
-        self.restarts = 0
-        self.crashed = False
+        self.restarts: int = 0
+        self.crashed: bool = False
         self._proc: Any = None
         self._conn: Any = None
         self._start_child()  # the first start is synchronous: a broken factory raises here

@@ -19,7 +19,7 @@ from bidir_core.teacher.backends.common import (
 
 __all__ = ["LocalTeacherBackend"]
 
-logger = logging.getLogger("bidir_core.teacher.service")
+logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
 
 
 class LocalTeacherBackend:
@@ -40,15 +40,15 @@ class LocalTeacherBackend:
         name: str = "teacher",
     ):
         _check_teacher(teacher)
-        self.num_teacher_actions = len(teacher.actions)
-        self.num_actions = _check_int("num_actions", num_actions, 1)
+        self.num_teacher_actions: int = len(teacher.actions)
+        self.num_actions: int = _check_int("num_actions", num_actions, 1)
         if self.num_teacher_actions > self.num_actions:
             raise ValueError(
                 f"the teacher scores {self.num_teacher_actions} actions but the env has only "
                 f"{self.num_actions}"
             )
-        self.max_batch = _check_int("max_batch", max_batch, 1)
-        self.max_wait = _check_seconds("max_wait", max_wait, allow_none=False)
+        self.max_batch: int = _check_int("max_batch", max_batch, 1)
+        self.max_wait: float | None = _check_seconds("max_wait", max_wait, allow_none=False)
         self._teacher = teacher
         self._versioned = callable(getattr(teacher, "action_logprobs_versioned", None))
         self._queue: collections.OrderedDict[int, tuple[str, float]] = collections.OrderedDict()
@@ -58,7 +58,7 @@ class LocalTeacherBackend:
         self._stopping = False
         self._next_id = 0
         self._failures = 0  # consecutive failed batches (worker-owned)
-        self.crashed = False
+        self.crashed: bool = False
         self._thread = threading.Thread(target=self._run, name=f"{name}-worker", daemon=True)
         self._thread.start()
 

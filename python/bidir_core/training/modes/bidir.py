@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,11 @@ from bidir_core.training.modes.base import UpdateContext, register_mode
 from bidir_core.training.modes.config import linear_decay, lora_ppo_fields
 from bidir_core.training.modes.teach import TeachMode
 
+if TYPE_CHECKING:
+    from bidir_core.feedback.action_value import ActionValueCritic
+    from bidir_core.feedback.lookahead import CriticLookahead
+    from bidir_core.teacher.learner import TeacherPPO
+
 __all__ = ["BidirMode"]
 
 
@@ -38,7 +43,7 @@ class BidirMode(TeachMode):
 
     name = "bidir"
     updates_teacher = True
-    metric_names = TeachMode.metric_names + (
+    metric_names: tuple[str, ...] = TeachMode.metric_names + (
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
         "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
         "table_entries", "qhead_loss", "time_lookahead", "time_teacher_update",
@@ -49,14 +54,14 @@ class BidirMode(TeachMode):
         from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig
 
         tc = self.tc
-        self.aggregator = FeedbackAggregator(
+        self.aggregator: FeedbackAggregator = FeedbackAggregator(
             gamma=config.ppo.gamma,
             lam=tc.feedback_lambda,
             rho_max=tc.rho_max,
             clip=tc.feedback_clip,
             eps=tc.feedback_eps,
         )
-        self.learner = None
+        self.learner: TeacherPPO | None = None
         if tc.feedback in ("parametric", "both"):
             self.learner = TeacherPPO(
                 self.teacher,
@@ -69,7 +74,7 @@ class BidirMode(TeachMode):
                 ),
             )
         self._teacher_lp = np.zeros((config.num_steps, config.num_envs), np.float32)
-        self.lookahead = None
+        self.lookahead: CriticLookahead | None = None
         if tc.feedback_source == "lookahead" and tc.hint_input:
             raise ValueError(
                 "teacher.feedback_source='lookahead' reads the student's critic without hints: "
@@ -84,7 +89,7 @@ class BidirMode(TeachMode):
                 horizon=tc.lookahead_horizon,
             )
             self._sampler = np.random.default_rng([config.seed, 1729])
-        self.qcritic = None
+        self.qcritic: ActionValueCritic | None = None
         if tc.feedback_source == "qhead":
             from bidir_core.feedback.action_value import ActionValueCritic
             from bidir_core.student.network import MissionTokenizer

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -40,6 +40,9 @@ from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, UpdateContext, register_mode
 from bidir_core.training.modes.config import TeacherModeConfig, linear_decay, lora_ppo_fields
 from bidir_core.vector_env import BidirVecEnv
+
+if TYPE_CHECKING:
+    from bidir_core.teacher.scoring import Teacher
 
 __all__ = ["GlamMode", "TeacherActor"]
 
@@ -70,9 +73,9 @@ class TeacherActor:
                 f"the teacher scores {num_scored} actions, the envs have {_core.NUM_ACTIONS}"
             )
         self.prompts: list[str] = [""] * (num_steps * num_envs)
-        self.logp = np.zeros((num_steps, num_envs, num_scored), np.float32)
-        self.oracle = np.zeros((num_steps, num_envs), np.int64)
-        self.failed = np.zeros((num_steps, num_envs), np.bool_)
+        self.logp: np.ndarray = np.zeros((num_steps, num_envs, num_scored), np.float32)
+        self.oracle: np.ndarray = np.zeros((num_steps, num_envs), np.int64)
+        self.failed: np.ndarray = np.zeros((num_steps, num_envs), np.bool_)
 
     def act(self, t: int, env: BidirVecEnv, env_offset: int) -> tuple[torch.Tensor, torch.Tensor]:
         """log πT (n, 7) (-inf for actions the teacher does not score) and V (n,)."""
@@ -131,7 +134,7 @@ class GlamMode(ModeHooks):
     """``glam``: the teacher acts and learns by PPO with its own value head; no student."""
 
     name = "glam"
-    metric_names = (
+    metric_names: tuple[str, ...] = (
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
         "teacher_entropy", "teacher_version", "teacher_failures", "time_probe",
         "time_teacher_update",
@@ -147,14 +150,14 @@ class GlamMode(ModeHooks):
             raise ValueError("ppo.target_kl is not supported by the glam mode (set it to None)")
         self.config = config
         self.tc = tc
-        self.teacher = load_teacher(
+        self.teacher: Teacher = load_teacher(
             tc.name,
             actions=actions_for_task(config.task),
             temperature=tc.temperature,
             batch_size=tc.max_batch,
             device=tc.torch_device,
         )
-        self.learner = TeacherPPO(
+        self.learner: TeacherPPO = TeacherPPO(
             self.teacher,
             TeacherPPOConfig(
                 **{**shared_ppo_fields(ppo), "learning_rate": tc.teacher_lr},
@@ -164,10 +167,12 @@ class GlamMode(ModeHooks):
                 seed=config.seed,
             ),
         )
-        self.guard = TeacherGuard(tc.call_timeout)
+        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
         self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard,
                                    tc.prompt_style)
-        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
+        self.oracle_probe: OracleProbe = OracleProbe(
+            config.task, tc.probe_states, config.seed, tc.prompt_style
+        )
 
     def probe(self) -> dict[str, float]:
         """The teacher's agreement with the oracle on the fixed probe states (guarded)."""

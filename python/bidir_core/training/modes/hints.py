@@ -34,10 +34,10 @@ class TeacherHints:
         self.wait = wait
         self.query_every = query_every
         self.keep_prompts = keep_prompts
-        self.explore_eps = 0.0  # set by the mode before each rollout
-        self.queries = np.zeros((num_steps, num_envs), np.bool_)
-        self.hashes = np.zeros((num_steps, num_envs), np.uint64)
-        self.oracle = np.zeros((num_steps, num_envs), np.int64)
+        self.explore_eps: float = 0.0  # set by the mode before each rollout
+        self.queries: np.ndarray = np.zeros((num_steps, num_envs), np.bool_)
+        self.hashes: np.ndarray = np.zeros((num_steps, num_envs), np.uint64)
+        self.oracle: np.ndarray = np.zeros((num_steps, num_envs), np.int64)
         self.prompts: dict[int, str] = {}  # flat index t * N + n -> prompt text
         self.record_states = False  # keep each queried env's state (lookahead feedback)
         self.states: dict[int, EnvSnapshot] = {}  # flat index -> env.snapshot()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, StartContext, UpdateContext, register_mode
 from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
 from bidir_core.training.modes.hints import TeacherHints
+
+if TYPE_CHECKING:
+    from bidir_core.teacher.scoring import Teacher
 
 __all__ = ["TeachMode", "guidance_loss"]
 
@@ -50,7 +53,7 @@ class TeachMode(ModeHooks):
 
     name = "teach"
     updates_teacher = False
-    metric_names = (
+    metric_names: tuple[str, ...] = (
         "probe_agreement", "probe_agreement_determined", "probe_expert_prob", "teacher_agreement",
         "teacher_entropy", "guidance_coef", "explore_eps", "guidance_ce",
         "cache_hit_rate", "hint_valid_fraction", "hint_age_mean", "teacher_queries",
@@ -66,10 +69,13 @@ class TeachMode(ModeHooks):
         tc: TeacherModeConfig = config.teacher.validate()
         self.tc = tc
         device = tc.torch_device
-        self.teacher = load_teacher(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                    device=device)
-        self.table = FeedbackTable(num_actions=len(self.teacher.actions), rate=tc.table_rate)
-        self.policy = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
+        self.teacher: Teacher = load_teacher(
+            tc.name, temperature=tc.temperature, batch_size=tc.max_batch, device=device
+        )
+        self.table: FeedbackTable = FeedbackTable(
+            num_actions=len(self.teacher.actions), rate=tc.table_rate
+        )
+        self.policy: CorrectedTeacher = CorrectedTeacher(self.teacher, self.table, tc.table_alpha)
         backend = None
         if tc.backend == "ray":
             from bidir_core.teacher.backends import replica_factory
@@ -94,19 +100,21 @@ class TeachMode(ModeHooks):
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )
-        self.service = TeacherService(
+        self.service: TeacherService = TeacherService(
             self.policy, config.num_envs, num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
             max_staleness=tc.max_staleness, timeout=tc.call_timeout,
             join_timeout=min(10.0, tc.call_timeout), backend=backend,
         )
-        self.hints = TeacherHints(
+        self.hints: TeacherHints = TeacherHints(
             self.service, config.num_envs, config.num_steps, tc.query_every,
             keep_prompts=True, wait=tc.hint_wait_s,
         )
-        self.guard = TeacherGuard(tc.call_timeout)
-        self.oracle_probe = OracleProbe(config.task, tc.probe_states, config.seed, tc.prompt_style)
+        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
+        self.oracle_probe: OracleProbe = OracleProbe(
+            config.task, tc.probe_states, config.seed, tc.prompt_style
+        )
         self._sim_steps = self.oracle_probe.sim_steps
-        self.frames = 0
+        self.frames: int = 0
 
     def lora_settings(self) -> dict[str, Any] | None:
         """The LoRA adapters the teacher learns through (None: ``teach`` never changes it)."""
