@@ -261,12 +261,14 @@ def test_a_grid_task_passes_ctrl_c_on_to_its_run_through_the_stop_file(tmp_path)
         train_run(argv, str(log), str(tmp_path), "")))
     worker.start()
     deadline = time.monotonic() + 120
-    while not (run_dir / "metrics.jsonl").is_file() and time.monotonic() < deadline:
-        time.sleep(0.2)  # wait until it trains
+    while time.monotonic() < deadline and not (
+        (run_dir / "metrics.jsonl").is_file() and read_metrics(run_dir)
+    ):
+        time.sleep(0.2)  # wait until it trains (its first iteration is written)
     (tmp_path / "ppo-s0.stop").write_text("stop\n")  # what RayLauncher.interrupt appends
     worker.join(120)
-    assert result == [(130, None)]
-    assert "interrupted:" in log.read_text()
+    assert result == [(130, None)], log.read_text()
+    assert "interrupted:" in log.read_text(), log.read_text()
     assert 0 < read_metrics(run_dir)[-1]["iteration"] < 10_000
 
 
