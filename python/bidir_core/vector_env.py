@@ -174,8 +174,8 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
                 f"render_mode must be None or 'rgb_array', got {render_mode!r} (for a window, "
                 "wrap the env in gymnasium.wrappers.vector.HumanRendering)"
             )
-        self.tile_size = _check_tile_size(tile_size)
-        self.highlight = _check_bool("highlight", highlight)
+        self.tile_size: int = _check_tile_size(tile_size)
+        self.highlight: bool = _check_bool("highlight", highlight)
         num_envs = _check_count("num_envs", num_envs)
         num_threads = _check_count("num_threads", num_threads)
         try:

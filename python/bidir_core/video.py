@@ -21,7 +21,7 @@ _MP4_MISSING = (
 )
 
 
-def check_video_path(path: str | os.PathLike) -> Path:
+def check_video_path(path: str | os.PathLike[str]) -> Path:
     """Return ``path`` as a Path after checking that ``save_video`` can write it (a .gif or
     .mp4 in an existing folder; MP4 only with imageio-ffmpeg installed)."""
     path = Path(path)
@@ -59,7 +59,7 @@ def _gif_frame(frame: np.ndarray) -> Any:
 
 
 def save_video(
-    frames: Sequence[np.ndarray] | np.ndarray, path: str | os.PathLike, fps: int = RENDER_FPS
+    frames: Sequence[np.ndarray] | np.ndarray, path: str | os.PathLike[str], fps: int = RENDER_FPS
 ) -> Path:
     """Write RGB frames (uint8 (H, W, 3) each, all the same size) to ``path``, a .gif (looping,
     written with Pillow) or an .mp4 (H.264, written with imageio-ffmpeg); return the path."""

@@ -78,7 +78,7 @@ class RayLauncher:
         self._address = ray.get_runtime_context().gcs_address
         self._task = ray.remote(train_run)
         self._cpus, self._gpus = cfg.run_cpus, cfg.run_gpus
-        self.capacity = float("inf")
+        self.capacity: float = float("inf")
         self._stops: dict[Any, Path] = {}
 
     def start(self, mode: str, argv: list[str], log_path: Path) -> Any:

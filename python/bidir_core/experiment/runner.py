@@ -163,10 +163,10 @@ class LocalLauncher:
     """Starts each run as a ``python -m bidir_core train`` process here, ``jobs`` at a time."""
 
     def __init__(self, jobs: int) -> None:
-        self.capacity = jobs
+        self.capacity: float = jobs
         self._env = dict(os.environ, PYTHONUNBUFFERED="1")
 
-    def start(self, mode: str, argv: list[str], log_path: Path) -> subprocess.Popen:
+    def start(self, mode: str, argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
         """Start one run, its output appended to log_path."""
         with open(log_path, "a") as f:  # the run writes to its own copy of f
             f.write(f"$ bidir {' '.join(argv)}\n")
@@ -176,12 +176,12 @@ class LocalLauncher:
                 stdout=f, stderr=subprocess.STDOUT, env=self._env, start_new_session=True,
             )  # fmt: skip
 
-    def poll(self, proc: subprocess.Popen) -> tuple[int, str | None] | None:
+    def poll(self, proc: subprocess.Popen[bytes]) -> tuple[int, str | None] | None:
         """(exit code, why it failed when not from the log) once the run ended, else None."""
         code = proc.poll()
         return None if code is None else (code, None)
 
-    def interrupt(self, proc: subprocess.Popen) -> None:
+    def interrupt(self, proc: subprocess.Popen[bytes]) -> None:
         """Ctrl-C for one run (it checkpoints and stops)."""
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)

@@ -47,7 +47,7 @@ class FlatParameters:
     def __init__(self, params: list[nn.Parameter]) -> None:
         """Take over params' storage; gradients start at zero."""
         total = sum(p.numel() for p in params)
-        self.param = nn.Parameter(torch.zeros(total))
+        self.param: nn.Parameter = nn.Parameter(torch.zeros(total))
         self.param.grad = torch.zeros(total)
         offset = 0
         with torch.no_grad():
@@ -94,7 +94,10 @@ class FusedStep:
         reason = fused_unsupported_reason(net)
         if reason is not None:
             raise ValueError(f"ppo.backend='fused' cannot train this network: {reason}")
-        self.net, self.config, self.flat, self.optimizer = net, config, flat, optimizer
+        self.net: nn.Module = net
+        self.config: PPOConfig = config
+        self.flat: FlatParameters = flat
+        self.optimizer: torch.optim.Adam = optimizer
         self._kernel: _core.MlpPpoGradient | None = None
         self._features: torch.Tensor | None = None
         self._adam: tuple[np.ndarray, ...] | None = None

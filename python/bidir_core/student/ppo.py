@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
@@ -79,7 +79,7 @@ class PPOConfig(PPOLossConfig):
         return self
 
     @classmethod
-    def from_dict(cls, values: dict) -> PPOConfig:
+    def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """Build from a dict (e.g. a saved config); unknown keys raise ValueError."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
@@ -109,15 +109,17 @@ class PPOLearner:
     def __init__(self, net: nn.Module, config: PPOConfig, total_iterations: int) -> None:
         """Create the optimiser; total_iterations sets the learning-rate schedule."""
         self.net = net
-        self.config = config.validate()
+        self.config: PPOConfig = config.validate()
         if total_iterations < 1:
             raise ValueError(f"total_iterations must be >= 1, got {total_iterations}")
-        self.total_iterations = int(total_iterations)
-        self.backend = resolve_backend(config.backend, net)
-        self.params = [p for p in net.parameters() if p.requires_grad]
-        self.flat = FlatParameters(self.params)
-        self.optimizer = make_adam(self.flat.param, config.learning_rate, config.adam_eps)
-        self.fused = FusedStep(net, config, self.flat, self.optimizer) if self.backend == "fused" else None
+        self.total_iterations: int = int(total_iterations)
+        self.backend: str = resolve_backend(config.backend, net)
+        self.params: list[nn.Parameter] = [p for p in net.parameters() if p.requires_grad]
+        self.flat: FlatParameters = FlatParameters(self.params)
+        self.optimizer: torch.optim.Adam = make_adam(self.flat.param, config.learning_rate,
+                                                     config.adam_eps)
+        self.fused: FusedStep | None = (
+            FusedStep(net, config, self.flat, self.optimizer) if self.backend == "fused" else None)
         self._flat: dict[str, torch.Tensor] | None = None
         self._flat_key: tuple[int, int] | None = None
 

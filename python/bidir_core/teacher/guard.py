@@ -85,9 +85,13 @@ class TeacherGuard:
             self._failures.clear()
         return out
 
-    def close(self) -> None:
-        """Stop the worker thread (a hung call is left to finish on its own)."""
+    def close(self, join_timeout: float = 5.0) -> None:
+        """Stop the worker thread and wait up to ``join_timeout`` seconds for it (a hung call
+        is left to finish on its own). Joining matters at exit: a daemon thread still inside
+        C++ when the interpreter finalises can abort the process."""
         self._calls.put(None)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(join_timeout)
 
     def _fail(self, what: str, why: str, exc: BaseException | None = None) -> tuple[bool, None]:
         first = what not in self._failures

@@ -49,7 +49,7 @@ def evaluate(
     }
 
 
-def load_student(run_dir: str | os.PathLike) -> tuple[Any, dict[str, Any], Any, Any]:
+def load_student(run_dir: str | os.PathLike[str]) -> tuple[Any, dict[str, Any], Any, Any]:
     """(config, checkpoint state, network in eval mode, tokenizer) of run_dir's student.
 
     Sets torch's thread count to the run's ``torch_threads``, as training does; raises

@@ -25,7 +25,9 @@ class Progress:
     """The progress of one ``train()`` call: a bar, periodic lines, or nothing (off)."""
 
     def __init__(self, config: Any, enabled: bool, frames: int, log_interval: float) -> None:
-        self.config, self.enabled, self.log_interval = config, enabled, log_interval
+        self.config: Any = config
+        self.enabled: bool = enabled
+        self.log_interval: float = log_interval
         self._last_line = -math.inf
         self._bar = None
         if enabled and sys.stderr.isatty():
@@ -86,7 +88,7 @@ class StopSignals:
     main thread it installs nothing."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.requested: bool = False
         self.name: str | None = None
         self._previous: dict[int, Any] = {}
 

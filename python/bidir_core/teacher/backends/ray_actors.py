@@ -41,7 +41,7 @@ from bidir_core.teacher.backends.process import trainable_state
 
 __all__ = ["RayTeacherBackend", "TeacherReplica"]
 
-logger = logging.getLogger("bidir_core.teacher.service")
+logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
 
 
 class TeacherReplica:
@@ -52,10 +52,10 @@ class TeacherReplica:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        self.teacher = factory()
+        self.teacher: Any = factory()
         for p in self.teacher.model.parameters():
             p.requires_grad_(False)
-        self.version = -1
+        self.version: int = -1
 
     def ready(self) -> tuple[int, int]:
         """(actions the replica scores, its process id)."""
@@ -130,18 +130,18 @@ class RayTeacherBackend:
         _check_teacher(teacher)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.num_teacher_actions = len(teacher.actions)
-        self.num_actions = _check_int("num_actions", num_actions, 1)
+        self.num_teacher_actions: int = len(teacher.actions)
+        self.num_actions: int = _check_int("num_actions", num_actions, 1)
         if self.num_teacher_actions > self.num_actions:
             raise ValueError(
                 f"the teacher scores {self.num_teacher_actions} actions but the env has only "
                 f"{self.num_actions}"
             )
-        self.replicas = _check_int("replicas", replicas, 1)
-        self.max_batch = _check_int("max_batch", max_batch, 1)
-        self.max_wait = _check_seconds("max_wait", max_wait, allow_none=False)
-        self.max_restarts = _check_int("max_restarts", max_restarts, 0)
-        self.start_timeout = _check_seconds("start_timeout", start_timeout, allow_none=False)
+        self.replicas: int = _check_int("replicas", replicas, 1)
+        self.max_batch: int = _check_int("max_batch", max_batch, 1)
+        self.max_wait: float = _check_seconds("max_wait", max_wait, allow_none=False)
+        self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
+        self.start_timeout: float = _check_seconds("start_timeout", start_timeout, allow_none=False)
         if resources is not None and not isinstance(resources, dict):
             raise TypeError(f"resources must be a dict, got {type(resources).__name__}")
         options = ray_resources(resources or {})
@@ -154,8 +154,8 @@ class RayTeacherBackend:
         self._stopping = False
         self._next_id = 0
         self._weights: tuple[int, Any] | None = None  # (version, ObjectRef) last put
-        self.restarts = 0
-        self.crashed = False
+        self.restarts: int = 0
+        self.crashed: bool = False
         self._owns_ray = connect(address)
         try:
             actor_cls = ray.remote(TeacherReplica).options(
