@@ -12,42 +12,8 @@ Data flow of one rollout step::
     hints = service.hints()                    # probs (N, A), valid (N,), age (N,)
     ... act ...; env.step(actions); service.tick()
 
-Design:
-
-* **Two halves.** ``TeacherService`` is the client that lives in the rollout thread: the
-  LRU answer cache, de-duplication of pending prompts, per-env hints, timeouts and
-  metrics. ``LocalTeacherBackend`` owns the model and one worker thread that batches
-  queued ``(key, prompt)`` pairs (up to ``max_batch``, or whatever is queued ``max_wait``
-  after the worker saw the first one) and returns completions. The backend interface is
-  ``enqueue``, ``cancel``, ``poll``, ``in_flight``, ``close`` and the ``alive`` /
-  ``crashed`` flags, so a Ray actor backend can replace it without touching the client.
-* **Fast path without locks.** Cache, hints and metrics belong to the rollout thread.
-  Cache hits resolve synchronously inside ``submit``: an env whose prompt hash equals
-  that of its current hint is refreshed by one vectorised numpy comparison, the rest are
-  dict lookups. The worker hands completions back through a ``collections.deque``
-  (append/popleft are atomic), which the client drains at the start of each call. A lock
-  is taken once per ``submit`` only when there are misses to enqueue or cancel.
-* **Cache and versions.** Answers are cached under the 64-bit FNV-1a hash of the prompt
-  (``env.prompt_hashes`` / ``bidir_core._core.hash_prompts``), tagged with the teacher
-  ``version`` that produced them; a newer answer replaces an older one. At teacher
-  version ``v`` an answer of version ``u`` is served only if ``0 <= v - u <=
-  max_staleness`` (0: only the current parameters). Hints already delivered follow the
-  same rule: ``hints()`` marks them invalid once they are too old in versions.
-* **Latest wins.** A miss for env ``i`` supersedes env ``i``'s earlier pending request;
-  a queued request nobody waits for any more is cancelled before it reaches the model, so
-  the model works on the states the envs are in now. Requests already in the model still
-  fill the cache and reach the envs that asked, as hints with an age, unless a newer hint
-  got there first. Envs that miss on the same prompt share one model query.
-* **The GIL.** The worker's model calls and the rollout loop share one interpreter, so
-  a rollout loop that never waits competes with the model for the GIL and the cores;
-  bench/bench_teacher.py measures what the model still gets. ``ProcessTeacherBackend``
-  (``teacher.backends``) behind the same interface removes that contention.
-* **Failure is "no hint".** If the teacher raises, returns malformed or non-finite
-  output, hangs past ``timeout`` seconds, or the service is closed, the affected requests
-  resolve to no hint (``valid`` False), the failure is logged, and ``submit``/``hints``
-  keep returning immediately. While a call hangs, new misses resolve to no hint at once
-  instead of queueing behind it; when the call finally returns, the service serves again.
-  A failed batch does not stop later batches from being tried.
+The design (cache, versions, latest-wins, the GIL, failures) is in docs/decisions.md,
+"The teacher service".
 
 Single-threaded use: ``submit``, ``hints``, ``tick`` and ``metrics`` must be called from
 one thread (the rollout loop's); ``close`` may be called from any thread.
@@ -73,6 +39,7 @@ from bidir_core.teacher.backends.common import (
     _check_teacher,
 )
 from bidir_core.teacher.backends.thread import LocalTeacherBackend
+from bidir_core.teacher.service_stats import ServiceStats
 
 __all__ = ["Completion", "Hints", "LocalTeacherBackend", "TeacherService"]
 
@@ -174,7 +141,8 @@ class TeacherService:
         self._closed = False
         self._owner: int | None = None
         self._crash_logged = False
-        self._reset_metrics()
+        self._stats = ServiceStats()
+        self._m = self._stats.counts  # incremented where things happen
 
     # -- the interface -------------------------------------------------------------------
     def submit(self, hashes: np.ndarray, prompts: PromptSource, env_ids: Any = None,
@@ -360,49 +328,14 @@ class TeacherService:
         return probs, versions
 
     def metrics(self, reset: bool = False) -> dict[str, float]:
-        """Counters and rates since creation (or the last reset) as a flat dict.
-
-        queries (env requests), cache_hits, cache_hit_rate, joined (waited on a prompt
-        already pending), queued (misses handed to the worker), cancelled (queued prompts
-        dropped because no env waits for them any more), model_queries (prompts the teacher
-        scored), answered, failed (no hint: teacher error, bad output, timeout), rejected
-        (no hint without asking: teacher hung or service closed), stale_dropped (answered
-        with parameters too old by then), batches, late_batches (timed-out calls that
-        returned), batch_size_mean,
-        batch_size_max, latency_mean_s / p50 / p95 / max (model call), queue_wait_mean_s,
-        teacher_errors, timeouts, hint_valid_fraction, hint_age_mean (steps),
-        hint_version_lag_mean, cache_entries, pending, version.
-        """
+        """Counters and rates since creation (or the last reset) as a flat dict (the keys:
+        ``ServiceStats.summary``)."""
         self._check_thread()
         self._poll()
-        m = self._m
-        lat = np.array(self._latencies) if self._latencies else np.zeros(1)
-        out = {
-            k: float(m[k])
-            for k in (
-                "queries", "cache_hits", "joined", "queued", "cancelled", "model_queries",
-                "answered", "failed", "rejected", "stale_dropped", "batches", "late_batches",
-                "teacher_errors", "timeouts",
-            )
-        }  # fmt: skip
-        out.update(
-            cache_hit_rate=m["cache_hits"] / max(m["queries"], 1),
-            batch_size_mean=m["model_queries"] / max(m["batches"], 1),
-            batch_size_max=float(m["batch_size_max"]),
-            latency_mean_s=float(lat.mean()),
-            latency_p50_s=float(np.percentile(lat, 50)),
-            latency_p95_s=float(np.percentile(lat, 95)),
-            latency_max_s=float(lat.max()),
-            queue_wait_mean_s=m["wait_sum"] / max(m["batches"], 1),
-            hint_valid_fraction=m["hint_valid"] / max(m["hint_reads"], 1),
-            hint_age_mean=m["hint_age_sum"] / max(m["hint_valid"], 1),
-            hint_version_lag_mean=m["hint_lag_sum"] / max(m["hint_valid"], 1),
-            cache_entries=float(len(self._cache)),
-            pending=float(len(self._pending)),
-            version=float(self._version()),
-        )
+        out = self._stats.summary(cache_entries=len(self._cache), pending=len(self._pending),
+                                  version=self._version())
         if reset:
-            self._reset_metrics()
+            self._stats.reset()
         return out
 
     def close(self) -> None:
@@ -429,10 +362,6 @@ class TeacherService:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
-    def _reset_metrics(self) -> None:
-        self._m = collections.Counter()
-        self._latencies: collections.deque[float] = collections.deque(maxlen=1024)
-
     def _check_thread(self) -> None:
         me = threading.get_ident()
         if self._owner is None:
@@ -588,7 +517,7 @@ class TeacherService:
         m["model_queries"] += len(c.keys)
         m["batch_size_max"] = max(m["batch_size_max"], len(c.keys))
         m["wait_sum"] += c.wait
-        self._latencies.append(c.latency)
+        self._stats.latencies.append(c.latency)
         if c.probs is None:
             m["teacher_errors"] += 1
             m["failed"] += len(c.keys)
