@@ -46,6 +46,7 @@ def small(mode: str, iterations: int = 2, **teacher) -> TrainConfig:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sim_steps_count_every_lookahead_and_probe_step(tmp_path, monkeypatch):
     real_make_vec = samples.make_vec
     monkeypatch.setattr(samples, "make_vec", lambda *a, **k: _CountingEnv(real_make_vec(*a, **k)))
@@ -62,12 +63,14 @@ def test_sim_steps_count_every_lookahead_and_probe_step(tmp_path, monkeypatch):
                                               for i in range(len(rows))]
 
 
+@pytest.mark.slow
 def test_sim_steps_are_zero_without_a_teacher(tmp_path):
     with Trainer(small("ppo"), tmp_path / "run", progress=False, tensorboard=False) as trainer:
         trainer.train()
     assert [r["sim_steps"] for r in read_metrics(tmp_path / "run")] == [0, 0]
 
 
+@pytest.mark.slow
 def test_the_student_alone_is_evaluated_on_fresh_episodes(tmp_path):
     cfg = small("teach", iterations=2)
     cfg.student_eval_every = 2
@@ -87,6 +90,7 @@ def test_the_student_alone_is_evaluated_on_fresh_episodes(tmp_path):
     assert greedy["success_rate"] == pytest.approx(last["student_success_greedy"])
 
 
+@pytest.mark.slow
 def test_evaluating_the_student_does_not_change_training(tmp_path):
     """Evaluations touch no RNG of training: the metrics match a run without them."""
     histories = []

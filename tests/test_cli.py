@@ -28,6 +28,7 @@ def test_unknown_task_is_a_clear_error(capsys):
     assert "did you mean" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_module_entry_point_and_bad_flag():
     proc = subprocess.run([sys.executable, "-m", "bidir_core", "demo", "--num-envs", "x"],
                           capture_output=True, text=True)

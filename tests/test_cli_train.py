@@ -19,6 +19,7 @@ def one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.mark.slow
 def test_train_resume_and_eval(tmp_path, capsys):
     run = tmp_path / "run"
     assert (
@@ -145,6 +146,7 @@ def test_a_percent_sign_in_an_option_docstring_reaches_help_intact():
     assert "91% of them" in " ".join(parser.format_help().split())
 
 
+@pytest.mark.slow
 def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--run-dir", str(run), "--frames", "64", "--quiet", *SMALL]) == 0
@@ -161,6 +163,7 @@ def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
     assert "corrupted or truncated" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_entry_point_reports_unknown_task():
     proc = subprocess.run(
         [sys.executable, "-m", "bidir_core", "train", "--task", "CartPole-v1", "--quiet"],
@@ -172,6 +175,7 @@ def test_console_entry_point_reports_unknown_task():
     assert "unknown task id 'CartPole-v1'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_teach_run_ends_with_the_student_alone_and_the_teachers_agreement(tmp_path, capsys):
     from bidir_core.cli import main
 
@@ -185,6 +189,7 @@ def test_a_teach_run_ends_with_the_student_alone_and_the_teachers_agreement(tmp_
     assert "teacher agreement with the oracle " in out and " -> " in out
 
 
+@pytest.mark.slow
 def test_a_config_file_sets_options_and_flags_override_it(tmp_path, capsys):
     from bidir_core.cli import main
 

@@ -401,6 +401,7 @@ def test_tiny_experiment_end_to_end_and_rerun_skips_finished_runs(tmp_path, caps
     assert "holds an experiment with other run settings" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_unfinished_runs_are_resumed_and_broken_ones_restarted(tmp_path, capsys):
     out = tmp_path / "exp"
     # ppo-s0 and ppo-s2 were interrupted after their first iteration (of 3) ...

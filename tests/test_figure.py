@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
+
 from bidir_core.training.metrics import plot_success
 
 
@@ -30,6 +32,7 @@ def rows(teacher: bool) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_teacher_modes_get_a_second_panel_with_the_teachers_agreement(tmp_path: Path) -> None:
     plot_success(rows(teacher=False), tmp_path / "ppo.png", "ppo")
     plot_success(rows(teacher=True), tmp_path / "bidir.png", "bidir")

@@ -46,6 +46,7 @@ def _run_child(examples: int, timeout: float) -> None:
     print(f"fuzzed {examples} examples per property in {time.monotonic() - start:.1f} s")
 
 
+@pytest.mark.slow
 def test_fuzz_smoke_in_a_subprocess():
     """A few examples per property, in the fast tier."""
     _run_child(examples=4, timeout=120)

@@ -70,6 +70,7 @@ def assert_same(a, b, where: str = "") -> None:
         assert a == b, where
 
 
+@pytest.mark.slow
 def test_glam_runs_end_to_end_and_resumes_exactly(tmp_path) -> None:
     config = small_config()
     with Trainer(config, tmp_path / "full", progress=False, tensorboard=False) as trainer:
@@ -146,6 +147,7 @@ def test_bootstrap_values_come_from_the_observation_prompts() -> None:
     assert carried > 0
 
 
+@pytest.mark.slow
 def test_ppo_update_raises_pi_t_of_rewarded_actions_and_fits_the_value() -> None:
     prompt = wrong_state()
     T, N = 8, 4
@@ -198,6 +200,7 @@ def test_bad_glam_config_is_a_clear_error(tmp_path, kwargs, match) -> None:
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_cli_offers_glam_and_eval_refuses_a_glam_run(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     argv = ["train", "--mode", "glam", "--run-dir", str(run), "--frames", "64", "--quiet",

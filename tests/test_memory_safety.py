@@ -184,6 +184,7 @@ def _readonly(a):
 # -- 4. two threads on one env -------------------------------------------------------------
 
 @pytest.mark.parametrize("num_threads", [1, 2])
+@pytest.mark.slow
 def test_two_threads_stepping_one_env_raise_instead_of_corrupting(num_threads):
     # Was heap corruption with num_threads=1 and a deadlock with 2.
     out = run_isolated(f"""
@@ -272,6 +273,7 @@ def test_thread_limit_raises_instead_of_hanging():
 
 # -- 6. reference leaks --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_get_state_does_not_leak():
     env = bidir_core.make_vec(TASK, 2, seed=0)
     env.reset()

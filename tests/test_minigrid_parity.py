@@ -67,6 +67,7 @@ def run_parity(task: str, num_envs: int, steps: int, seed: int, expert_prob: flo
     return episodes
 
 
+@pytest.mark.slow
 def test_every_task_matches_minigrid(task_id):
     steps = 400 if "16x16" not in task_id else 250
     episodes = run_parity(task_id, num_envs=12, steps=steps, seed=1000)
@@ -74,11 +75,13 @@ def test_every_task_matches_minigrid(task_id):
 
 
 @pytest.mark.parametrize("seed", [0, 7, 123456789, 2**32 + 5])
+@pytest.mark.slow
 def test_paper_task_many_seeds(seed):
     run_parity("BabyAI-GoToRedBallNoDists-v0", num_envs=16, steps=300, seed=seed,
                expert_prob=0.3)
 
 
+@pytest.mark.slow
 def test_random_policy_only():
     # Pure random actions: long episodes, truncations, pickups and drops of distractors.
     episodes = run_parity("BabyAI-GoToLocal-v0", num_envs=16, steps=300, seed=99,

@@ -42,6 +42,7 @@ def brute_force_length(ref, limit: int) -> int:
     "task,seeds",
     [("BabyAI-GoToRedBallNoDists-v0", range(6)), ("MiniGrid-DoorKey-5x5-v0", range(3))],
 )
+@pytest.mark.slow
 def test_oracle_is_optimal_against_brute_force(task, seeds):
     for seed in seeds:
         ref = make_reference(task)

@@ -132,6 +132,7 @@ def minigrid_frame(ref, state) -> np.ndarray:
 
 @pytest.mark.parametrize("tile_size,highlight,count", [(32, True, 12), (32, False, 4),
                                                         (8, True, 6), (3, True, 4)])
+@pytest.mark.slow
 def test_every_object_state_and_direction_matches_minigrid(tile_size, highlight, count):
     ref = reference("MiniGrid-Empty-16x16-v0", tile_size, highlight)
     ref.reset(seed=0)

@@ -152,6 +152,7 @@ def test_a_second_signal_aborts_with_one_line_and_the_checkpoint_kept(tmp_path, 
 
 
 # -- C: checkpoints -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_checkpoint_at_iteration_0_lets_a_run_killed_early_resume(tmp_path):
     cfg = config(3)
     full = full_history(tmp_path, cfg)
@@ -171,6 +172,7 @@ def _stopped_at(tmp_path: Path, cfg: TrainConfig, iteration: int) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "missing"])
+@pytest.mark.slow
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys, damage):
     cfg = config(6)
     full = full_history(tmp_path, cfg)
@@ -232,6 +234,7 @@ def _crashed_after(tmp_path: Path, cfg: TrainConfig, checkpointed: int, extra: i
 @pytest.mark.parametrize(
     "tail", [b'{"iteration": 5, "frames": 3', b"\0" * 300, b"\n\0\0\0\n{\"iter"]
 )
+@pytest.mark.slow
 def test_a_torn_metrics_tail_past_the_checkpoint_is_cut_on_resume(tmp_path, tail):
     cfg = config(6)
     full = full_history(tmp_path, cfg)
@@ -258,6 +261,7 @@ def test_damage_inside_the_checkpointed_metrics_is_an_error_naming_the_file(tmp_
 
 
 # -- E: one process per run folder ---------------------------------------------------------
+@pytest.mark.slow
 def test_a_second_resume_of_a_running_run_is_refused(tmp_path, capsys):
     run = _stopped_at(tmp_path, config(4), 2)
     before = (run / "metrics.jsonl").read_bytes()
@@ -296,6 +300,7 @@ class _FailingFile:
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+@pytest.mark.slow
 def test_a_full_disk_is_a_one_line_error_and_keeps_the_checkpoint(tmp_path, monkeypatch, capsys, code):
     run = tmp_path / "run"
     argv = ["train", *TINY, "--run-dir", str(run), "--frames", "256", "--checkpoint-every", "2"]

@@ -97,6 +97,7 @@ def run_with_watchdog(trainer: Trainer, limit: float) -> tuple[dict, float]:
 
 @pytest.mark.parametrize("mode", ["teach", "bidir", "glam"])
 @pytest.mark.parametrize("fault", ["raise", "hang", "forever", "nan"])
+@pytest.mark.slow
 def test_a_failing_teacher_never_stops_training(tmp_path, mode, fault, release):
     with Trainer(config(mode), tmp_path / "run", progress=False, tensorboard=False) as trainer:
         inject(trainer, fault, release)

@@ -96,6 +96,7 @@ def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
     assert (teacher.action_logprobs(prompts)[:, 3] > old[:, 3]).all()
 
 
+@pytest.mark.slow
 def test_fit_targets_moves_a_sure_pi_t_to_the_targets():
     teacher = Teacher(make_model("llama"), tokenizer())
     learner = TeacherPPO(teacher, TeacherPPOConfig(learning_rate=1e-2, update_epochs=2, minibatch_size=2))
@@ -138,6 +139,7 @@ def test_fit_targets_rejects_bad_targets():
     assert teacher.version == 0
 
 
+@pytest.mark.slow
 def test_value_head_is_glams_mlp_and_learns_returns():
     head = ValueHead(32, width=16)
     kinds = [type(m).__name__ for m in head.net]

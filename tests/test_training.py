@@ -84,6 +84,7 @@ def test_run_directory_contents(tmp_path):
 
 
 @pytest.mark.parametrize("env_groups", [1, 2])
+@pytest.mark.slow
 def test_interrupted_and_resumed_run_has_the_same_history(tmp_path, env_groups):
     config = small_config(env_groups=env_groups)
     with Trainer(config, tmp_path / "full", progress=False, tensorboard=False) as trainer:
