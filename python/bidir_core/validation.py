@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-__all__ = ["RULES", "Field", "check_fields", "field_help"]
+__all__ = ["RULES", "Field", "check_fields", "check_known_keys", "field_help"]
 
 RULES = ConfigDict(strict=True, revalidate_instances="always", use_attribute_docstrings=True)
 """The pydantic settings of every config: no coercion (an int field refuses 1.5 and True),
@@ -91,3 +91,12 @@ def field_help(cls: type) -> dict[str, str]:
             if "description" in prop:
                 docs[key] = prop["description"].strip().replace("``", "`")
     return docs
+
+
+def check_known_keys(cls: type, values: dict[str, Any], what: str) -> None:
+    """Raise ValueError naming the keys of ``values`` that are no field of ``cls``
+    (a saved config from another version, or a typo in a config file)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown {what} option(s) {sorted(unknown)}; known: {sorted(known)}")

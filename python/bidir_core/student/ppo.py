@@ -13,7 +13,6 @@ KL. Advantages come from the C++ GAE (``RolloutBuffer.compute_gae``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -31,7 +30,7 @@ from bidir_core.student.fused import (
     fused_unsupported_reason,
     make_adam,
 )
-from bidir_core.validation import check_fields
+from bidir_core.validation import check_fields, check_known_keys
 
 __all__ = ["PPO_BACKENDS", "ExtraLoss", "PPOConfig", "PPOLearner", "ppo_loss"]
 
@@ -81,10 +80,7 @@ class PPOConfig(PPOLossConfig):
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PPOConfig:
         """Build from a dict (e.g. a saved config); unknown keys raise ValueError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown PPO option(s) {sorted(unknown)}; known: {sorted(known)}")
+        check_known_keys(cls, values, "PPO")
         return cls(**values).validate()
 
 

@@ -14,7 +14,7 @@ from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import TEACHER_MODES, TeacherModeConfig, available_modes
 from bidir_core.training.modes.config import AtLeast0
-from bidir_core.validation import RULES, Field, check_fields
+from bidir_core.validation import RULES, Field, check_fields, check_known_keys
 from bidir_core.vector_env import DEFAULT_TASK, _check_task
 
 __all__ = ["DEFAULT_TASK", "METRIC_COLUMNS", "TrainConfig", "build_network"]
@@ -138,10 +138,7 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build and validate from a dict such as config.json; unknown keys raise."""
         values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown training option(s) {sorted(unknown)}")
+        check_known_keys(cls, values, "training")
         ppo = PPOConfig.from_dict(values.pop("ppo", {}))
         teacher = TeacherModeConfig.from_dict(values.pop("teacher", {}))
         return cls(**values, ppo=ppo, teacher=teacher).validate()

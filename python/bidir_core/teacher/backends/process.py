@@ -16,7 +16,6 @@ its batch in flight fails (no hint), and training goes on. After that it is ``cr
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
 import os
@@ -26,7 +25,6 @@ import sys
 from multiprocessing.connection import Connection
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -35,9 +33,9 @@ from bidir_core.teacher.backends.common import (
     Completion,
     _check_int,
     _check_seconds,
-    _check_teacher,
     logprobs_to_probs,
 )
+from bidir_core.teacher.backends.queued import QueuedBackend
 
 __all__ = ["ProcessTeacherBackend", "replica_factory", "trainable_state"]
 
@@ -73,7 +71,7 @@ def trainable_state(teacher: Any) -> dict[str, Any]:
     return {k: p.detach().to("cpu").float().numpy().copy() for k, p in named}
 
 
-class ProcessTeacherBackend:
+class ProcessTeacherBackend(QueuedBackend):
     """Answers queued (key, prompt) pairs with a replica of ``teacher`` in a child process.
 
     ``factory`` builds the replica in the child (picklable: a module-level function or a
@@ -94,69 +92,23 @@ class ProcessTeacherBackend:
         postprocess: Callable[[list[str], np.ndarray, np.ndarray], np.ndarray] | None = None,
         name: str = "teacher",
     ) -> None:
-        _check_teacher(teacher)
+        super().__init__(teacher, num_actions, max_batch, max_wait)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.num_teacher_actions: int = len(teacher.actions)
-        self.num_actions: int = _check_int("num_actions", num_actions, 1)
-        if self.num_teacher_actions > self.num_actions:
-            raise ValueError(
-                f"the teacher scores {self.num_teacher_actions} actions but the env has only "
-                f"{self.num_actions}"
-            )
-        self.max_batch: int = _check_int("max_batch", max_batch, 1)
-        self.max_wait: float | None = _check_seconds("max_wait", max_wait, allow_none=False)
         self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
         self.start_timeout: float | None = _check_seconds("start_timeout", start_timeout, allow_none=False)
         self._teacher = teacher
         self._factory = factory
         self._postprocess = postprocess
-        self._queue: collections.OrderedDict[int, tuple[str, float]] = collections.OrderedDict()
-        self._cond = threading.Condition(threading.Lock())
-        self._done: collections.deque[Completion] = collections.deque()
-        self._in_flight: tuple[int, tuple[int, ...], float] | None = None
         self._batch: tuple[int, tuple[int, ...], list[str], float, float] | None = None
-        self._stopping = False
-        self._next_id = 0
         self._sent_version: int | None = None
         self.restarts: int = 0
-        self.crashed: bool = False
         self._proc: Any = None
         self._conn: Any = None
         self._start_child()  # the first start is synchronous: a broken factory raises here
-        self._feeder = threading.Thread(target=self._feed, name=f"{name}-feeder", daemon=True)
+        self._feeder = threading.Thread(target=self._work, args=("teacher process backend",),
+                                        name=f"{name}-feeder", daemon=True)
         self._feeder.start()
-
-    # -- client side -----------------------------------------------------------------------
-    def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
-        """Queue (key, prompt) pairs for the model."""
-        now = time.monotonic()
-        with self._cond:
-            if self._stopping:
-                return
-            for key, prompt in items:
-                self._queue[key] = (prompt, now)
-            self._cond.notify_all()
-
-    def cancel(self, keys: Sequence[int] | None = None) -> list[int]:
-        """Drop queued (not yet sent) keys, all if None; return those dropped."""
-        with self._cond:
-            if keys is None:
-                dropped = list(self._queue)
-                self._queue.clear()
-                return dropped
-            return [k for k in keys if self._queue.pop(k, None) is not None]
-
-    def poll(self) -> list[Completion]:
-        """The completions that arrived since the last poll (never blocks)."""
-        out = []
-        while self._done:
-            out.append(self._done.popleft())
-        return out
-
-    def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
-        """(batch id, keys, start time.monotonic()) of the batch in the child, if any."""
-        return self._in_flight
 
     @property
     def alive(self) -> bool:
@@ -170,10 +122,7 @@ class ProcessTeacherBackend:
 
     def close(self, join_timeout: float | None = 10.0) -> bool:
         """Stop the feeder and the child; return True if both ended."""
-        with self._cond:
-            self._stopping = True
-            self._queue.clear()
-            self._cond.notify_all()
+        self._stop_queue()
         self._feeder.join(join_timeout)
         self._stop_child(join_timeout)
         return not self._feeder.is_alive()
@@ -246,44 +195,7 @@ class ProcessTeacherBackend:
         self._conn.send(("weights", version, state))
         self._sent_version = version
 
-    # -- the feeder thread -----------------------------------------------------------------
-    def _feed(self) -> None:
-        try:
-            while True:
-                batch = self._next_batch()
-                if batch is None:
-                    return
-                self._answer(*batch)
-        except BaseException:  # a bug here must not pass silently: the client sees it
-            self.crashed = True
-            logger.exception("teacher process backend crashed")
-
-    def _next_batch(self):
-        deadline = None
-        with self._cond:
-            while True:
-                if self._stopping:
-                    return None
-                if self._queue:
-                    if deadline is None:
-                        deadline = next(iter(self._queue.values()))[1] + self.max_wait
-                    left = deadline - time.monotonic()
-                    if len(self._queue) >= self.max_batch or left <= 0:
-                        break
-                    self._cond.wait(left)
-                else:
-                    self._cond.wait()
-            take = min(self.max_batch, len(self._queue))
-            items = [self._queue.popitem(last=False) for _ in range(take)]
-            start = time.monotonic()
-            batch_id = self._next_id
-            self._next_id += 1
-            keys = tuple(k for k, _ in items)
-            self._in_flight = (batch_id, keys, start)
-        prompts = [p for _, (p, _) in items]
-        wait = sum(start - t for _, (_, t) in items) / take
-        return batch_id, keys, prompts, start, wait
-
+    # -- the feeder thread (QueuedBackend._work) --------------------------------------------
     def _answer(self, batch_id, keys, prompts, start, wait) -> None:
         probs = ok = None
         version, error = -1, None
@@ -304,9 +216,8 @@ class ProcessTeacherBackend:
             self._restart()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-        self._in_flight = None
-        self._done.append(Completion(batch_id, keys, probs, ok, int(version),
-                                     time.monotonic() - start, wait, error))
+        self._finish(Completion(batch_id, keys, probs, ok, int(version),
+                                time.monotonic() - start, wait, error))
 
     def _receive(self, batch_id: int):
         """The child's answer to batch_id; EOFError if the child dies meanwhile."""

@@ -34,10 +34,10 @@ from bidir_core.teacher.backends.common import (
     Completion,
     _check_int,
     _check_seconds,
-    _check_teacher,
     logprobs_to_probs,
 )
 from bidir_core.teacher.backends.process import trainable_state
+from bidir_core.teacher.backends.queued import check_backend_args
 
 __all__ = ["RayTeacherBackend", "TeacherReplica"]
 
@@ -127,19 +127,15 @@ class RayTeacherBackend:
         postprocess: Callable[[list[str], np.ndarray], np.ndarray] | None = None,
         name: str = "teacher",
     ) -> None:
-        _check_teacher(teacher)
+        self.num_teacher_actions: int
+        self.num_actions: int
+        self.max_batch: int
+        self.max_wait: float
+        (self.num_teacher_actions, self.num_actions, self.max_batch,
+         self.max_wait) = check_backend_args(teacher, num_actions, max_batch, max_wait)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.num_teacher_actions: int = len(teacher.actions)
-        self.num_actions: int = _check_int("num_actions", num_actions, 1)
-        if self.num_teacher_actions > self.num_actions:
-            raise ValueError(
-                f"the teacher scores {self.num_teacher_actions} actions but the env has only "
-                f"{self.num_actions}"
-            )
         self.replicas: int = _check_int("replicas", replicas, 1)
-        self.max_batch: int = _check_int("max_batch", max_batch, 1)
-        self.max_wait: float = _check_seconds("max_wait", max_wait, allow_none=False)
         self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
         self.start_timeout: float = _check_seconds("start_timeout", start_timeout, allow_none=False)
         if resources is not None and not isinstance(resources, dict):

@@ -5,12 +5,11 @@ Why each default is what it is (the runs that chose it) is in ``docs/decisions.m
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
 from bidir_core.ppo import AtLeast1, NonNegative, Positive, Unit
-from bidir_core.validation import RULES, Field, check_fields
+from bidir_core.validation import RULES, Field, check_fields, check_known_keys
 
 __all__ = [
     "FEEDBACK_BASELINES",
@@ -203,8 +202,5 @@ class TeacherModeConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TeacherModeConfig:
         """Build and validate from a dict (config.json's ``teacher``); unknown keys raise."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown teacher option(s) {sorted(unknown)}")
+        check_known_keys(cls, values, "teacher")
         return cls(**values).validate()
