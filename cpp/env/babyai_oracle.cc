@@ -66,7 +66,8 @@ class Planner {
   }
   bool Facing(int c) const { return Cell(env_.FrontPos()) == c; }
 
-  std::vector<int> Positions(const ObjDesc& d) const;
+  // Cells of the objects of d (only keys, balls and boxes with liftable).
+  std::vector<int> Positions(const ObjDesc& d, bool liftable = false) const;
   Mask MaskOf(const std::vector<int>& cells) const;
 
   // Cost of stepping into cell c (toggling a door first), -1 when impassable.
@@ -113,12 +114,16 @@ class Planner {
   const int w_, h_;
 };
 
-std::vector<int> Planner::Positions(const ObjDesc& d) const {
+std::vector<int> Planner::Positions(const ObjDesc& d, bool liftable) const {
   std::vector<int> out;
   const std::vector<int32_t>& ids = env_.babyai.ids;
   for (int32_t id : d.obj_set) {
     for (int k = 0; k < w_ * h_; ++k) {
-      if (ids[k] == id) out.push_back(k);
+      // A description without a type matches the walls and doors of its color too
+      // (minigrid's find_matching_objs): fine to go to (facing a grey wall completes
+      // "go to a grey object"), never to pick up.
+      if (ids[k] != id || (liftable && !Movable(At(k)))) continue;
+      out.push_back(k);
     }
   }
   return out;
@@ -447,7 +452,7 @@ int Planner::Pickup(const InstrNode& n) const {
       if (id == env_.babyai.carried_id) return DropOff(Empty());  // picked earlier: again
     }
   }
-  return Achieve(MaskOf(Positions(desc)), kPickup, true, Empty(), 0);
+  return Achieve(MaskOf(Positions(desc, true)), kPickup, true, Empty(), 0);
 }
 
 int Planner::PutNext(const InstrNode& n) const {
@@ -465,7 +470,7 @@ int Planner::PutNext(const InstrNode& n) const {
   }
   if (holding) return Achieve(spots, kDrop, false, Empty(), 0);
   // Clear the route to the fixed object while the hands are free, then fetch the object.
-  const Mask moves = MaskOf(Positions(st.descs[n.desc]));
+  const Mask moves = MaskOf(Positions(st.descs[n.desc], true));
   const Path route = SearchFacing(spots, true, Locks::kHeldKey, &moves);
   // Nothing is dropped on a spot or on the way to one.
   const Mask keep = env_.Carrying() ? WithWay(spots, spots, Locks::kHeldKey, &moves) : Empty();
