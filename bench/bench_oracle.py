@@ -145,14 +145,20 @@ def main(argv: list[str] | None = None) -> None:
         return
     head = ["task", "ours success", "bot success", "bot seeds", "ours mean len", "bot mean len",
             "both solved: ours len", "both solved: bot len", "ours s", "bot s", ""]
+    ours_runs = {}
+    for task in tasks:
+        ours_runs[task] = run_ours(task, args.episodes)
+        print(f"# {task} ours done", file=sys.stderr, flush=True)
+    cache = load_cache(args.cache)  # re-read: a --bot-only run may have filled it meanwhile
     rows = []
     for task in tasks:
-        o_ok, o_len, o_sec = run_ours(task, args.episodes)
+        o_ok, o_len, o_sec = ours_runs[task]
         if args.skip_bot:
             b_ok, b_len, b_sec = np.zeros(args.episodes, bool), np.zeros(args.episodes, int), 0.0
         else:
             b_ok, b_len, b_sec = run_bot(task, args.episodes, cache, args.bot_cached_only)
-            save_cache(args.cache, cache)
+            if not args.bot_cached_only:
+                save_cache(args.cache, cache)
         nb = len(b_ok)
         # Like for like: ours on the seeds the bot ran.
         both = o_ok[:nb] & b_ok
@@ -166,7 +172,6 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((task, o_ok.mean(), mean_or_nan(b_ok), nb, mean_or_nan(o_len[o_ok]),
                      mean_or_nan(b_len[b_ok]), mean_or_nan(o_len[:nb][both]),
                      mean_or_nan(b_len[both]), o_sec, b_sec, " ".join(flags)))
-        print(f"# {task} done", file=sys.stderr, flush=True)
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|---|" + "---:|" * (len(head) - 2) + "---|")

@@ -460,13 +460,24 @@ int Planner::PutNext(const InstrNode& n) const {
   bool holding = false;
   for (int32_t id : st.descs[n.desc].obj_set) holding = holding || id == st.carried_id;
   const std::vector<int> fixed = Positions(st.descs[n.desc2]);
-  Mask spots = Empty();  // free cells next to a fixed object
+  Mask spots = Empty();     // free cells next to a fixed object
+  Mask occupied = Empty();  // cells next to a fixed object with an object on them
+  bool any_spot = false;
+  std::vector<int> lift;
   for (int f : fixed) {
     const int fx = f % w_, fy = f / w_;
     for (int d = 0; d < 4; ++d) {
       const int x = fx + kDirDx[d], y = fy + kDirDy[d];
-      if (env_.grid.InBounds(x, y) && env_.grid.At(x, y).IsEmpty()) spots[y * w_ + x] = 1;
+      if (!env_.grid.InBounds(x, y)) continue;
+      const bidir::Cell& c = env_.grid.At(x, y);
+      if (c.IsEmpty()) spots[y * w_ + x] = 1, any_spot = true;
+      if (Movable(c)) lift.push_back(y * w_ + x), occupied[y * w_ + x] = 1;
     }
+  }
+  if (!any_spot && !lift.empty()) {
+    // Every cell next to the fixed objects is taken: free one (hands first).
+    if (env_.Carrying()) return DropOff(occupied);
+    return Achieve(MaskOf(lift), kPickup, true, Empty(), 0);
   }
   if (holding) return Achieve(spots, kDrop, false, Empty(), 0);
   // Clear the route to the fixed object while the hands are free, then fetch the object.
