@@ -53,7 +53,11 @@ using Mask = std::vector<uint8_t>;  // one flag per cell (y * width + x)
 class Planner {
  public:
   explicit Planner(const GridEnv& env)
-      : env_(env), w_(env.grid.width()), h_(env.grid.height()) {}
+      : env_(env),
+        w_(env.grid.width()),
+        h_(env.grid.height()),
+        leaf_(env.babyai.nodes[ActiveLeaf(env.babyai, env.babyai.root)]),
+        strict_(leaf_.strict && leaf_.kind == InstrNodeKind::kPickup) {}
 
   int Decide() const;
 
@@ -112,6 +116,9 @@ class Planner {
 
   const GridEnv& env_;
   const int w_, h_;
+  const InstrNode& leaf_;  // the subgoal: the first unfinished action of the instruction
+  // A strict Pickup fails on lifting anything else: no blocker is moved then.
+  const bool strict_;
 };
 
 std::vector<int> Planner::Positions(const ObjDesc& d, bool liftable) const {
@@ -150,7 +157,7 @@ int Planner::EnterCost(int c, bool blockers, Locks locks, const Mask* ignore) co
     case kKey:
     case kBall:
     case kBox:
-      if (!blockers) return -1;
+      if (!blockers || strict_) return -1;
       return 1 + (env_.Carrying() ? kBlockerCarryingCost : kBlockerCost);
     default:
       return -1;  // wall, lava
@@ -495,8 +502,7 @@ int Planner::PutNext(const InstrNode& n) const {
 }
 
 int Planner::Decide() const {
-  const BabyAIState& st = env_.babyai;
-  const InstrNode& n = st.nodes[ActiveLeaf(st, st.root)];
+  const InstrNode& n = leaf_;
   switch (n.kind) {
     case InstrNodeKind::kGoTo:
       return GoTo(n);
