@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
             save_cache(args.cache, cache)
             print(f"# {task} bot done ({sec:.1f} s)", file=sys.stderr, flush=True)
         return
-    head = ["task", "ours success", "bot success", "bot seeds", "ours mean len", "bot mean len",
+    head = ["task", "ours success", "ours on bot seeds", "bot success", "bot seeds",
+            "ours mean len", "bot mean len",
             "both solved: ours len", "both solved: bot len", "ours s", "bot s", ""]
     ours_runs = {}
     for task in tasks:
@@ -169,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
             flags.append("**longer**")
         if not nb:
             flags.append("bot not run")
-        rows.append((task, o_ok.mean(), mean_or_nan(b_ok), nb, mean_or_nan(o_len[o_ok]),
+        rows.append((task, o_ok.mean(), mean_or_nan(o_ok[:nb]), mean_or_nan(b_ok), nb,
+                     mean_or_nan(o_len[o_ok]),
                      mean_or_nan(b_len[b_ok]), mean_or_nan(o_len[:nb][both]),
                      mean_or_nan(b_len[both]), o_sec, b_sec, " ".join(flags)))
     if args.markdown:
@@ -178,17 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print("\t".join(head))
     for r in rows:
-        cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", str(r[3]), f"{r[4]:.1f}", f"{r[5]:.1f}",
-                 f"{r[6]:.1f}", f"{r[7]:.1f}", f"{r[8]:.2f}", f"{r[9]:.2f}", r[10]]
+        cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", f"{r[3]:.3f}", str(r[4]), f"{r[5]:.1f}",
+                 f"{r[6]:.1f}", f"{r[7]:.1f}", f"{r[8]:.1f}", f"{r[9]:.2f}", f"{r[10]:.2f}",
+                 r[11]]
         print(("| " + " | ".join(cells) + " |") if args.markdown else "\t".join(cells))
     ours = np.mean([r[1] for r in rows])
-    ran = [r for r in rows if r[3]]
-    fewer = [r[0] for r in rows if "fewer" in r[10]]
-    longer = [r[0] for r in rows if "longer" in r[10]]
+    ran = [r for r in rows if r[4]]
+    fewer = [r[0] for r in rows if "fewer" in r[11]]
+    longer = [r[0] for r in rows if "longer" in r[11]]
     print(f"\n# ours: {len(rows)} levels x {args.episodes} seeds, mean success {ours:.3f}. "
           f"Bot run on {len(ran)} levels; on those, mean success ours "
-          f"{np.mean([r[1] for r in ran]) if ran else float('nan'):.3f} (all seeds), bot "
-          f"{np.mean([r[2] for r in ran]) if ran else float('nan'):.3f}; ours solves fewer on "
+          f"{np.mean([r[2] for r in ran]) if ran else float('nan'):.3f}, bot "
+          f"{np.mean([r[3] for r in ran]) if ran else float('nan'):.3f} (the bot's seeds); "
+          f"ours solves fewer on "
           f"{len(fewer)} levels {fewer}, is longer on {len(longer)} {longer}")
 
 
