@@ -495,7 +495,9 @@ int Planner::PutNext(const InstrNode& n) const {
   const Mask keep = env_.Carrying() ? WithWay(spots, spots, Locks::kHeldKey, &moves) : Empty();
   if (route.found) {
     for (int c : route.cells) {
-      if (moves[c]) break;  // the route passes the object: fetch it first
+      // The route passes an object to move: fetch that one (not another one, which would
+      // then be dropped again to lift this one out of the way).
+      if (moves[c]) return Achieve(MaskOf({c}), kPickup, true, keep, 0);
       if (Movable(At(c))) return ClearOrStep(route, c, keep);
     }
   }
