@@ -70,12 +70,16 @@ def bot_episode(env, seed: int) -> tuple[bool, int]:
     return bool(rew > 0), steps
 
 
-def run_bot(task: str, episodes: int, cache: dict) -> tuple[np.ndarray, np.ndarray, float]:
-    """BabyAIBot's per-episode success and length, from the cache where it has them."""
+def run_bot(task: str, episodes: int, cache: dict,
+            cached_only: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+    """BabyAIBot's per-episode success and length, from the cache where it has them; with
+    cached_only, just the seeds 0..k-1 the cache holds (k may be 0)."""
     import gymnasium as gym
     import minigrid  # noqa: F401
 
     rows = cache.setdefault(task, {})
+    if cached_only:
+        episodes = next((s for s in range(episodes) if str(s) not in rows), episodes)
     missing = [s for s in range(episodes) if str(s) not in rows]
     t0 = time.perf_counter()
     if missing:
@@ -106,6 +110,7 @@ def save_cache(path: str | None, cache: dict) -> None:
 
 
 def mean_or_nan(x: np.ndarray) -> float:
+    """Mean of x, nan when empty."""
     return float(x.mean()) if x.size else float("nan")
 
 
@@ -116,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cache", default=None, help="JSON file of BabyAIBot's per-seed results")
     p.add_argument("--skip-bot", action="store_true", help="ours only")
     p.add_argument("--bot-only", action="store_true", help="fill the bot cache, no table")
+    p.add_argument("--bot-cached-only", action="store_true",
+                   help="compare with the bot's cached seeds only (reported per level)")
     p.add_argument("--markdown", action="store_true")
     args = p.parse_args(argv)
     if not args.bot_only:
@@ -136,42 +143,57 @@ def main(argv: list[str] | None = None) -> None:
             save_cache(args.cache, cache)
             print(f"# {task} bot done ({sec:.1f} s)", file=sys.stderr, flush=True)
         return
-    head = ["task", "ours success", "bot success", "ours mean len", "bot mean len",
+    head = ["task", "ours success", "ours on bot seeds", "bot success", "bot seeds",
+            "ours mean len", "bot mean len",
             "both solved: ours len", "both solved: bot len", "ours s", "bot s", ""]
+    ours_runs = {}
+    for task in tasks:
+        ours_runs[task] = run_ours(task, args.episodes)
+        print(f"# {task} ours done", file=sys.stderr, flush=True)
+    cache = load_cache(args.cache)  # re-read: a --bot-only run may have filled it meanwhile
     rows = []
     for task in tasks:
-        o_ok, o_len, o_sec = run_ours(task, args.episodes)
+        o_ok, o_len, o_sec = ours_runs[task]
         if args.skip_bot:
             b_ok, b_len, b_sec = np.zeros(args.episodes, bool), np.zeros(args.episodes, int), 0.0
         else:
-            b_ok, b_len, b_sec = run_bot(task, args.episodes, cache)
-            save_cache(args.cache, cache)
-        both = o_ok & b_ok
+            b_ok, b_len, b_sec = run_bot(task, args.episodes, cache, args.bot_cached_only)
+            if not args.bot_cached_only:
+                save_cache(args.cache, cache)
+        nb = len(b_ok)
+        # Like for like: ours on the seeds the bot ran.
+        both = o_ok[:nb] & b_ok
         flags = []
-        if not args.skip_bot and o_ok.mean() < b_ok.mean():
+        if nb and o_ok[:nb].mean() < b_ok.mean():
             flags.append("**fewer solved**")
-        if not args.skip_bot and mean_or_nan(o_len[o_ok]) > mean_or_nan(b_len[b_ok]):
+        if nb and mean_or_nan(o_len[:nb][o_ok[:nb]]) > mean_or_nan(b_len[b_ok]):
             flags.append("**longer**")
-        rows.append((task, o_ok.mean(), b_ok.mean(), mean_or_nan(o_len[o_ok]),
-                     mean_or_nan(b_len[b_ok]), mean_or_nan(o_len[both]),
+        if not nb:
+            flags.append("bot not run")
+        rows.append((task, o_ok.mean(), mean_or_nan(o_ok[:nb]), mean_or_nan(b_ok), nb,
+                     mean_or_nan(o_len[o_ok]),
+                     mean_or_nan(b_len[b_ok]), mean_or_nan(o_len[:nb][both]),
                      mean_or_nan(b_len[both]), o_sec, b_sec, " ".join(flags)))
-        print(f"# {task} done", file=sys.stderr, flush=True)
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|---|" + "---:|" * (len(head) - 2) + "---|")
     else:
         print("\t".join(head))
     for r in rows:
-        cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", f"{r[3]:.1f}", f"{r[4]:.1f}", f"{r[5]:.1f}",
-                 f"{r[6]:.1f}", f"{r[7]:.2f}", f"{r[8]:.2f}", r[9]]
+        cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", f"{r[3]:.3f}", str(r[4]), f"{r[5]:.1f}",
+                 f"{r[6]:.1f}", f"{r[7]:.1f}", f"{r[8]:.1f}", f"{r[9]:.2f}", f"{r[10]:.2f}",
+                 r[11]]
         print(("| " + " | ".join(cells) + " |") if args.markdown else "\t".join(cells))
     ours = np.mean([r[1] for r in rows])
-    bot = np.mean([r[2] for r in rows])
-    fewer = [r[0] for r in rows if "fewer" in r[9]]
-    longer = [r[0] for r in rows if "longer" in r[9]]
-    print(f"\n# {len(rows)} levels x {args.episodes} seeds: mean success ours {ours:.3f}, "
-          f"bot {bot:.3f}; ours solves fewer on {len(fewer)} levels, is longer on "
-          f"{len(longer)}")
+    ran = [r for r in rows if r[4]]
+    fewer = [r[0] for r in rows if "fewer" in r[11]]
+    longer = [r[0] for r in rows if "longer" in r[11]]
+    print(f"\n# ours: {len(rows)} levels x {args.episodes} seeds, mean success {ours:.3f}. "
+          f"Bot run on {len(ran)} levels; on those, mean success ours "
+          f"{np.mean([r[2] for r in ran]) if ran else float('nan'):.3f}, bot "
+          f"{np.mean([r[3] for r in ran]) if ran else float('nan'):.3f} (the bot's seeds); "
+          f"ours solves fewer on "
+          f"{len(fewer)} levels {fewer}, is longer on {len(longer)} {longer}")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@
 namespace bidir {
 namespace {
 
-// Extra cost of stepping through a cell with an object: picking it up, turning, dropping
-// it and turning back (BabyAIBot's lower bound), more when the hands must be freed first.
-constexpr int kBlockerCost = 4;
-constexpr int kBlockerCarryingCost = 7;
+// Extra cost of stepping through a cell with an object: lifting it, turning, dropping it
+// and turning back, and more when the hands must be freed first. Set above BabyAIBot's
+// lower bound (4; 7 with full hands), which gave longer episodes (MoveTwoAcrossS8N9).
+constexpr int kBlockerCost = 8;
+constexpr int kBlockerCarryingCost = 11;
 // Extra cost of a locked door whose key is not in hand (only in the kAnyLock search that
 // finds which locked door is in the way).
 constexpr int kLockedCost = 50;
@@ -53,7 +54,11 @@ using Mask = std::vector<uint8_t>;  // one flag per cell (y * width + x)
 class Planner {
  public:
   explicit Planner(const GridEnv& env)
-      : env_(env), w_(env.grid.width()), h_(env.grid.height()) {}
+      : env_(env),
+        w_(env.grid.width()),
+        h_(env.grid.height()),
+        leaf_(env.babyai.nodes[ActiveLeaf(env.babyai, env.babyai.root)]),
+        strict_(leaf_.strict && leaf_.kind == InstrNodeKind::kPickup) {}
 
   int Decide() const;
 
@@ -66,7 +71,8 @@ class Planner {
   }
   bool Facing(int c) const { return Cell(env_.FrontPos()) == c; }
 
-  std::vector<int> Positions(const ObjDesc& d) const;
+  // Cells of the objects of d (only keys, balls and boxes with liftable).
+  std::vector<int> Positions(const ObjDesc& d, bool liftable = false) const;
   Mask MaskOf(const std::vector<int>& cells) const;
 
   // Cost of stepping into cell c (toggling a door first), -1 when impassable.
@@ -111,14 +117,21 @@ class Planner {
 
   const GridEnv& env_;
   const int w_, h_;
+  const InstrNode& leaf_;  // the subgoal: the first unfinished action of the instruction
+  // A strict Pickup fails on lifting anything else: no blocker is moved then.
+  const bool strict_;
 };
 
-std::vector<int> Planner::Positions(const ObjDesc& d) const {
+std::vector<int> Planner::Positions(const ObjDesc& d, bool liftable) const {
   std::vector<int> out;
   const std::vector<int32_t>& ids = env_.babyai.ids;
   for (int32_t id : d.obj_set) {
     for (int k = 0; k < w_ * h_; ++k) {
-      if (ids[k] == id) out.push_back(k);
+      // A description without a type matches the walls and doors of its color too
+      // (minigrid's find_matching_objs): fine to go to (facing a grey wall completes
+      // "go to a grey object"), never to pick up.
+      if (ids[k] != id || (liftable && !Movable(At(k)))) continue;
+      out.push_back(k);
     }
   }
   return out;
@@ -145,7 +158,7 @@ int Planner::EnterCost(int c, bool blockers, Locks locks, const Mask* ignore) co
     case kKey:
     case kBall:
     case kBox:
-      if (!blockers) return -1;
+      if (!blockers || strict_) return -1;
       return 1 + (env_.Carrying() ? kBlockerCarryingCost : kBlockerCost);
     default:
       return -1;  // wall, lava
@@ -447,7 +460,7 @@ int Planner::Pickup(const InstrNode& n) const {
       if (id == env_.babyai.carried_id) return DropOff(Empty());  // picked earlier: again
     }
   }
-  return Achieve(MaskOf(Positions(desc)), kPickup, true, Empty(), 0);
+  return Achieve(MaskOf(Positions(desc, true)), kPickup, true, Empty(), 0);
 }
 
 int Planner::PutNext(const InstrNode& n) const {
@@ -455,23 +468,36 @@ int Planner::PutNext(const InstrNode& n) const {
   bool holding = false;
   for (int32_t id : st.descs[n.desc].obj_set) holding = holding || id == st.carried_id;
   const std::vector<int> fixed = Positions(st.descs[n.desc2]);
-  Mask spots = Empty();  // free cells next to a fixed object
+  Mask spots = Empty();     // free cells next to a fixed object
+  Mask occupied = Empty();  // cells next to a fixed object with an object on them
+  bool any_spot = false;
+  std::vector<int> lift;
   for (int f : fixed) {
     const int fx = f % w_, fy = f / w_;
     for (int d = 0; d < 4; ++d) {
       const int x = fx + kDirDx[d], y = fy + kDirDy[d];
-      if (env_.grid.InBounds(x, y) && env_.grid.At(x, y).IsEmpty()) spots[y * w_ + x] = 1;
+      if (!env_.grid.InBounds(x, y)) continue;
+      const bidir::Cell& c = env_.grid.At(x, y);
+      if (c.IsEmpty()) spots[y * w_ + x] = 1, any_spot = true;
+      if (Movable(c)) lift.push_back(y * w_ + x), occupied[y * w_ + x] = 1;
     }
+  }
+  if (!any_spot && !lift.empty()) {
+    // Every cell next to the fixed objects is taken: free one (hands first).
+    if (env_.Carrying()) return DropOff(occupied);
+    return Achieve(MaskOf(lift), kPickup, true, Empty(), 0);
   }
   if (holding) return Achieve(spots, kDrop, false, Empty(), 0);
   // Clear the route to the fixed object while the hands are free, then fetch the object.
-  const Mask moves = MaskOf(Positions(st.descs[n.desc]));
+  const Mask moves = MaskOf(Positions(st.descs[n.desc], true));
   const Path route = SearchFacing(spots, true, Locks::kHeldKey, &moves);
   // Nothing is dropped on a spot or on the way to one.
   const Mask keep = env_.Carrying() ? WithWay(spots, spots, Locks::kHeldKey, &moves) : Empty();
   if (route.found) {
     for (int c : route.cells) {
-      if (moves[c]) break;  // the route passes the object: fetch it first
+      // The route passes an object to move: fetch that one (not another one, which would
+      // then be dropped again to lift this one out of the way).
+      if (moves[c]) return Achieve(MaskOf({c}), kPickup, true, keep, 0);
       if (Movable(At(c))) return ClearOrStep(route, c, keep);
     }
   }
@@ -479,8 +505,7 @@ int Planner::PutNext(const InstrNode& n) const {
 }
 
 int Planner::Decide() const {
-  const BabyAIState& st = env_.babyai;
-  const InstrNode& n = st.nodes[ActiveLeaf(st, st.root)];
+  const InstrNode& n = leaf_;
   switch (n.kind) {
     case InstrNodeKind::kGoTo:
       return GoTo(n);
