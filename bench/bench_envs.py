@@ -16,17 +16,21 @@ conversion to Python lists of str), called after each of --desc-batches steps; t
 is the pure-Python reference describe(image) of tests/babyai_text_reference.py applied to
 the same observations (their outputs are compared, and a mismatch is reported).
 
-Every figure is the best of --repeats timed repeats after a warm-up.
+Every figure is the best of --repeats timed repeats after a warm-up; in suite mode the
+peers take turns in every repeat (so that load from other processes hits them alike).
 Usage: python bench/bench_envs.py [--task ID] [--num-envs 64] [--threads 1] [--markdown]
 
 Suite mode (--suite babyai): env steps/s of the three on every BabyAI id bidir_core has
 (no text row), one table with the ratio vs envpool; use smaller --steps/--minigrid-steps.
+--clock cpu times CPU seconds instead of wall seconds (for a machine shared with other jobs).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import os
 import platform
 import sys
@@ -70,9 +74,12 @@ def best_of(repeats: int, fn: Callable[[], Any]) -> float:
 
 
 # -- env steps ----------------------------------------------------------------------------
-def bench_ours(
-    task: str, n: int, threads: int, actions: np.ndarray, repeats: int, copy: bool = False
-) -> float:
+# Each setup_* builds one peer and returns (run, env_steps_per_run, close); run() is one
+# timed repeat (reset, then the pre-generated actions) after its own warm-up run.
+Peer = tuple[Callable[[], None], int, Callable[[], None]]
+
+
+def setup_ours(task: str, n: int, threads: int, actions: np.ndarray, copy: bool = False) -> Peer:
     import bidir_core
 
     env = bidir_core.make_vec(task, n, num_threads=threads, copy=copy)
@@ -85,12 +92,10 @@ def bench_ours(
             step(a)
 
     run()  # warm-up
-    seconds = best_of(repeats, run)
-    env.close()
-    return actions.size / seconds
+    return run, actions.size, env.close
 
 
-def bench_envpool(task: str, n: int, threads: int, actions: np.ndarray, repeats: int) -> float:
+def setup_envpool(task: str, n: int, threads: int, actions: np.ndarray) -> Peer:
     import envpool
 
     env = envpool.make(
@@ -106,12 +111,10 @@ def bench_envpool(task: str, n: int, threads: int, actions: np.ndarray, repeats:
             step(a)
 
     run()  # warm-up
-    seconds = best_of(repeats, run)
-    env.close()
-    return actions.size / seconds
+    return run, actions.size, env.close
 
 
-def bench_minigrid(task: str, n: int, total_steps: int, repeats: int) -> float:
+def setup_minigrid(task: str, n: int, total_steps: int) -> Peer:
     import gymnasium as gym
     import minigrid  # noqa: F401 - registers the MiniGrid/BabyAI ids
 
@@ -119,27 +122,83 @@ def bench_minigrid(task: str, n: int, total_steps: int, repeats: int) -> float:
     rounds = max(1, total_steps // n)
     actions = np.random.default_rng(1).integers(0, 7, (rounds, n)).tolist()
 
-    def run() -> None:
+    def play(rows) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):  # "Sampling rejected: ..." prints
+            _play(rows)
+
+    def _play(rows) -> None:
         for i, e in enumerate(envs):
             e.reset(seed=i)
-        for row in actions:
+        for row in rows:
             for e, a in zip(envs, row):
                 _, _, terminated, truncated, _ = e.step(a)
                 if terminated or truncated:
                     e.reset()
 
-    # Warm-up: a few rounds.
-    for i, e in enumerate(envs):
-        e.reset(seed=i)
-    for row in actions[: min(20, rounds)]:
-        for e, a in zip(envs, row):
-            _, _, terminated, truncated, _ = e.step(a)
-            if terminated or truncated:
-                e.reset()
-    seconds = best_of(repeats, run)
-    for e in envs:
-        e.close()
-    return rounds * n / seconds
+    play(actions[: min(20, rounds)])  # warm-up: a few rounds
+
+    def close() -> None:
+        for e in envs:
+            e.close()
+
+    return (lambda: play(actions)), rounds * n, close
+
+
+def interleaved(peers: dict[str, Peer], repeats: int, clock: str = "wall") -> dict[str, float]:
+    """Steps/s of each peer: best of ``repeats`` timed runs, the peers taking turns in
+    every repeat, so that load from other processes hits them alike. ``clock`` "cpu"
+    times the process's CPU seconds instead of wall seconds (steady on a shared machine;
+    every peer here steps on one busy thread). A peer whose run raises TimeoutError is
+    left out of the result."""
+    timer = time.process_time if clock == "cpu" else time.perf_counter
+    best = {name: float("inf") for name in peers}
+    for _ in range(repeats):
+        for name, (run, _, _) in peers.items():
+            if best[name] is None:
+                continue
+            t0 = timer()
+            try:
+                run()
+            except TimeoutError:
+                best[name] = None
+                continue
+            best[name] = min(best[name], timer() - t0)
+    for _, _, close in peers.values():
+        close()
+    return {name: peers[name][1] / t for name, t in best.items() if t is not None}
+
+
+def with_alarm(fn: Callable[[], Any], seconds: int) -> Callable[[], Any]:
+    """fn, raising TimeoutError when a call takes over ``seconds`` (SIGALRM)."""
+    import signal
+
+    def _timeout(*_):
+        raise TimeoutError
+
+    def guarded() -> Any:
+        old = signal.signal(signal.SIGALRM, _timeout)
+        signal.alarm(seconds)
+        try:
+            return fn()
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+
+    return guarded
+
+
+def bench_ours(
+    task: str, n: int, threads: int, actions: np.ndarray, repeats: int, copy: bool = False
+) -> float:
+    return interleaved({"ours": setup_ours(task, n, threads, actions, copy)}, repeats)["ours"]
+
+
+def bench_envpool(task: str, n: int, threads: int, actions: np.ndarray, repeats: int) -> float:
+    return interleaved({"envpool": setup_envpool(task, n, threads, actions)}, repeats)["envpool"]
+
+
+def bench_minigrid(task: str, n: int, total_steps: int, repeats: int) -> float:
+    return interleaved({"minigrid": setup_minigrid(task, n, total_steps)}, repeats)["minigrid"]
 
 
 # -- descriptions -------------------------------------------------------------------------
@@ -246,30 +305,23 @@ def run_suite(args, actions: np.ndarray) -> None:
     rows, ratios = [], []
     tasks = [x for x in bidir_core.list_tasks() if x.startswith("BabyAI") and x not in args.exclude]
     for task in sorted(tasks):
-        ours = bench_ours(task, n, t, actions, args.repeats)
-        ep = mg = None
+        peers = {"ours": setup_ours(task, n, t, actions)}
         if "envpool" not in args.skip:
             try:
-                ep = bench_envpool(task, n, t, actions, args.repeats)
+                peers["envpool"] = setup_envpool(task, n, t, actions)
             except Exception:  # noqa: BLE001 - envpool lacks the id: "—"
-                ep = None
+                pass
         if "minigrid" not in args.skip:
             # minigrid can loop forever in RoomGrid.place_agent (crowded small rooms, e.g.
-            # SynthS5R2): a level that takes over 120 s is reported as "—".
-            import signal
-
-            def _timeout(*_):
-                raise TimeoutError
-
-            old = signal.signal(signal.SIGALRM, _timeout)
-            signal.alarm(120)
+            # SynthS5R2): a level whose warm-up or a run takes over 120 s is reported as "—".
             try:
-                mg = bench_minigrid(task, n, args.minigrid_steps, args.repeats)
+                run, count, close = with_alarm(
+                    lambda: setup_minigrid(task, n, args.minigrid_steps), 120)()
+                peers["minigrid"] = (with_alarm(run, 120), count, close)
             except TimeoutError:
-                mg = None
-            finally:
-                signal.alarm(0)
-                signal.signal(signal.SIGALRM, old)
+                pass
+        rates = interleaved(peers, args.repeats, args.clock)
+        ours, ep, mg = rates["ours"], rates.get("envpool"), rates.get("minigrid")
         if ep:
             ratios.append(ours / ep)
         rows.append([task, fmt_rate(ours), fmt_rate(ep), fmt_rate(mg), fmt_ratio(ours, ep),
@@ -297,6 +349,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
     p.add_argument("--suite", choices=["babyai"], help="every BabyAI id, steps/s only")
     p.add_argument("--exclude", nargs="*", default=[], help="suite: ids to leave out")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="suite: time wall seconds or the process's CPU seconds")
     args = p.parse_args(argv)
     n, t = args.num_envs, args.threads
     if n < 1 or t < 1 or args.steps < 1 or args.repeats < 1:
@@ -313,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"# task {args.task}, num_envs {n}, threads {t}, steps {args.steps} x {n} "
         f"(minigrid {args.minigrid_steps} env-steps), best of {args.repeats}"
+        + (f", {args.clock} clock" if args.suite else "")
     )
     actions = np.random.default_rng(0).integers(0, 7, (args.steps, n), dtype=np.int64)
     if args.suite:

@@ -14,23 +14,14 @@ checked to be equal afterwards.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import bidir_core
+from bench_envs import best_of  # bench/ is on sys.path when run as a script
 
 DEFAULT_TASKS = ["BabyAI-GoToRedBallNoDists-v0", "BabyAI-GoToLocal-v0", "MiniGrid-DoorKey-8x8-v0",
                  "BabyAI-PutNextLocal-v0", "BabyAI-BossLevel-v0"]
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def bench_task(task: str, queries: int, actions: int, repeats: int) -> dict[str, float]:
@@ -54,8 +45,8 @@ def bench_task(task: str, queries: int, actions: int, repeats: int) -> dict[str,
         snaps = [src.snapshot(i) for i in range(queries)]
         dst.restore(scratch, [s for s in snaps for _ in range(actions)])
 
-    t_dict = _best(dicts, repeats)
-    t_snap = _best(snapshots, repeats)
+    t_dict = best_of(repeats, dicts)
+    t_snap = best_of(repeats, snapshots)
     for j in (0, queries * actions - 1):  # both paths restore the same states
         a, b = dst.get_state(j), src.get_state(j // actions)
         assert a["agent_pos"] == b["agent_pos"] and a["rng"] == b["rng"]

@@ -56,8 +56,8 @@ def test_state_moves_between_envs_and_matches_numpy_rng():
     np.testing.assert_array_equal(state["grid"][:, :, :3], ref.grid.encode())
 
 
-def _fresh_state():
-    env = bidir_core.make_vec("MiniGrid-DoorKey-5x5-v0", 1, seed=0)
+def _fresh_state(task="MiniGrid-DoorKey-5x5-v0"):
+    env = bidir_core.make_vec(task, 1, seed=0)
     env.reset()
     return env, env.get_state(0)
 
@@ -264,9 +264,7 @@ def test_tree_state_holds_the_verification_progress():
 
 
 def _tree_state():
-    env = bidir_core.make_vec("BabyAI-BossLevel-v0", 1, seed=0)
-    env.reset()
-    return env, env.get_state(0)
+    return _fresh_state("BabyAI-BossLevel-v0")
 
 
 def _tree_mutations():

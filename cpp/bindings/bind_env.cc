@@ -272,23 +272,13 @@ class PyVecEnv {
 
   py::dict State(int i) {
     BusyGuard busy(&busy_, "get_state");
-    RequireOpen("get_state");
-    CheckIndex(i);
-    if (!started_[i]) {
-      throw std::runtime_error("VecEnv.get_state: env " + std::to_string(i) +
-                               " has no state yet: call reset() (or set_state) first");
-    }
+    RequireStarted(i, "get_state");
     return StateDict(vec_->env(i), vec_->NeedsReset(i));
   }
 
   EnvSnapshot Snapshot(int i) {
     BusyGuard busy(&busy_, "snapshot");
-    RequireOpen("snapshot");
-    CheckIndex(i);
-    if (!started_[i]) {
-      throw std::runtime_error("VecEnv.snapshot: env " + std::to_string(i) +
-                               " has no state yet: call reset() (or set_state) first");
-    }
+    RequireStarted(i, "snapshot");
     return EnvSnapshot{vec_->env(i), vec_->NeedsReset(i)};
   }
 
@@ -440,6 +430,15 @@ class PyVecEnv {
     if (!bound_) {
       throw std::runtime_error(std::string("VecEnv.") + method +
                                ": bind_buffers() must be called first");
+    }
+  }
+  // Env i exists and has a state (reset() or set_state).
+  void RequireStarted(int i, const char* method) const {
+    RequireOpen(method);
+    CheckIndex(i);
+    if (!started_[i]) {
+      throw std::runtime_error(std::string("VecEnv.") + method + ": env " + std::to_string(i) +
+                               " has no state yet: call reset() (or set_state) first");
     }
   }
   // Every env has a state: reset() ran for all (or set_state gave the others one).
