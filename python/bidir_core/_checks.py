@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import numpy as np
 
-__all__ = ["reject_masked"]
+from bidir_core import _core
+
+__all__ = ["check_bool", "check_count", "check_seed", "check_task", "check_tile_size", "reject_masked"]
 
 
 def reject_masked(name: str, array: Any) -> None:
@@ -24,3 +27,51 @@ def reject_masked(name: str, array: Any) -> None:
             f"with {name}.filled(value) or drop them first): the values under the mask "
             "would be read as data"
         )
+
+
+def check_task(task_id: Any) -> str:
+    """``task_id`` if it names a task (else a TypeError/ValueError with close matches)."""
+    if not isinstance(task_id, str):
+        raise TypeError(f"task_id must be a str, got {type(task_id).__name__}")
+    tasks = _core.list_tasks()
+    if task_id not in tasks:
+        close = difflib.get_close_matches(task_id, tasks, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"unknown task id {task_id!r}{hint} (bidir_core.list_tasks() lists all)"
+        )
+    return task_id
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as an int >= 1 (else TypeError/ValueError naming ``name``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def check_tile_size(tile_size: Any) -> int:
+    """``tile_size`` as an int in [1, MAX_TILE_SIZE]."""
+    if isinstance(tile_size, (bool, np.bool_)) or not isinstance(tile_size, (int, np.integer)):
+        raise TypeError(f"tile_size must be an int, got {type(tile_size).__name__}")
+    if not 1 <= tile_size <= _core.MAX_TILE_SIZE:
+        raise ValueError(f"tile_size must be in [1, {_core.MAX_TILE_SIZE}], got {tile_size}")
+    return int(tile_size)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (else TypeError naming ``name``)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an int in [0, 2**64)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__}")
+    if seed < 0 or seed >= 2**64:
+        raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
+    return int(seed)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bidir_core import _core
-from bidir_core.vector_env import _check_count
+from bidir_core._checks import check_count
 
 if TYPE_CHECKING:
     import torch
@@ -67,9 +67,9 @@ class RolloutBuffer:
         image_shape: tuple[int, ...] = (7, 7, 3),
     ) -> None:
         """Allocate zeroed buffers for num_steps steps of num_envs envs."""
-        self.num_steps: int = _check_count("num_steps", num_steps)
-        self.num_envs: int = _check_count("num_envs", num_envs)
-        self.num_actions: int = _check_count("num_actions", num_actions)
+        self.num_steps: int = check_count("num_steps", num_steps)
+        self.num_envs: int = check_count("num_envs", num_envs)
+        self.num_actions: int = check_count("num_actions", num_actions)
         self.image_shape: tuple[int, ...] = tuple(int(d) for d in image_shape)
         trailing = {"": (), "image": self.image_shape, "actions": (self.num_actions,)}
         for name, (kind, dtype) in _FIELDS.items():
@@ -110,7 +110,7 @@ class RolloutBuffer:
         The minibatches are consecutive slices of ``shuffled_indices(T * N, seed)``; their
         sizes differ by at most one when num_minibatches does not divide T * N.
         """
-        count = _check_count("num_minibatches", num_minibatches)
+        count = check_count("num_minibatches", num_minibatches)
         if count > self.batch_size:
             raise ValueError(f"num_minibatches must be <= T * N = {self.batch_size}, got {count}")
         perm = _core.shuffled_indices(self.batch_size, seed)

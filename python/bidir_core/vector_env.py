@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import time
-from typing import Any, Dict, Sequence, Tuple, Union
+from typing import Any, Sequence, Union
 
 import gymnasium as gym
 import numpy as np
@@ -14,10 +13,19 @@ from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
 from bidir_core._core import EnvSnapshot
-from bidir_core._checks import reject_masked
+from bidir_core._checks import (
+    check_bool,
+    check_count,
+    check_seed,
+    check_task,
+    check_tile_size,
+    reject_masked,
+)
+from bidir_core.vector_env_access import EnvAccess, ObsDict, StepResult
 
 __all__ = [
     "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
+    "EnvSnapshot", "ObsDict", "StepResult",
 ]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
@@ -32,11 +40,6 @@ RENDER_FPS: int = 10
 """Frames per second of recorded videos (minigrid's metadata["render_fps"])."""
 MAX_TILE_SIZE: int = _core.MAX_TILE_SIZE
 
-#: The observation dict: ``image`` uint8 (N, 7, 7, 3), ``direction`` int64 (N,),
-#: ``mission`` uint8 (N, MISSION_BYTES).
-ObsDict = Dict[str, np.ndarray]
-#: What ``step`` returns: (obs, reward, terminated, truncated, info).
-StepResult = Tuple[ObsDict, np.ndarray, np.ndarray, np.ndarray, Dict[str, Any]]
 AutoresetModeLike = Union[AutoresetMode, str]
 _AUTORESET_NAMES = ", ".join(repr(m.value) for m in AutoresetMode)
 
@@ -66,50 +69,7 @@ def list_tasks() -> list[str]:
     return list(_core.list_tasks())
 
 
-def _check_task(task_id: Any) -> str:
-    if not isinstance(task_id, str):
-        raise TypeError(f"task_id must be a str, got {type(task_id).__name__}")
-    tasks = _core.list_tasks()
-    if task_id not in tasks:
-        close = difflib.get_close_matches(task_id, tasks, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(
-            f"unknown task id {task_id!r}{hint} (bidir_core.list_tasks() lists all)"
-        )
-    return task_id
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
-def _check_tile_size(tile_size: Any) -> int:
-    if isinstance(tile_size, (bool, np.bool_)) or not isinstance(tile_size, (int, np.integer)):
-        raise TypeError(f"tile_size must be an int, got {type(tile_size).__name__}")
-    if not 1 <= tile_size <= MAX_TILE_SIZE:
-        raise ValueError(f"tile_size must be in [1, {MAX_TILE_SIZE}], got {tile_size}")
-    return int(tile_size)
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return bool(value)
-
-
-def _check_seed(seed: Any, name: str = "seed") -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be a non-negative int, got {type(seed).__name__}")
-    if seed < 0 or seed >= 2**64:
-        raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
-    return int(seed)
-
-
-class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
+class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
     """N environments of one task, stepped in C++, exact to minigrid (seeds included).
 
     Observations are dicts of ``image`` uint8 (N, 7, 7, 3) indexed [vx, vy, channel],
@@ -168,16 +128,16 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         tile_size: int = DEFAULT_TILE_SIZE,
         highlight: bool = True,
     ) -> None:
-        task_id = _check_task(task_id)
+        task_id = check_task(task_id)
         if render_mode not in RENDER_MODES:
             raise ValueError(
                 f"render_mode must be None or 'rgb_array', got {render_mode!r} (for a window, "
                 "wrap the env in gymnasium.wrappers.vector.HumanRendering)"
             )
-        self.tile_size: int = _check_tile_size(tile_size)
-        self.highlight: bool = _check_bool("highlight", highlight)
-        num_envs = _check_count("num_envs", num_envs)
-        num_threads = _check_count("num_threads", num_threads)
+        self.tile_size: int = check_tile_size(tile_size)
+        self.highlight: bool = check_bool("highlight", highlight)
+        num_envs = check_count("num_envs", num_envs)
+        num_threads = check_count("num_threads", num_threads)
         try:
             autoreset_mode = AutoresetMode(autoreset_mode)
         except ValueError:
@@ -190,12 +150,12 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
             raise TypeError(f"stats_key must be a non-empty str or None, got {stats_key!r}")
         if stats_key in ("final_obs", "env_id"):
             raise ValueError(f"stats_key {stats_key!r} collides with another info key")
-        if batch_size is not None and _check_count("batch_size", batch_size) != num_envs:
+        if batch_size is not None and check_count("batch_size", batch_size) != num_envs:
             raise ValueError(
                 f"batch_size must equal num_envs ({num_envs}), got {batch_size}: all envs "
                 "step together in C++ (no asynchronous partial batches)"
             )
-        self._default_seed = None if seed is None else _check_seed(seed)
+        self._default_seed = None if seed is None else check_seed(seed)
         self._seeded = False
 
         self.num_envs = num_envs
@@ -223,7 +183,7 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         self._core.bind_buffers(self._buf)
         self._max_steps: int | None = None
         if max_episode_steps is not None:
-            max_episode_steps = _check_count("max_episode_steps", max_episode_steps)
+            max_episode_steps = check_count("max_episode_steps", max_episode_steps)
             limit = self.max_episode_steps
             if limit is None:
                 raise ValueError(
@@ -383,47 +343,6 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         v = self._view
         return self._obs, v["reward"], v["terminated"], v["truncated"], info
 
-    # -- envpool's asynchronous API (synchronous here) ----------------------------------------
-    def async_reset(self) -> None:
-        """envpool's ``async_reset``: reset all envs; ``recv()`` returns the result."""
-        self.reset()
-        self._pending = "reset"
-
-    def send(self, actions: Any, env_id: Any = None) -> None:
-        """envpool's ``send``: step the envs (at once, in C++); ``recv()`` returns the result."""
-        self._step_result = self.step(actions, env_id)
-        self._pending = "step"
-
-    def recv(self) -> StepResult:
-        """envpool's ``recv``: the result of the last ``async_reset`` or ``send``.
-
-        After ``async_reset`` it is (obs, zero rewards, all False, all False, info).
-        """
-        if self._pending is None:
-            raise RuntimeError("recv() needs a prior async_reset() or send()")
-        pending, self._pending = self._pending, None
-        if pending == "step":
-            result, self._step_result = self._step_result, None
-            return result
-        n = self.num_envs
-        return (
-            self._out(self._obs), np.zeros(n, np.float32), np.zeros(n, np.bool_),
-            np.zeros(n, np.bool_), {"env_id": self._env_id},
-        )
-
-    def _reorder(self, a: np.ndarray, env_id: Any) -> np.ndarray:
-        reject_masked("env_id", env_id)
-        ids = np.asarray(env_id)
-        if ids.dtype.kind not in "iu" or ids.shape != (self.num_envs,):
-            raise ValueError(
-                f"env_id must be integers of shape ({self.num_envs},), got {ids.dtype} {ids.shape}"
-            )
-        if not np.array_equal(np.sort(ids), self._env_id):
-            raise ValueError(f"env_id must be a permutation of range({self.num_envs})")
-        out = np.empty(self.num_envs, np.int64 if a.dtype.kind == "i" else a.dtype)
-        out[ids] = a
-        return out
-
     def _out(self, obs: ObsDict) -> ObsDict:
         return {k: v.copy() for k, v in obs.items()} if self._copy else obs
 
@@ -433,143 +352,18 @@ class BidirVecEnv(gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
         if core is not None:
             core.close()
 
-    # -- Beyond Gymnasium -----------------------------------------------------------------
-    def missions(self) -> list[str]:
-        """Return each env's mission string."""
-        return self._core.missions()
-
-    def descriptions(self) -> list[list[str]]:
-        """Return, per env, the BabyAI-Text sentences describing its current view."""
-        return self._core.descriptions()
-
-    @property
-    def prompt_style(self) -> str:
-        """The teacher prompt ``prompts()`` builds: "short" or "glam"."""
-        return self._core.prompt_style
-
-    def prompts(self, indices: Any = None) -> list[str]:
-        """Return the teacher prompts of the envs in ``indices``, built in C++.
-
-        ``prompt_style`` "short": ``"Goal of the agent: {mission}\\nObservation:
-        {descriptions joined by ', '}\\nAction:"``; "glam": GLAM's prompt (the candidate
-        actions, the goal, the episode's last 3 observations and 2 actions; see
-        docs/prompts.md). ``indices`` is None (all envs, in order) or a 1-D sequence/array
-        of env indices.
-        """
-        return self._core.prompts(self._indices(indices))
-
-    def render(self) -> tuple[np.ndarray, ...] | None:
-        """Gymnasium's vector render: with ``render_mode="rgb_array"`` a tuple of every env's
-        frame (uint8 (H * tile_size, W * tile_size, 3), as minigrid's ``render()``); None
-        without a render mode."""
-        if self.render_mode is None:
-            return None
-        return tuple(self.render_frames())
-
-    def render_frames(
-        self,
-        indices: Any = None,
-        tile_size: int | None = None,
-        highlight: bool | None = None,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Return the frames of the envs in ``indices`` (None: all), drawn in C++ pixel for
-        pixel as minigrid's ``env.render()``: uint8 (len(indices), height * tile_size,
-        width * tile_size, 3). ``tile_size`` (pixels per cell, 1..1024) and ``highlight``
-        (lighten the cells the agent sees) default to the env's. ``out``, a writeable
-        C-contiguous uint8 array of that shape, is filled and returned instead of a new
-        array (no allocation per call). Works in any render mode.
-        """
-        tile_size = self.tile_size if tile_size is None else _check_tile_size(tile_size)
-        highlight = self.highlight if highlight is None else _check_bool("highlight", highlight)
-        return self._core.render(self._indices(indices), tile_size, highlight, out)
-
-    def _indices(self, indices: Any) -> np.ndarray | None:
-        """``indices`` (None, or a 1-D sequence/array of env indices) as the core takes it."""
-        if indices is None:
-            return None
-        reject_masked("indices", indices)
-        idx = np.asarray(indices)
-        if idx.ndim != 1:
-            raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
-        if idx.size == 0:
-            return np.zeros(0, np.int64)
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
-        bad = np.flatnonzero((idx < 0) | (idx >= self.num_envs))
-        if bad.size:
-            raise IndexError(
-                f"indices[{bad[0]}] = {idx[bad[0]]} is out of range [0, {self.num_envs})"
-            )
-        return np.ascontiguousarray(idx, dtype=np.int64)
-
-    def prompt_hashes(self, out: np.ndarray | None = None) -> np.ndarray:
-        """Return the 64-bit FNV-1a hash of every env's prompt, uint64 (N,).
-
-        Equal to ``bidir_core.hash_prompts(self.prompts())`` but computed in C++ without
-        building any string (the GIL is released). ``out``, if given, must be a writeable
-        C-contiguous uint64 array of shape (N,); it is filled and returned.
-        """
-        return self._core.prompt_hashes(out)
-
-    def expert_actions(self) -> np.ndarray:
-        """Return the oracle planner's optimal next action for each env, int64 (N,)."""
-        return self._core.expert_actions()
-
-    def plan_lengths(self) -> np.ndarray:
-        """Return the length of the oracle planner's shortest plan per env, int64 (N,)
-        (-1 where the planner finds none)."""
-        return self._core.plan_lengths()
-
-    def get_state(self, index: int) -> dict[str, Any]:
-        """Return env ``index``'s full state as a picklable dict (see docs of set_state)."""
-        return self._core.get_state(self._index(index))
-
-    def set_state(self, index: int, state: dict[str, Any]) -> None:
-        """Restore env ``index`` from ``get_state`` output; malformed states raise.
-
-        The state holds: version, task, grid (uint8 (W, H, 6): type, color, state and a
-        box's contents as type, color, state), agent_pos, agent_dir, carrying (uint8 (6,)),
-        step_count, max_steps, mission, instr, episode_return, needs_reset and rng
-        (numpy's PCG64 state dict). instr holds kind (0: goal tile, 1: go-to targets, 2: a
-        BabyAI instruction tree), obj_type, obj_color, targets (int64 (K, 2)) and tree (None
-        unless kind 2). A tree holds nodes (int64 (K, 9), columns kind (GoTo, Pickup, Open,
-        PutNext, And, Before, After = 0..6), strict, desc, desc2, a, b, a_done, b_done
-        (0 continue, 1 success, 2 failure), pre_carrying), root, descs (dicts of type, color
-        (-1: any), loc (-1 none, 0 left, 1 right, 2 front, 3 behind), obj_set (int64 ids)
-        and obj_poss (int64 (P, 2))), ids (int32 (W, H): each cell's object id, -1 empty),
-        cur_pos (int64 (num_ids, 2)), carried_id and start_carrying.
-        """
-        self._core.set_state(self._index(index), state)
-
-    def snapshot(self, index: int) -> EnvSnapshot:
-        """Env ``index``'s state copied in C++, for ``restore`` into any env of this task
-        (the fast, in-memory counterpart of ``get_state``; not picklable)."""
-        return self._core.snapshot(self._index(index))
-
-    def restore(self, indices: np.ndarray, snapshots: list[EnvSnapshot]) -> None:
-        """Give env ``indices[k]`` the state of ``snapshots[k]`` (``indices`` int64 (K,))."""
-        self._core.restore(indices, snapshots)
-
-    def _index(self, index: Any) -> int:
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not 0 <= index < self.num_envs:
-            raise IndexError(f"index {index} is out of range [0, {self.num_envs})")
-        return int(index)
-
     def _seed_array(self, seed: Any) -> np.ndarray | None:
         if seed is None:
             return None
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
-            base = _check_seed(seed)
+            base = check_seed(seed)
             if base + self.num_envs > 2**64:
                 raise ValueError(f"seed + num_envs must be <= 2**64, got seed {seed}")
             return np.arange(self.num_envs, dtype=np.uint64) + np.uint64(base)
         if isinstance(seed, (list, tuple, np.ndarray)):
             if len(seed) != self.num_envs:
                 raise ValueError(f"seed must have {self.num_envs} entries, got {len(seed)}")
-            return np.array([_check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)], np.uint64)
+            return np.array([check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)], np.uint64)
         raise TypeError(f"seed must be an int or a sequence of ints, got {type(seed).__name__}")
 
     def __repr__(self) -> str:

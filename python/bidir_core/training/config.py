@@ -15,7 +15,8 @@ from bidir_core.student.ppo import PPOConfig
 from bidir_core.training.modes import TEACHER_MODES, TeacherModeConfig, available_modes
 from bidir_core.training.modes.config import AtLeast0
 from bidir_core.validation import RULES, Field, check_fields, check_known_keys
-from bidir_core.vector_env import DEFAULT_TASK, _check_task
+from bidir_core._checks import check_task
+from bidir_core.vector_env import DEFAULT_TASK
 
 __all__ = ["DEFAULT_TASK", "METRIC_COLUMNS", "TrainConfig", "build_network"]
 
@@ -107,7 +108,7 @@ class TrainConfig:
         if isinstance(self.teacher, dict):
             self.teacher = TeacherModeConfig.from_dict(self.teacher)
         check_fields(self)
-        _check_task(self.task)
+        check_task(self.task)
         if self.mode not in available_modes():
             raise ValueError(
                 f"unknown training mode {self.mode!r}; available: {', '.join(available_modes())}"

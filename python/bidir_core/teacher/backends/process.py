@@ -79,6 +79,9 @@ class ProcessTeacherBackend(QueuedBackend):
     (adapters included), whose trainable weights are then copied over.
     """
 
+    crashed: bool
+    """Set when the child died more than ``max_restarts`` times or could not be restarted."""
+
     def __init__(
         self,
         teacher: Any,

@@ -45,16 +45,22 @@ def check_backend_args(teacher: Any, num_actions: Any, max_batch: Any,
 class QueuedBackend:
     """A backend's queue, batching and completions; subclasses implement ``_answer``."""
 
+    crashed: bool
+    """Set when the worker thread died of a bug (the client then stops using the backend)."""
+
     def __init__(self, teacher: Any, num_actions: int, max_batch: int, max_wait: float) -> None:
-        (self.num_teacher_actions, self.num_actions, self.max_batch,
-         self.max_wait) = check_backend_args(teacher, num_actions, max_batch, max_wait)
+        checked = check_backend_args(teacher, num_actions, max_batch, max_wait)
+        self.num_teacher_actions: int = checked[0]
+        self.num_actions: int = checked[1]
+        self.max_batch: int = checked[2]
+        self.max_wait: float = checked[3]
         self._queue: collections.OrderedDict[int, tuple[str, float]] = collections.OrderedDict()
         self._cond = threading.Condition(threading.Lock())
         self._done: collections.deque[Completion] = collections.deque()
         self._in_flight: tuple[int, tuple[int, ...], float] | None = None
         self._stopping = False
         self._next_id = 0
-        self.crashed: bool = False
+        self.crashed = False
 
     # -- client side -----------------------------------------------------------------------
     def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
