@@ -13,7 +13,7 @@ void WriteView(const GridEnv& env, uint8_t* image) {
   const int fx = kDirDx[env.agent_dir], fy = kDirDy[env.agent_dir];
   const int rx = -fy, ry = fx;
   const Grid& grid = env.grid;
-  const int w = grid.width(), h = grid.height();
+  const int w = grid.width();
   const Cell* cells = grid.cells().data();
 
   // Gather every view cell's encoding into the image; see[vy] bit vx: light passes it.
