@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import bidir_core
 import torch
 from bidir_core.teacher.vocab import babyai_tokenizer
@@ -104,3 +106,16 @@ def count_scored_prompts(monkeypatch) -> list[int]:
     monkeypatch.setattr(scoring, "batched_action_scores", counted)
     return calls
 
+
+def wait_for_hints(service, prompts: list[str], timeout: float = 60.0):
+    """Submit the prompts (env i asks prompt i), again while some fail, until all are answered."""
+    hashes = bidir_core._core.hash_prompts(prompts)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        service.submit(hashes, prompts)
+        for _ in range(50):
+            h = service.hints()
+            if h.valid.all() and (h.age == 0).all():
+                return h
+            time.sleep(0.01)
+    return service.hints()

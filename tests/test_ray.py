@@ -25,6 +25,7 @@ from bidir_core.teacher.samples import oracle_samples
 from bidir_core.teacher.service import TeacherService
 from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
+from teacher_models import wait_for_hints
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 SMALL_CLUSTER = dict(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False,
@@ -45,20 +46,6 @@ def ray_cluster():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-def _hints(service: TeacherService, prompts: list[str], timeout: float = 120.0):
-    """Submit the prompts (env i asks prompt i), again while some fail, until all are answered."""
-    hashes = bidir_core._core.hash_prompts(prompts)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        service.submit(hashes, prompts)
-        for _ in range(50):
-            h = service.hints()
-            if h.valid.all() and (h.age == 0).all():
-                return h
-            time.sleep(0.01)
-    return service.hints()
 
 
 def _alive(pid: int) -> bool:
@@ -124,7 +111,7 @@ def test_two_replicas_answer_as_the_teacher_and_follow_its_updates(ray_cluster):
                                 num_actions=7, replicas=2, max_batch=4)
     prompts, _ = oracle_samples(TASK, 8, seed=4)
     with TeacherService(teacher, len(prompts), backend=backend, timeout=120.0) as service:
-        h = _hints(service, prompts)
+        h = wait_for_hints(service, prompts, timeout=120.0)
         assert h.valid.all()
         np.testing.assert_allclose(h.probs[:, :6], np.exp(teacher.action_logprobs(prompts)),
                                    atol=1e-5)
@@ -132,7 +119,7 @@ def test_two_replicas_answer_as_the_teacher_and_follow_its_updates(ray_cluster):
             for p in teacher.model.parameters():
                 p.add_(0.05 * torch.randn_like(p))
             teacher.bump_version()
-        h = _hints(service, prompts)
+        h = wait_for_hints(service, prompts, timeout=120.0)
         assert h.valid.all() and (h.version == teacher.version).all()
         np.testing.assert_allclose(h.probs[:, :6], np.exp(teacher.action_logprobs(prompts)),
                                    atol=1e-5)

@@ -17,6 +17,7 @@ from bidir_core.teacher.samples import oracle_samples
 from bidir_core.teacher.service import TeacherService
 from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
+from teacher_models import wait_for_hints
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
@@ -25,20 +26,6 @@ pytestmark = pytest.mark.slow  # each test starts a Python process with torch
 
 def _broken_factory():
     raise RuntimeError("no such model")
-
-
-def _hints(service: TeacherService, prompts: list[str], timeout: float = 60.0):
-    """Submit the prompts (env i asks prompt i), again while some fail, until all are answered."""
-    hashes = bidir_core._core.hash_prompts(prompts)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        service.submit(hashes, prompts)
-        for _ in range(50):
-            h = service.hints()
-            if h.valid.all() and (h.age == 0).all():
-                return h
-            time.sleep(0.01)
-    return service.hints()
 
 
 @pytest.fixture
@@ -56,26 +43,26 @@ def served():
 
 def test_the_child_answers_as_the_teacher_and_follows_its_updates(served):
     teacher, backend, service, prompts = served
-    h = _hints(service, prompts)
+    h = wait_for_hints(service, prompts)
     assert h.valid.all()
     np.testing.assert_allclose(h.probs[:, :6], np.exp(teacher.action_logprobs(prompts)), atol=1e-5)
     with teacher.lock, torch.no_grad():  # an "update" of the parent's weights
         for p in teacher.model.parameters():
             p.add_(0.05 * torch.randn_like(p))
         teacher.bump_version()
-    h = _hints(service, prompts)
+    h = wait_for_hints(service, prompts)
     assert h.valid.all() and (h.version == teacher.version).all()
     np.testing.assert_allclose(h.probs[:, :6], np.exp(teacher.action_logprobs(prompts)), atol=1e-5)
 
 
 def test_a_dead_child_is_restarted_then_reported(served):
     teacher, backend, service, prompts = served
-    assert _hints(service, prompts).valid.all()
+    assert wait_for_hints(service, prompts).valid.all()
     first = backend.pid
     os.kill(first, signal.SIGKILL)
     with teacher.lock:
         teacher.bump_version()  # new misses: they reach the dead child, then the new one
-    h = _hints(service, prompts)
+    h = wait_for_hints(service, prompts)
     assert backend.restarts == 1 and backend.pid != first
     assert h.valid.all()  # guidance is back
     os.kill(backend.pid, signal.SIGKILL)  # beyond max_restarts: reported, never raised

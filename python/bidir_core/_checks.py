@@ -9,7 +9,7 @@ import numpy as np
 
 from bidir_core import _core
 
-__all__ = ["check_bool", "check_count", "check_seed", "check_task", "check_tile_size", "reject_masked"]
+__all__ = ["check_bool", "check_count", "check_int", "check_seed", "check_task", "check_tile_size", "reject_masked"]
 
 
 def reject_masked(name: str, array: Any) -> None:
@@ -43,13 +43,18 @@ def check_task(task_id: Any) -> str:
     return task_id
 
 
-def check_count(name: str, value: Any) -> int:
-    """``value`` as an int >= 1 (else TypeError/ValueError naming ``name``)."""
+def check_int(name: str, value: Any, lo: int) -> int:
+    """``value`` as an int >= ``lo`` (else TypeError/ValueError naming ``name``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    if value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value}")
     return int(value)
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as an int >= 1 (else TypeError/ValueError naming ``name``)."""
+    return check_int(name, value, 1)
 
 
 def check_tile_size(tile_size: Any) -> int:

@@ -32,9 +32,9 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from bidir_core import _core
+from bidir_core._checks import check_int
 from bidir_core.teacher.backends.common import (
     Completion,
-    _check_int,
     _check_seconds,
     _check_teacher,
 )
@@ -103,14 +103,14 @@ class TeacherService:
         backend: LocalTeacherBackend | None = None,
     ):
         _check_teacher(teacher)
-        self.num_envs: int = _check_int("num_envs", num_envs, 1)
-        self.num_actions: int = _check_int("num_actions", num_actions, 1)
-        self.cache_size: int = _check_int("cache_size", cache_size, 1)
-        self.max_staleness: int = _check_int("max_staleness", max_staleness, 0)
+        self.num_envs: int = check_int("num_envs", num_envs, 1)
+        self.num_actions: int = check_int("num_actions", num_actions, 1)
+        self.cache_size: int = check_int("cache_size", cache_size, 1)
+        self.max_staleness: int = check_int("max_staleness", max_staleness, 0)
         self.timeout: float | None = _check_seconds("timeout", timeout, allow_none=True)
         if self.timeout == 0.0:
             raise ValueError("timeout must be > 0 (or None for no timeout)")
-        self.max_age: int | None = None if max_age is None else _check_int("max_age", max_age, 0)
+        self.max_age: int | None = None if max_age is None else check_int("max_age", max_age, 0)
         self.join_timeout: float | None = _check_seconds("join_timeout", join_timeout, allow_none=False)
         self._teacher = teacher
         if backend is None:
@@ -310,7 +310,7 @@ class TeacherService:
     def tick(self, steps: int = 1) -> None:
         """Advance the step clock that hint ages are measured in (call once per env step)."""
         self._check_thread()
-        self._step += _check_int("steps", steps, 0)
+        self._step += check_int("steps", steps, 0)
 
     def served(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The cached answers of prompt hashes: probs (K, A) float32 (zero rows where none)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Completion", "logprobs_to_probs"]
+__all__ = ["Completion", "drain", "logprobs_to_probs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,12 +25,13 @@ class Completion:
     error: str | None  # why rows (or the batch) failed
 
 
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value}")
-    return int(value)
+def drain(done: collections.deque[Completion]) -> list[Completion]:
+    """Take every completion out of a backend's ``done`` deque (appended by its worker
+    threads; ``popleft`` is atomic, so no lock is needed)."""
+    out = []
+    while done:
+        out.append(done.popleft())
+    return out
 
 
 def _check_seconds(name: str, value: Any, allow_none: bool) -> float | None:

@@ -29,9 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from bidir_core._checks import check_int
 from bidir_core.teacher.backends.common import (
     Completion,
-    _check_int,
     _check_seconds,
     logprobs_to_probs,
 )
@@ -98,7 +98,7 @@ class ProcessTeacherBackend(QueuedBackend):
         super().__init__(teacher, num_actions, max_batch, max_wait)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
+        self.max_restarts: int = check_int("max_restarts", max_restarts, 0)
         self.start_timeout: float | None = _check_seconds("start_timeout", start_timeout, allow_none=False)
         self._teacher = teacher
         self._factory = factory

@@ -17,7 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bidir_core.teacher.backends.common import Completion, _check_int, _check_seconds, _check_teacher
+from bidir_core._checks import check_int
+from bidir_core.teacher.backends.common import Completion, _check_seconds, _check_teacher, drain
 
 __all__ = ["QueuedBackend", "check_backend_args"]
 
@@ -32,14 +33,14 @@ def check_backend_args(teacher: Any, num_actions: Any, max_batch: Any,
     """(actions the teacher scores, num_actions, max_batch, max_wait), checked."""
     _check_teacher(teacher)
     num_teacher_actions = len(teacher.actions)
-    num_actions = _check_int("num_actions", num_actions, 1)
+    num_actions = check_int("num_actions", num_actions, 1)
     if num_teacher_actions > num_actions:
         raise ValueError(
             f"the teacher scores {num_teacher_actions} actions but the env has only {num_actions}"
         )
     wait = _check_seconds("max_wait", max_wait, allow_none=False)
     assert wait is not None
-    return num_teacher_actions, num_actions, _check_int("max_batch", max_batch, 1), wait
+    return num_teacher_actions, num_actions, check_int("max_batch", max_batch, 1), wait
 
 
 class QueuedBackend:
@@ -84,10 +85,7 @@ class QueuedBackend:
 
     def poll(self) -> list[Completion]:
         """The completions that arrived since the last poll (never blocks)."""
-        out = []
-        while self._done:
-            out.append(self._done.popleft())
-        return out
+        return drain(self._done)
 
     def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
         """(batch id, keys, start time.monotonic()) of the batch in the model, if any."""

@@ -29,11 +29,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from bidir_core._checks import check_int
 from bidir_core.ray_cluster import connect, import_ray, ray_resources
 from bidir_core.teacher.backends.common import (
     Completion,
-    _check_int,
     _check_seconds,
+    drain,
     logprobs_to_probs,
 )
 from bidir_core.teacher.backends.process import trainable_state
@@ -135,8 +136,8 @@ class RayTeacherBackend:
          self.max_wait) = check_backend_args(teacher, num_actions, max_batch, max_wait)
         if not callable(factory):
             raise TypeError("factory must be a callable that builds the teacher replica")
-        self.replicas: int = _check_int("replicas", replicas, 1)
-        self.max_restarts: int = _check_int("max_restarts", max_restarts, 0)
+        self.replicas: int = check_int("replicas", replicas, 1)
+        self.max_restarts: int = check_int("max_restarts", max_restarts, 0)
         self.start_timeout: float = _check_seconds("start_timeout", start_timeout, allow_none=False)
         if resources is not None and not isinstance(resources, dict):
             raise TypeError(f"resources must be a dict, got {type(resources).__name__}")
@@ -194,10 +195,7 @@ class RayTeacherBackend:
 
     def poll(self) -> list[Completion]:
         """The completions that arrived since the last poll (never blocks)."""
-        out = []
-        while self._done:
-            out.append(self._done.popleft())
-        return out
+        return drain(self._done)
 
     def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
         """(batch id, keys, start time.monotonic()) of the oldest batch in a replica, if any."""
