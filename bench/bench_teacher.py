@@ -57,7 +57,7 @@ def make_teacher(name: str):
         from transformers import LlamaForCausalLM
 
         from bidir_core.teacher.pretrain import PretrainConfig, tiny_config
-        from bidir_core.teacher.scoring import Teacher
+        from bidir_core.teacher.policy import Teacher
         from bidir_core.teacher.vocab import babyai_tokenizer
 
         tok = babyai_tokenizer()

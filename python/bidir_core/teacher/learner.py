@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from bidir_core.ppo import LOSS_STATS, AtLeast1, Positive, PPOLossConfig, ppo_loss
-from bidir_core.teacher.scoring import Teacher, unique_prompts
+from bidir_core.teacher.policy import Teacher
+from bidir_core.teacher.scoring import unique_prompts
 from bidir_core.validation import Field, check_fields
 
 __all__ = ["TeacherPPO", "TeacherPPOConfig", "ValueHead", "apply_lora"]

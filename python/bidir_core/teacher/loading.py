@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bidir_core.teacher.prompt import DEFAULT_ACTIONS
-from bidir_core.teacher.scoring import Teacher
+from bidir_core.teacher.policy import Teacher
 
 __all__ = [
     "TEACHER_NAMES",

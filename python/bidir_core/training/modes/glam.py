@@ -42,7 +42,7 @@ from bidir_core.training.modes.config import TeacherModeConfig, linear_decay, lo
 from bidir_core.vector_env import BidirVecEnv
 
 if TYPE_CHECKING:
-    from bidir_core.teacher.scoring import Teacher
+    from bidir_core.teacher.policy import Teacher
 
 __all__ = ["GlamMode", "TeacherActor"]
 

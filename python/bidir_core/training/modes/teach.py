@@ -29,7 +29,7 @@ from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
 from bidir_core.training.modes.hints import TeacherHints
 
 if TYPE_CHECKING:
-    from bidir_core.teacher.scoring import Teacher
+    from bidir_core.teacher.policy import Teacher
 
 __all__ = ["TeachMode", "guidance_loss"]
 
