@@ -40,6 +40,8 @@ from bidir_core.training.modes import TeacherModeConfig
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 VARIANTS = ("teach", "teach-sync", "bidir", "glam", "glam-loop")
+TIME_PARTS = ("time_rollout", "time_student_update", "time_mode", "time_lookahead",
+              "time_teacher_update", "time_probe")
 
 
 def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
@@ -60,6 +62,9 @@ def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
     with Trainer(cfg, root / variant, progress=False, tensorboard=False) as trainer:
         trainer.train()
     rows = read_metrics(root / variant)
+    parts = {k: sum(float(r.get(k) or 0.0) for r in rows) for k in TIME_PARTS}
+    print(f"{variant:12s} seconds: " + ", ".join(
+        f"{k[5:]} {v:.1f}" for k, v in parts.items() if v), flush=True)
     return rows[-1]["frames"] / rows[-1]["time_s"]
 
 

@@ -166,7 +166,8 @@ class Teacher:
         if not prompts:
             raise ValueError("prompts must not be empty")
         unique, inverse = scoring.unique_prompts(prompts)
-        scores, hidden = self._unique_scores(unique, return_hidden=return_hidden)
+        with self.lock:  # the prefix store is shared state
+            scores, hidden = self._unique_scores(unique, return_hidden=return_hidden)
         index = inverse.to(scores.device)
         logp = torch.log_softmax(scores / self.temperature, dim=-1).index_select(0, index)
         if not return_hidden:
