@@ -9,7 +9,10 @@ import numpy as np
 
 from bidir_core import _core
 
-__all__ = ["check_bool", "check_count", "check_int", "check_seed", "check_task", "check_tile_size", "reject_masked"]
+__all__ = [
+    "check_bool", "check_count", "check_indices", "check_int", "check_seed", "check_task",
+    "check_tile_size", "reject_masked",
+]  # fmt: skip
 
 
 def reject_masked(name: str, array: Any) -> None:
@@ -50,6 +53,21 @@ def check_int(name: str, value: Any, lo: int) -> int:
     if value < lo:
         raise ValueError(f"{name} must be >= {lo}, got {value}")
     return int(value)
+
+
+def check_indices(name: str, value: Any, n: int) -> np.ndarray:
+    """``value``, a 1-D sequence/array of indices in [0, n), as a contiguous int64 array."""
+    idx = np.asarray(value)
+    if idx.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {idx.shape}")
+    if idx.size == 0:
+        return np.zeros(0, np.int64)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integers, got dtype {idx.dtype}")
+    bad = np.flatnonzero((idx < 0) | (idx >= n))
+    if bad.size:
+        raise IndexError(f"{name}[{bad[0]}] = {idx[bad[0]]} is out of range [0, {n})")
+    return np.ascontiguousarray(idx, dtype=np.int64)
 
 
 def check_count(name: str, value: Any) -> int:
