@@ -4,7 +4,6 @@ checkpoint, a damaged checkpoint or metrics tail, a second process, a full disk.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import subprocess

@@ -22,7 +22,7 @@ import torch
 from bidir_core.feedback import FeedbackTable
 from bidir_core.student.ppo import ExtraLoss
 from bidir_core.teacher.corrected import CorrectedTeacher
-from bidir_core.teacher.guard import TeacherGuard, finite_rows
+from bidir_core.teacher.guard import TeacherGuard
 from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, StartContext, UpdateContext, register_mode
 from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
