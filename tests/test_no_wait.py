@@ -14,11 +14,15 @@ from bidir_core.training.modes import TeacherModeConfig
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
 
-def test_a_blocked_teacher_does_not_slow_a_teach_iteration(tmp_path):
+@pytest.mark.parametrize("mode", ["teach", "bidir"])
+def test_a_blocked_teacher_does_not_slow_an_iteration(tmp_path, mode):
+    """bidir with ``score_unanswered`` off (the default for LMs) updates the teacher from
+    the answers served; it never scores the others synchronously."""
     torch.set_num_threads(1)
     cfg = TrainConfig(
-        mode="teach", task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
-        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread", hint_wait=0.0),
+        mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
+        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread", hint_wait=0.0,
+                                  score_unanswered=False),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     gate, first, patched, done = (threading.Event() for _ in range(4))
@@ -65,6 +69,12 @@ def test_served_answers_need_the_owner_thread_and_uint64_hashes():
     with TeacherService(load_teacher("tiny"), 2) as service:
         with pytest.raises(TypeError, match="uint64"):
             service.served([1, 2])
+
+
+def test_score_unanswered_auto_scores_for_tiny_only():
+    assert TeacherModeConfig().validate().score_unanswered_resolved
+    assert not TeacherModeConfig(name="smollm2-135m").validate().score_unanswered_resolved
+    assert TeacherModeConfig(name="smollm2-135m", score_unanswered=True).score_unanswered_resolved
 
 
 def test_hint_wait_auto_waits_for_tiny_only():

@@ -103,8 +103,10 @@ class BidirMode(TeachMode):
     def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """log piT (B, A) of every query, the update's old log-probs, and which rows are
         usable: the answers the service served during the rollout, and for the queries
-        it had not answered yet one guarded synchronous scoring."""
+        it had not answered yet one guarded synchronous scoring (``score_unanswered``)."""
         logp, good = super().query_logprobs(idx, prompts)
+        if not self.tc.score_unanswered_resolved:
+            return logp, good
         missing = np.flatnonzero(~good)
         if missing.size:
             ok, scored = self.guard.call("score queries", self.policy.action_logprobs,

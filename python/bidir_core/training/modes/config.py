@@ -140,6 +140,8 @@ class TeacherModeConfig:
     """backend ray: replicas of the LM, one Ray actor each; prompts are routed by their hash."""
     teacher_resources: str = "{}"
     """backend ray: the Ray resources of each replica as JSON, e.g. '{"GPU": 1}' (default 1 CPU; a GPU puts the replica's LM on cuda)."""
+    score_unanswered: bool | None = None
+    """bidir: score the queries the LM had not answered by the update, synchronously (True), or leave them out of the teacher's update (False); None: auto, True for tiny and False for LMs."""
     call_timeout: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
 
@@ -162,6 +164,14 @@ class TeacherModeConfig:
         if self.hint_wait is not None:
             return float(self.hint_wait)
         return 0.2 if self.name == "tiny" else 0.0
+
+    @property
+    def score_unanswered_resolved(self) -> bool:
+        """``score_unanswered`` resolved: tiny scores a few hundred prompts in milliseconds;
+        an LM scoring them synchronously would be back on the training loop's critical path."""
+        if self.score_unanswered is not None:
+            return bool(self.score_unanswered)
+        return self.name == "tiny"
 
     @property
     def torch_device(self) -> str:
