@@ -142,6 +142,8 @@ class TeacherModeConfig:
     """backend ray: the Ray resources of each replica as JSON, e.g. '{"GPU": 1}' (default 1 CPU; a GPU puts the replica's LM on cuda)."""
     score_unanswered: bool | None = None
     """bidir: score the queries the LM had not answered by the update, synchronously (True), or leave them out of the teacher's update (False); None: auto, True for tiny and False for LMs."""
+    update_async: bool | None = None
+    """bidir: the LM's update runs in the background while the next rollout goes on, and its weights are published when it finishes (at most one in flight); None: auto, off for tiny and on for LMs."""
     call_timeout: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
 
@@ -172,6 +174,14 @@ class TeacherModeConfig:
         if self.score_unanswered is not None:
             return bool(self.score_unanswered)
         return self.name == "tiny"
+
+    @property
+    def update_async_resolved(self) -> bool:
+        """``update_async`` resolved: tiny's update takes milliseconds; an LM's takes longer
+        than a rollout, so it overlaps the next one."""
+        if self.update_async is not None:
+            return bool(self.update_async)
+        return self.name != "tiny"
 
     @property
     def torch_device(self) -> str:
