@@ -32,8 +32,8 @@ from bidir_core._checks import check_int
 from bidir_core.ray_cluster import connect, import_ray, ray_resources
 from bidir_core.teacher.backends.common import (
     Completion,
+    QueueClient,
     _check_seconds,
-    drain,
     logprobs_to_probs,
 )
 from bidir_core.teacher.backends.queued import check_backend_args
@@ -52,7 +52,7 @@ class _Batch:
         self.start, self.wait, self.slot, self.sends = start, wait, slot, 0
 
 
-class RayTeacherBackend:
+class RayTeacherBackend(QueueClient):
     """Answers queued (key, prompt) pairs with ``replicas`` Ray actors holding the teacher.
 
     ``factory`` builds a replica (picklable, importable on every node); it must build the
@@ -123,15 +123,8 @@ class RayTeacherBackend:
         self._collector.start()
 
     # -- client side -----------------------------------------------------------------------
-    def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
-        """Queue (key, prompt) pairs, each for the replica its key maps to."""
-        now = time.monotonic()
-        with self._cond:
-            if self._stopping:
-                return
-            for key, prompt in items:
-                self._route(key).queue[key] = (prompt, now)
-            self._cond.notify_all()
+    def _queue_for(self, key: int) -> collections.OrderedDict[int, tuple[str, float]]:
+        return self._route(key).queue  # the replica the key maps to
 
     def cancel(self, keys: Sequence[int] | None = None) -> list[int]:
         """Drop queued (not yet sent) keys, all if None; return those dropped."""
@@ -143,10 +136,6 @@ class RayTeacherBackend:
                 return dropped
             return [k for k in keys
                     if any(s.queue.pop(k, None) is not None for s in self._slots)]  # fmt: skip
-
-    def poll(self) -> list[Completion]:
-        """The completions that arrived since the last poll (never blocks)."""
-        return drain(self._done)
 
     def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
         """(batch id, keys, start time.monotonic()) of the oldest batch in a replica, if any."""

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bidir_core.teacher.backends.process import trainable_state
+from bidir_core.teacher.backends.process import versioned_state
 
 __all__ = ["ReplicaSlot", "TeacherReplica", "WeightPublisher"]
 
@@ -79,17 +79,10 @@ class WeightPublisher:
         version = int(self._teacher.version)
         if self._weights is not None and self._weights[0] == version:
             return self._weights
-        lock = getattr(self._teacher, "lock", None)
-        if lock is not None and not lock.acquire(timeout=-1 if wait else 0.05):
+        got = versioned_state(self._teacher, timeout=-1 if wait else 0.05)
+        if got is None:
             return None
-        try:
-            version = int(self._teacher.version)
-            owner = getattr(self._teacher, "teacher", self._teacher)  # CorrectedTeacher
-            state = trainable_state(owner)
-        finally:
-            if lock is not None:
-                lock.release()
-        self._weights = (version, self._ray.put(state))
+        self._weights = (got[0], self._ray.put(got[1]))
         return self._weights
 
     def send(self, slot: ReplicaSlot) -> None:
