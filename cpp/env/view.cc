@@ -89,6 +89,7 @@ void WriteView(const GridEnv& env, uint8_t* image) {
   const ptrdiff_t step_y = -(static_cast<ptrdiff_t>(fy) * w + fx);
   // bytes[vx * V + vy]: the cell's first four bytes (type, color, state, junk).
   uint32_t bytes[V * V];
+  unsigned clear[V] = {};  // clear[vy] bit vx: light passes the cell (see_behind)
   for (int vx = 0; vx < V; ++vx) {
     const int cx = ox + rx * vx, cy = oy + ry * vx;  // the column's cell at vy = 0
     // Along the column only the coordinate of F changes: a = a0 - f * vy in [0, limit).
@@ -105,7 +106,11 @@ void WriteView(const GridEnv& env, uint8_t* image) {
     for (; vy < lo && vy < V; ++vy) col[vy] = kOutside;
     if (lo <= hi) {
       const Cell* c = cells + static_cast<ptrdiff_t>(cy) * w + cx + lo * step_y;
-      for (; vy <= hi; ++vy, c += step_y) std::memcpy(&col[vy], c, sizeof(uint32_t));
+      for (; vy <= hi; ++vy, c += step_y) {
+        std::memcpy(&col[vy], c, sizeof(uint32_t));
+        const bool light = c->type != kWall && (c->type != kDoor || c->state == kDoorOpen);
+        clear[vy] |= static_cast<unsigned>(light) << vx;
+      }
     }
     for (; vy < V; ++vy) col[vy] = kOutside;
   }
@@ -116,15 +121,6 @@ void WriteView(const GridEnv& env, uint8_t* image) {
   if (env.task->see_through_walls()) {
     std::memset(visible, (1u << V) - 1, sizeof visible);
   } else {
-    unsigned clear[V] = {};
-    for (int vx = 0; vx < V; ++vx) {
-      for (int vy = 0; vy < V; ++vy) {
-        const uint32_t b = bytes[vx * V + vy];
-        const unsigned type = b & 0xFFu, state = (b >> 16) & 0xFFu;
-        const bool light = type != kWall && (type != kDoor || state == kDoorOpen);  // SeeBehind
-        clear[vy] |= static_cast<unsigned>(light) << vx;
-      }
-    }
     unsigned seen = 1u << (V / 2);
     for (int vy = V - 1; vy >= 0; --vy) {
       const unsigned row = kVisRow.v[clear[vy] << V | seen];
