@@ -100,7 +100,10 @@ class Planner {
   // Whether an object dropped on c leaves its neighbourhood connected (BabyAIBot's rule).
   bool DropKeepsWayFree(int c) const;
   // With stay, a cell next to the agent (reached by turning only) off the way comes first.
-  int DropOff(const Mask& exclude, bool stay = false) const;
+  // With `advance` (the path being cleared), when no free cell is off the way, the agent
+  // first carries the object along it while its next cell is free: the cells it leaves
+  // behind are off the way then (a room packed with objects).
+  int DropOff(const Mask& exclude, bool stay = false, const Path* advance = nullptr) const;
   int ClearOrStep(const Path& p, int blocker, const Mask& exclude) const;
   int Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const;
   int Achieve(const Mask& targets, int arrive, bool free_hands, const Mask& exclude,
@@ -295,7 +298,7 @@ bool Planner::DropKeepsWayFree(int c) const {
 
 // Go face the nearest cell where the carried object can go without blocking anything
 // (outside `exclude`, the cells a plan still has to cross) and drop it there.
-int Planner::DropOff(const Mask& exclude, bool stay) const {
+int Planner::DropOff(const Mask& exclude, bool stay, const Path* advance) const {
   const int agent = Cell(env_.agent);
   auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty(); };
   // Tier 0: off the way, nothing cut off; 1: off the way; 2: any free cell.
@@ -317,6 +320,10 @@ int Planner::DropOff(const Mask& exclude, bool stay) const {
     }
   }
   for (int tier = 0; tier < 3; ++tier) {
+    if (tier == 2 && advance != nullptr && !advance->cells.empty() &&
+        !Movable(At(advance->cells[0]))) {
+      return Step(*advance);
+    }
     const Path p = Search(goal(tier), false, Locks::kHeldKey);
     if (p.found) return p.at_goal ? kDrop : Step(p);
   }
@@ -336,7 +343,7 @@ int Planner::ClearOrStep(const Path& p, int blocker, const Mask& exclude) const 
       const bidir::Cell& cell = At(c);
       if (cell.type == kDoor && cell.state == kDoorLocked && HoldsKeyOf(cell)) return Step(p);
     }
-    return DropOff(exclude, true);
+    return DropOff(exclude, true, &p);
   }
   if (p.cells[0] == blocker && Facing(blocker)) return kPickup;
   return Step(p);
@@ -349,7 +356,7 @@ int Planner::Follow(const Path& p, int arrive, bool free_hands, const Mask& excl
   }
   const int blocker = FirstBlocker(p);
   if (blocker >= 0) return ClearOrStep(p, blocker, exclude);
-  if (free_hands && env_.Carrying() && !UnlocksOnTheWay(p)) return DropOff(exclude);
+  if (free_hands && env_.Carrying() && !UnlocksOnTheWay(p)) return DropOff(exclude, false, &p);
   return Step(p);
 }
 
@@ -499,7 +506,15 @@ int Planner::PutNext(const InstrNode& n) const {
       // then be dropped again to lift this one out of the way).
       if (moves[c]) return Achieve(MaskOf({c}), kPickup, true, keep, 0);
       if (Movable(At(c))) return ClearOrStep(route, c, keep);
+      // The key in hand opens a locked door on the route: before it is put down.
+      if (At(c).type == kDoor && At(c).state == kDoorLocked) return OpenLocked(c, keep, 0);
     }
+  } else {
+    // A locked door on the route is opened first too: fetching its key with the object
+    // in hand would drop the object, to be fetched again before the key.
+    const Path q = SearchFacing(spots, true, Locks::kAny, &moves);
+    const int door = q.found ? FirstLockedInTheWay(q) : -1;
+    if (door >= 0) return OpenLocked(door, keep, 0);
   }
   return Achieve(moves, kPickup, true, keep, 0);
 }
