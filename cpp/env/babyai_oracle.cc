@@ -104,6 +104,11 @@ class Planner {
   // first carries the object along it while its next cell is free: the cells it leaves
   // behind are off the way then (a room packed with objects).
   int DropOff(const Mask& exclude, bool stay = false, const Path* advance = nullptr) const;
+  int DropOffAvoiding(const Mask& exclude, bool stay, const Path* advance,
+                      const Mask& banned) const;
+  // Whether an object dropped on the agent's neighbour in direction d is lifted again at
+  // once: the plan from the state after that drop starts with a pickup.
+  bool LiftedBack(int d) const;
   int ClearOrStep(const Path& p, int blocker, const Mask& exclude) const;
   int Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const;
   int Achieve(const Mask& targets, int arrive, bool free_hands, const Mask& exclude,
@@ -298,9 +303,33 @@ bool Planner::DropKeepsWayFree(int c) const {
 
 // Go face the nearest cell where the carried object can go without blocking anything
 // (outside `exclude`, the cells a plan still has to cross) and drop it there.
+bool Planner::LiftedBack(int d) const {
+  GridEnv after = env_;
+  after.agent_dir = d;
+  const StepOutcome out = after.Step(kDrop);
+  if (out.terminated || out.truncated) return false;
+  return Planner(after).Decide() == kPickup;
+}
+
+// The neighbours where a drop would be lifted back at once are avoided (a drop-and-lift
+// loop: the plan after the drop takes another way, through that cell); when every place
+// is such a neighbour, the drop goes there anyway.
 int Planner::DropOff(const Mask& exclude, bool stay, const Path* advance) const {
+  Mask banned = Empty();
+  bool any = false;
+  for (int d = 0; d < 4; ++d) {
+    const int x = env_.agent.x + kDirDx[d], y = env_.agent.y + kDirDy[d];
+    if (!env_.grid.InBounds(x, y) || !env_.grid.At(x, y).IsEmpty()) continue;
+    if (LiftedBack(d)) banned[y * w_ + x] = 1, any = true;
+  }
+  const int action = DropOffAvoiding(exclude, stay, advance, banned);
+  return any && action == kDone ? DropOffAvoiding(exclude, stay, advance, Empty()) : action;
+}
+
+int Planner::DropOffAvoiding(const Mask& exclude, bool stay, const Path* advance,
+                             const Mask& banned) const {
   const int agent = Cell(env_.agent);
-  auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty(); };
+  auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty() && !banned[c]; };
   // Tier 0: off the way, nothing cut off; 1: off the way; 2: any free cell.
   auto goal = [&](int tier) {
     return [&, tier](int c) {
