@@ -86,7 +86,7 @@ def test_two_iterations_with_a_bfloat16_lora_llama(tmp_path, llama_dir, mode):
     cfg = TrainConfig(
         mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=64, seed=0,
         teacher=TeacherModeConfig(name=llama_dir, probe_states=8, lookahead_horizon=2,
-                                  lookahead_grounded=False, dtype="bfloat16"),
+                                  lookahead_grounded=False, teacher_dtype="bfloat16"),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:

@@ -69,7 +69,7 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: AtLeast1 = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
-    dtype: TeacherDtype = "float32"
+    teacher_dtype: TeacherDtype = "float32"
     """Weights of the teacher LM: float32, or bfloat16 (LoRA adapters stay float32; fast on CPUs with avx512_bf16 and on GPUs)."""
     device: str = "auto"
     """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
@@ -188,8 +188,8 @@ class TeacherModeConfig:
 
     @property
     def torch_dtype(self) -> str:
-        """``dtype``, the torch dtype name load_teacher takes."""
-        return self.dtype
+        """``teacher_dtype``, the torch dtype name load_teacher takes."""
+        return self.teacher_dtype
 
     @property
     def torch_device(self) -> str:
