@@ -64,6 +64,7 @@ struct Storage {
         flags(new bool[4 * static_cast<size_t>(n)]()),  // std::vector<bool> has no bool*
         episode_return(n),
         episode_length(n),
+        episode_time(n),
         final_image(static_cast<size_t>(n) * bidir::kImageBytes),
         final_direction(n),
         final_mission(static_cast<size_t>(n) * bidir::kMissionBytes),
@@ -81,6 +82,7 @@ struct Storage {
     b.episode_success = flags.get() + 3 * n_;
     b.episode_return = episode_return.data();
     b.episode_length = episode_length.data();
+    b.episode_time = episode_time.data();
     b.final_image = final_image.data();
     b.final_direction = final_direction.data();
     b.final_mission = final_mission.data();
@@ -94,6 +96,7 @@ struct Storage {
   std::unique_ptr<bool[]> flags;
   std::vector<float> episode_return;
   std::vector<int32_t> episode_length;
+  std::vector<double> episode_time;
   std::vector<uint8_t> final_image;
   std::vector<int64_t> final_direction;
   std::vector<uint8_t> final_mission;

@@ -116,6 +116,38 @@ def test_episode_info_reports_return_length_success():
             seen += int(done.sum())
     assert seen >= 16
 
+def test_episode_stats_are_zero_where_no_episode_ended():
+    # The core writes every row of the statistics (0 where no episode ended) and counts the
+    # ended episodes; random actions end some by success, some by truncation.
+    env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 16, seed=0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    seen = successes = 0
+    for _ in range(300):
+        _, rew, term, trunc, info = env.step(rng.integers(0, 7, 16))
+        if "_episode_stats" not in info:
+            assert not (term | trunc).any()
+            continue
+        done, stats = info["_episode_stats"], info["episode_stats"]
+        np.testing.assert_array_equal(done, term | trunc)
+        assert [stats[k].dtype for k in ("r", "l", "t", "success")] == [
+            np.float32, np.int32, np.float64, np.bool_]
+        for k in ("r", "l", "t", "success"):
+            assert not stats[k][~done].any(), k
+        assert (stats["l"][done] >= 1).all() and (stats["t"][done] >= 0).all()
+        np.testing.assert_array_equal(stats["r"][done], rew[done])
+        seen += int(done.sum())
+        successes += int(stats["success"].sum())
+    assert seen > successes > 0
+    raw = env._core
+    ended = 0
+    for _ in range(100):
+        count = raw.step(rng.integers(0, 7, 16))
+        assert count == int(env._buf["episode_done"].sum())
+        ended += count
+    assert ended > 0
+
+
 
 def test_next_step_autoreset_ignores_action_and_zeroes_outputs():
     env = bidir_core.make_vec("BabyAI-GoToRedBallNoDists-v0", 4, seed=0)

@@ -52,7 +52,8 @@ class BusyGuard {
 constexpr const char* kBufferKeys[] = {
     "image",          "direction",      "mission",         "reward",      "terminated",
     "truncated",      "episode_done",   "episode_return",  "episode_length",
-    "episode_success", "final_image",   "final_direction", "final_mission"};
+    "episode_success", "episode_time",  "final_image",     "final_direction",
+    "final_mission"};
 
 class PyVecEnv {
  public:
@@ -111,6 +112,7 @@ class PyVecEnv {
     a = get("episode_return"), CheckArray<float>(a, "episode_return", {n}, true), b.episode_return = static_cast<float*>(a.mutable_data());
     a = get("episode_length"), CheckArray<int32_t>(a, "episode_length", {n}, true), b.episode_length = static_cast<int32_t*>(a.mutable_data());
     a = get("episode_success"), CheckArray<bool>(a, "episode_success", {n}, true), b.episode_success = static_cast<bool*>(a.mutable_data());
+    a = get("episode_time"), CheckArray<double>(a, "episode_time", {n}, true), b.episode_time = static_cast<double*>(a.mutable_data());
     a = get("final_image"), CheckArray<uint8_t>(a, "final_image", {n, 7, 7, 3}, true), b.final_image = static_cast<uint8_t*>(a.mutable_data());
     a = get("final_direction"), CheckArray<int64_t>(a, "final_direction", {n}, true), b.final_direction = static_cast<int64_t*>(a.mutable_data());
     a = get("final_mission"), CheckArray<uint8_t>(a, "final_mission", {n, kMissionBytes}, true), b.final_mission = static_cast<uint8_t*>(a.mutable_data());
@@ -154,14 +156,14 @@ class PyVecEnv {
     }
   }
 
-  void Step(const py::array& actions) {
+  int Step(const py::array& actions) {
     BusyGuard busy(&busy_, "step");
     RequireReady("step");
     CheckArray<int64_t>(actions, "actions", {num_envs_}, false);
     // A copy, so that the values validated are the values stepped with.
     std::memcpy(actions_.data(), actions.data(), sizeof(int64_t) * actions_.size());
     py::gil_scoped_release release;
-    vec_->Step(actions_.data());
+    return vec_->Step(actions_.data());
   }
 
   std::vector<std::string> Missions() {
@@ -491,7 +493,7 @@ void BindEnv(py::module_& m) {
            "Hands the output arrays (a dict of numpy arrays) to the envs, once.")
       .def("reset", &PyVecEnv::Reset, py::arg("seeds") = py::none(),
            py::arg("reset_mask") = py::none(), "Resets envs (all, or where reset_mask).")
-      .def("step", &PyVecEnv::Step, py::arg("actions"), "Steps all envs with int64 actions.")
+      .def("step", &PyVecEnv::Step, py::arg("actions"), "Steps all envs with int64 actions; returns how many episodes ended.")
       .def("missions", &PyVecEnv::Missions, "Each env's mission string.")
       .def("descriptions", &PyVecEnv::Descriptions, "BabyAI-Text sentences for each env.")
       .def("prompts", &PyVecEnv::Prompts, py::arg("indices") = py::none(),

@@ -70,6 +70,18 @@ struct BabyAIState {
   bool objs_moved = true;
 
   bool tracking() const { return !ids.empty(); }
+  // Back to a default-constructed state, keeping the vectors' storage (resets are hot).
+  void Clear() {
+    nodes.clear();
+    descs.clear();
+    root = -1;
+    room_size = 0;
+    ids.clear();
+    cur_pos.clear();
+    carried_id = -1;
+    start_carrying = {-1, -1};
+    objs_moved = true;
+  }
   int32_t IdAt(const GridEnv& env, Pos p) const;
 
   // Builders (return the new index).

@@ -22,6 +22,13 @@ class Grid {
   Grid(int width, int height)
       : width_(width), height_(height), cells_(static_cast<size_t>(width) * height) {}
 
+  // Makes this an empty width x height grid, reusing the cells' storage (resets are hot).
+  void Reset(int width, int height) {
+    width_ = width;
+    height_ = height;
+    cells_.assign(static_cast<size_t>(width) * height, Cell{});
+  }
+
   int width() const { return width_; }
   int height() const { return height_; }
   bool InBounds(int x, int y) const { return x >= 0 && y >= 0 && x < width_ && y < height_; }

@@ -10,7 +10,7 @@ void GridEnv::Reset() {
   agent = {-1, -1};
   agent_dir = 0;
   instr = Instr{};
-  babyai = BabyAIState{};
+  babyai.Clear();
   task->Generate(this);
   carrying = EmptyCell();
   step_count = 0;

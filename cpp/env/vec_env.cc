@@ -1,6 +1,8 @@
 #include "env/vec_env.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -10,11 +12,19 @@
 
 namespace bidir {
 
+namespace {
+double SteadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 VecEnv::VecEnv(const Task* task, int num_envs, int num_threads, AutoresetMode mode)
     : task_(task),
       mode_(mode),
       envs_(static_cast<size_t>(num_envs), GridEnv(task)),
       needs_reset_(static_cast<size_t>(num_envs), 0),
+      episode_start_(static_cast<size_t>(num_envs), 0.0),
       pool_(std::min(num_threads, num_envs)) {}
 
 template <typename Fn>
@@ -78,10 +88,12 @@ void VecEnv::ResetOne(int i) {
 }
 
 void VecEnv::Reset(const uint64_t* seeds, const bool* mask) {
+  const double now = SteadySeconds();
   ForShards([&](int i) {
     if (mask != nullptr && !mask[i]) return;
     if (seeds != nullptr) envs_[i].Seed(seeds[i]);
     ResetOne(i);
+    episode_start_[i] = now;
     buf_.reward[i] = 0.0f;
     buf_.terminated[i] = false;
     buf_.truncated[i] = false;
@@ -89,9 +101,13 @@ void VecEnv::Reset(const uint64_t* seeds, const bool* mask) {
   });
 }
 
-void VecEnv::StepOne(int i, int64_t action) {
+void VecEnv::StepOne(int i, int64_t action, double now) {
   GridEnv& e = envs_[i];
   buf_.episode_done[i] = false;
+  buf_.episode_return[i] = 0.0f;
+  buf_.episode_length[i] = 0;
+  buf_.episode_success[i] = false;
+  buf_.episode_time[i] = 0.0;
   if (needs_reset_[i]) {  // kNextStep: this step starts the next episode
     ResetOne(i);
     buf_.reward[i] = 0.0f;
@@ -117,6 +133,8 @@ void VecEnv::StepOne(int i, int64_t action) {
     buf_.episode_return[i] = static_cast<float>(e.episode_return);
     buf_.episode_length[i] = e.step_count;
     buf_.episode_success[i] = out.success;
+    buf_.episode_time[i] = std::nearbyint((now - episode_start_[i]) * 1e6) / 1e6;
+    episode_start_[i] = now;
     if (mode_ == AutoresetMode::kSameStep) {
       WriteView(e, buf_.final_image + static_cast<size_t>(i) * kImageBytes);
       buf_.final_direction[i] = e.agent_dir;
@@ -158,7 +176,7 @@ void VecEnv::RestartHistory(int i) {
   history_[i].Start(image);
 }
 
-void VecEnv::Step(const int64_t* actions) {
+int VecEnv::Step(const int64_t* actions) {
   const int n = num_envs();
   for (int i = 0; i < n; ++i) {
     if (actions[i] < 0 || actions[i] >= kNumActions) {
@@ -167,7 +185,11 @@ void VecEnv::Step(const int64_t* actions) {
                                   std::to_string(kNumActions) + ")");
     }
   }
-  ForShards([&](int i) { StepOne(i, actions[i]); });
+  const double now = SteadySeconds();
+  ForShards([&](int i) { StepOne(i, actions[i], now); });
+  int ended = 0;
+  for (int i = 0; i < n; ++i) ended += buf_.episode_done[i];
+  return ended;
 }
 
 }  // namespace bidir

@@ -41,9 +41,11 @@ struct VecBuffers {
   bool* terminated = nullptr;        // (N,)
   bool* truncated = nullptr;         // (N,)
   bool* episode_done = nullptr;      // (N,) an episode ended in this step
-  float* episode_return = nullptr;   // (N,) its return (valid where episode_done)
+  // The ended episode's statistics where episode_done, 0 elsewhere (Step writes every row).
+  float* episode_return = nullptr;   // (N,) its return
   int32_t* episode_length = nullptr; // (N,) its length
   bool* episode_success = nullptr;   // (N,) whether it completed the mission
+  double* episode_time = nullptr;    // (N,) its seconds (steady clock), rounded to 1e-6
   uint8_t* final_image = nullptr;    // (N, 7, 7, 3) kSameStep only: the ended episode's last obs
   int64_t* final_direction = nullptr;// (N,) kSameStep only
   uint8_t* final_mission = nullptr;  // (N, kMissionBytes) kSameStep only
@@ -62,9 +64,10 @@ class VecEnv {
   // Resets the envs where mask is null or mask[i]; seeds may be null (continue each
   // env's stream) or hold one seed per env.
   void Reset(const uint64_t* seeds, const bool* mask);
-  // Validates every action (0..6) first, then steps all envs. Throws std::invalid_argument
-  // naming the first bad index; nothing is stepped then.
-  void Step(const int64_t* actions);
+  // Validates every action (0..6) first, then steps all envs and returns how many
+  // episodes ended. Throws std::invalid_argument naming the first bad index; nothing is
+  // stepped then.
+  int Step(const int64_t* actions);
 
   GridEnv& env(int i) { return envs_[i]; }
   const GridEnv& env(int i) const { return envs_[i]; }
@@ -95,7 +98,7 @@ class VecEnv {
   void SetNeedsReset(int i, bool value) { needs_reset_[i] = value ? 1 : 0; }
 
  private:
-  void StepOne(int i, int64_t action);
+  void StepOne(int i, int64_t action, double now);
   void ResetOne(int i);
   // Runs fn(i) for every env, sharded over the pool.
   template <typename Fn>
@@ -108,6 +111,10 @@ class VecEnv {
   AutoresetMode mode_;
   std::vector<GridEnv> envs_;
   std::vector<uint8_t> needs_reset_;
+  // Steady-clock seconds at which each env's episode began: its reset, or (kNextStep) the
+  // end of the one before, so that the new episode's time counts its reset step as
+  // Gymnasium's RecordEpisodeStatistics does.
+  std::vector<double> episode_start_;
   ThreadPool pool_;
   VecBuffers buf_;
   PromptStyle prompt_style_ = PromptStyle::kShort;

@@ -27,6 +27,11 @@ inline Pos ViewToWorld(const GridEnv& env, int vx, int vy) {
 }
 
 void WriteView(const GridEnv& env, uint8_t* image);
+// One row of Grid.process_vis on bit masks, bit vx for view column vx: `seen` holds the row's
+// cells made visible so far, `clear` those light passes (see_behind). Returns the row's
+// visible cells after its left-to-right and right-to-left passes and adds to *below the
+// cells those passes make visible in the next row away from the agent.
+unsigned ProcessVisRow(unsigned seen, unsigned clear, unsigned* below);
 // Which view cells ([vx][vy]) the agent sees: Grid.process_vis, or all of them when the task
 // sees through walls (minigrid's vis_mask).
 void VisibilityMask(const GridEnv& env, bool mask[kViewSize][kViewSize]);

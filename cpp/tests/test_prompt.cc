@@ -138,6 +138,7 @@ TEST(VecEnvPrompts, HashesMatchPromptsAlongATrajectory) {
     std::vector<uint8_t> mission(n * kMissionBytes), final_mission(n * kMissionBytes);
     std::vector<float> reward(n), episode_return(n);
     std::vector<int32_t> episode_length(n);
+    std::vector<double> episode_time(n);
     std::unique_ptr<bool[]> flags(new bool[4 * n]);
     VecBuffers b;
     b.image = image.data();
@@ -150,6 +151,7 @@ TEST(VecEnvPrompts, HashesMatchPromptsAlongATrajectory) {
     b.episode_return = episode_return.data();
     b.episode_length = episode_length.data();
     b.episode_success = flags.get() + 3 * n;
+    b.episode_time = episode_time.data();
     b.final_image = final_image.data();
     b.final_direction = final_direction.data();
     b.final_mission = final_mission.data();

@@ -181,6 +181,34 @@ TEST(View, SeeThroughWallsTasksAreNotOccluded) {
   EXPECT_EQ(ViewCell(image, 3, 3)[0], kKey);  // behind the wall, still seen
 }
 
+// ProcessVisRow against minigrid's process_vis loops over one row, for every row content.
+TEST(View, ProcessVisRowMatchesMinigridsLoopsOnEveryRow) {
+  constexpr int V = kViewSize;
+  for (unsigned clear = 0; clear < (1u << V); ++clear) {
+    for (unsigned seen = 0; seen < (1u << V); ++seen) {
+      bool mask[V], below_mask[V] = {};
+      for (int i = 0; i < V; ++i) mask[i] = (seen >> i) & 1;
+      auto see = [&](int i) { return ((clear >> i) & 1) != 0; };
+      for (int i = 0; i < V - 1; ++i) {  // for i in range(0, width - 1)
+        if (!mask[i] || !see(i)) continue;
+        mask[i + 1] = below_mask[i + 1] = below_mask[i] = true;
+      }
+      for (int i = V - 1; i > 0; --i) {  // for i in reversed(range(1, width))
+        if (!mask[i] || !see(i)) continue;
+        mask[i - 1] = below_mask[i - 1] = below_mask[i] = true;
+      }
+      unsigned want = 0, want_below = 0;
+      for (int i = 0; i < V; ++i) {
+        want |= static_cast<unsigned>(mask[i]) << i;
+        want_below |= static_cast<unsigned>(below_mask[i]) << i;
+      }
+      unsigned below = 0;
+      ASSERT_EQ(ProcessVisRow(seen, clear, &below), want) << "seen " << seen << " clear " << clear;
+      ASSERT_EQ(below, want_below) << "seen " << seen << " clear " << clear;
+    }
+  }
+}
+
 TEST(View, CarriedObjectShownUnderAgent) {
   GridEnv env = MakeRoom();
   env.carrying = MakeObject(kBox, kYellow);

@@ -76,9 +76,9 @@ class VecEnv:
         """
         Env `index`'s state copied in C++ (no dict), for restore().
         """
-    def step(self, actions: numpy.ndarray) -> None:
+    def step(self, actions: numpy.ndarray) -> int:
         """
-        Steps all envs with int64 actions.
+        Steps all envs with int64 actions; returns how many episodes ended.
         """
     @property
     def closed(self) -> bool:

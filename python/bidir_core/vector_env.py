@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Sequence, Union
 
 import gymnasium as gym
@@ -185,7 +184,6 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         self._env_id = np.arange(n, dtype=np.int32)
         self._env_id.flags.writeable = False
         self._ended = np.zeros(n, np.bool_)  # DISABLED: episodes that ended, not yet reset
-        self._start_time = np.zeros(n, np.float64)
         self._pending: str | None = None  # what recv() returns: None, "reset" or "step"
         self._step_result: StepResult | None = None
 
@@ -241,13 +239,10 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         self._core.reset(seeds, mask)
         self._seeded = True
         self._pending = None
-        now = time.perf_counter()
         if mask is None:
             self._ended[:] = False
-            self._start_time[:] = now
         else:
             self._ended[mask] = False
-            self._start_time[mask] = now
         return self._out(self._obs), {"env_id": self._env_id}
 
     def step(self, actions: Any, env_id: Any = None) -> StepResult:
@@ -274,32 +269,32 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         if env_id is not None:
             a = self._reorder(a, env_id)
         if a.dtype == np.int64 and a.flags.c_contiguous:
-            self._core.step(a)
+            ended = self._core.step(a)
         else:
             if a.dtype.kind == "u" and a.dtype.itemsize == 8 and (a > 2**62).any():
                 bad = int(np.flatnonzero(a > 2**62)[0])
                 raise ValueError(f"actions[{bad}] = {a[bad]} is out of range [0, {len(ACTION_NAMES)})")
             self._actions[:] = a
-            self._core.step(self._actions)
+            ended = self._core.step(self._actions)
         info: dict[str, Any] = {"env_id": self._env_id}
-        done = self._buf["episode_done"]
-        if done.any():
-            now = time.perf_counter()
+        if ended:
+            b = self._buf
+            done = b["episode_done"]
             if self._disabled:
                 self._ended |= done
             key = self._stats_key
             if key is not None:
-                elapsed = np.where(done, np.round(now - self._start_time, 6), 0.0)
+                # The core zeroes the statistics of the envs whose episode did not end; an
+                # episode's time counts from its reset, in NEXT_STEP from the step that
+                # ended the one before (the reset step is the new episode's, as Gymnasium's
+                # RecordEpisodeStatistics counts it).
                 info[key] = {
-                    "r": np.where(done, self._buf["episode_return"], np.float32(0)),
-                    "l": np.where(done, self._buf["episode_length"], np.int32(0)),
-                    "t": elapsed,
-                    "success": self._buf["episode_success"] & done,
+                    "r": b["episode_return"].copy(),
+                    "l": b["episode_length"].copy(),
+                    "t": b["episode_time"].copy(),
+                    "success": b["episode_success"].copy(),
                 }
                 info["_" + key] = done.copy()
-            # NEXT_STEP: the next step is the reset step, which the new episode's time
-            # includes as Gymnasium's RecordEpisodeStatistics counts it.
-            self._start_time[done] = now
             if self._same_step:
                 info["final_obs"] = self._out(self._final_obs)
                 info["_final_obs"] = done.copy()

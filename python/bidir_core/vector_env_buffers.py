@@ -28,6 +28,7 @@ def core_buffers(num_envs: int) -> dict[str, np.ndarray]:
         "episode_return": np.zeros(n, np.float32),
         "episode_length": np.zeros(n, np.int32),
         "episode_success": np.zeros(n, np.bool_),
+        "episode_time": np.zeros(n, np.float64),
         "final_image": np.zeros((n, 7, 7, 3), np.uint8),
         "final_direction": np.zeros(n, np.int64),
         "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),

@@ -76,7 +76,7 @@ void BabyAILevel::Generate(GridEnv* env) const {
   while (true) {
     try {
       rooms.GenGrid(env);
-      *st = BabyAIState{};
+      st->Clear();
       st->room_size = room_size_;
       LevelCtx c{env, &rooms, st, unblocking_};
       gen_(c);

@@ -29,7 +29,7 @@ class DoorKey : public Task {
 
   void Generate(GridEnv* env) const override {
     const int w = width(), h = height();
-    env->grid = Grid(w, h);
+    env->grid.Reset(w, h);
     env->grid.WallRect(0, 0, w, h);
     env->grid.Set(w - 2, h - 2, MakeObject(kGoal, kGreen));
     const int split = RandInt(env, 2, w - 2);

@@ -27,7 +27,7 @@ class EmptyRoom : public Task {
 
   void Generate(GridEnv* env) const override {
     const int w = width(), h = height();
-    env->grid = Grid(w, h);
+    env->grid.Reset(w, h);
     env->grid.WallRect(0, 0, w, h);
     env->grid.Set(w - 2, h - 2, MakeObject(kGoal, kGreen));
     env->agent = {1, 1};

@@ -43,7 +43,7 @@ Pos PlaceAgent(GridEnv* env, Pos top, Pos size, bool rand_dir, int64_t max_tries
 }
 
 void RoomGrid::GenGrid(GridEnv* env) {
-  env->grid = Grid(Width(), Height());
+  env->grid.Reset(Width(), Height());
   rooms.assign(static_cast<size_t>(num_rows) * num_cols, Room{});
   for (int j = 0; j < num_rows; ++j) {
     for (int i = 0; i < num_cols; ++i) {

@@ -206,7 +206,7 @@ class TeacherPPO:
             if self.value_head is None:
                 return self.teacher.action_logprobs(prompts), None
             logp, hidden = self.teacher.action_logprobs_tensor(prompts, return_hidden=True)
-            values = self.value_head(hidden)
+            values = self.value_head(hidden.float())
             return logp.float().cpu().numpy(), values.float().cpu().numpy()
 
     def update(
@@ -253,7 +253,7 @@ class TeacherPPO:
                     logp_all, hidden = self.teacher.action_logprobs_tensor(
                         batch, return_hidden=True
                     )
-                    values = self.value_head(hidden)
+                    values = self.value_head(hidden.float())
                     returns_mb = ret[idx].to(device)
                     old_values_mb = None if old_v is None else old_v[idx].to(device)
                 else:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from bidir_core.teacher import scoring
+from bidir_core.teacher.prefix import PrefixStore
 from bidir_core.teacher.prompt import DEFAULT_ACTIONS
 
 __all__ = ["Teacher"]
@@ -50,7 +51,8 @@ class Teacher:
     ``actions[i]`` is the string of minigrid action id ``i``; ``version`` counts parameter
     updates. ``lock`` (re-entrant) is held while scoring and by learners around each
     optimizer step, so ``action_logprobs_versioned`` returns log-probs computed with the
-    parameters of the version it reports.
+    parameters of the version it reports. ``share_prefix`` runs the token prefix a batch
+    of prompts shares once (``bidir_core.teacher.prefix``); same scores up to rounding.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Teacher:
         temperature: float = 1.0,
         batch_size: int = 32,
         name: str | None = None,
+        share_prefix: bool = True,
     ):
         if isinstance(actions, str) or not actions:
             raise ValueError("actions must be a non-empty sequence of action strings")
@@ -80,11 +83,13 @@ class Teacher:
         self.version: int = 0
         self.temperature = _check_temperature(temperature)
         self.batch_size = batch_size
+        self.share_prefix: bool = bool(share_prefix)
         self.name: str = name or getattr(getattr(model, "config", None), "_name_or_path", "") or "lm"
         self.lock: threading.RLock = threading.RLock()
         self.is_seq2seq: bool = scoring.is_seq2seq(model)
         self._pad_id = scoring.tokenizer_pad_id(tokenizer)
         self._action_ids = scoring.action_token_ids(tokenizer, actions, seq2seq=self.is_seq2seq)
+        self.prefix_store: PrefixStore = PrefixStore()
 
     # -- properties ------------------------------------------------------------------
     @property
@@ -109,6 +114,32 @@ class Teacher:
             return self.version
 
     # -- scoring -------------------------------------------------------------------------
+    def _unique_scores(self, unique: list[str], *, naive: bool = False,
+                       return_hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores (U, A) of distinct prompts and optionally their hidden states (U, H), in
+        their order; scored in batches of similar token lengths (less padding). Without
+        gradients the shared prefix's cache is kept in ``prefix_store``."""
+        ids = scoring.prompt_token_ids(self.tokenizer, unique)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        store = None if torch.is_grad_enabled() else self.prefix_store
+        scores, hiddens = [], []
+        for start in range(0, len(order), self.batch_size):
+            rows = [ids[i] for i in order[start : start + self.batch_size]]
+            if naive:
+                scores.append(scoring.naive_action_scores(self.model, rows, self._action_ids))
+                continue
+            s, h = scoring.batched_action_scores(
+                self.model, rows, self._action_ids, pad_id=self._pad_id,
+                return_hidden=return_hidden, share_prefix=self.share_prefix, prefix_store=store,
+            )
+            scores.append(s)
+            hiddens.append(h)
+        back = torch.empty(len(order), dtype=torch.long)
+        back[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
+        back = back.to(scores[0].device)
+        out = torch.cat(scores).index_select(0, back)
+        return out, (torch.cat(hiddens).index_select(0, back) if return_hidden else None)
+
     def action_scores(self, prompts: Sequence[str], *, naive: bool = False) -> torch.Tensor:
         """Unnormalised scores: sum of token log-probs per action, (B, A), no grad."""
         prompts = _check_prompts(prompts)
@@ -116,17 +147,8 @@ class Teacher:
             return torch.zeros((0, len(self.actions)))
         unique, inverse = scoring.unique_prompts(prompts)
         with self.lock, torch.inference_mode():
-            chunks = []
-            for start in range(0, len(unique), self.batch_size):
-                ids = scoring.prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
-                if naive:
-                    chunks.append(scoring.naive_action_scores(self.model, ids, self._action_ids))
-                else:
-                    scores, _ = scoring.batched_action_scores(
-                        self.model, ids, self._action_ids, pad_id=self._pad_id
-                    )
-                    chunks.append(scores)
-            return torch.cat(chunks).float().cpu()[inverse]
+            scores, _ = self._unique_scores(unique, naive=naive)
+            return scores.float().cpu()[inverse]
 
     def action_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
         """log πT(a|prompt) as float32 (B, len(actions)); each row is log-normalised."""
@@ -144,19 +166,14 @@ class Teacher:
         if not prompts:
             raise ValueError("prompts must not be empty")
         unique, inverse = scoring.unique_prompts(prompts)
-        logps, hiddens = [], []
-        for start in range(0, len(unique), self.batch_size):
-            ids = scoring.prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
-            scores, hidden = scoring.batched_action_scores(
-                self.model, ids, self._action_ids, pad_id=self._pad_id, return_hidden=return_hidden
-            )
-            logps.append(torch.log_softmax(scores / self.temperature, dim=-1))
-            hiddens.append(hidden)
-        index = inverse.to(logps[0].device)
-        logp = torch.cat(logps).index_select(0, index)
+        with self.lock:  # the prefix store is shared state
+            scores, hidden = self._unique_scores(unique, return_hidden=return_hidden)
+        index = inverse.to(scores.device)
+        logp = torch.log_softmax(scores / self.temperature, dim=-1).index_select(0, index)
         if not return_hidden:
             return logp
-        return logp, torch.cat(hiddens).index_select(0, index)
+        assert hidden is not None
+        return logp, hidden.index_select(0, index)
 
     def __repr__(self) -> str:
         kind = "seq2seq" if self.is_seq2seq else "causal"

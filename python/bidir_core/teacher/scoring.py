@@ -7,7 +7,9 @@ candidates, divided by a temperature.
 
 Batched scoring never recomputes a prompt per action:
 
-* causal LMs run the left-padded prompts once with a key/value cache, repeat the cache
+* causal LMs run the token prefix every prompt of the batch shares once
+  (``bidir_core.teacher.prefix``), then the rest of each left-padded prompt once with a
+  key/value cache, repeat the cache
   ``len(actions)`` times along the batch, and feed only the action tokens (with the
   prompt's attention mask and position ids continued per row);
 * seq2seq LMs encode the prompts once and repeat the encoder states per action.
@@ -27,6 +29,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+
+from bidir_core.teacher.prefix import PrefixStore, expand_prefix, shared_prefix
 
 __all__ = [
     "action_token_ids",
@@ -163,11 +167,15 @@ def batched_action_scores(
     *,
     pad_id: int = 0,
     return_hidden: bool = False,
+    share_prefix: bool = True,
+    prefix_store: PrefixStore | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Sum of action-token log-probs, (B, A) float32, each prompt run once; grads flow.
 
     With ``return_hidden`` also returns the (B, H) last-layer hidden state the GLAM value
     head reads: the last prompt token (causal) or the first decoder position (seq2seq).
+    Causal LMs run the token prefix all prompts share once (``share_prefix``), reusing the
+    cache in ``prefix_store`` when given (only without gradients).
     """
     device = next(model.parameters()).device
     n_prompts, n_actions = len(prompt_ids), len(action_ids)
@@ -196,16 +204,20 @@ def batched_action_scores(
         hidden = out.decoder_hidden_states[-1][::n_actions, 0] if return_hidden else None
         return scores, hidden
 
-    ids, mask = _padded(prompt_ids, pad_id, left=True, device=device)
-    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    n_shared, layers = shared_prefix(model, prompt_ids, prefix_store) if share_prefix else (0, None)
+    ids, mask = _padded([r[n_shared:] for r in prompt_ids], pad_id, left=True, device=device)
+    positions = n_shared + (mask.cumsum(1) - 1).clamp(min=0)
     cache_arg = _cache_kwarg(model)
     # only the last prompt position's logits are needed: skip the LM head elsewhere
     keep = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+    if layers is not None:
+        keep[cache_arg] = expand_prefix(layers, n_shared, n_prompts)
+        mask = torch.cat([mask.new_ones((n_prompts, n_shared)), mask], dim=1)
     out = model(
         input_ids=ids,
         attention_mask=mask,
         position_ids=positions,
-        use_cache=width > 1,
+        use_cache=width > 1 or layers is not None,
         output_hidden_states=return_hidden,
         **keep,
     )

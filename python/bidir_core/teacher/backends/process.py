@@ -44,20 +44,22 @@ logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
 
 def replica_factory(name: str, *, temperature: float, batch_size: int,
                     lora: dict[str, Any] | None = None, actions: Any = None,
-                    device: str = "cpu") -> Callable[[], Any]:
+                    device: str = "cpu", dtype: str | None = None) -> Callable[[], Any]:
     """A picklable recipe that loads teacher ``name`` in the child (with the same LoRA
-    adapters, on ``device``)."""
-    return functools.partial(_build_replica, name, temperature, batch_size, lora, actions, device)
+    adapters, on ``device``, in ``dtype``: a torch dtype name or None for the model's)."""
+    return functools.partial(_build_replica, name, temperature, batch_size, lora, actions, device,
+                             dtype)
 
 
 def _build_replica(name: str, temperature: float, batch_size: int,
-                   lora: dict[str, Any] | None, actions: Any, device: str = "cpu") -> Any:
+                   lora: dict[str, Any] | None, actions: Any, device: str = "cpu",
+                   dtype: str | None = None) -> Any:
     from bidir_core.teacher.learner import apply_lora
     from bidir_core.teacher.loading import load_teacher
 
     kwargs = {} if actions is None else {"actions": actions}
     teacher = load_teacher(name, temperature=temperature, batch_size=batch_size,
-                           device=device, **kwargs)
+                           device=device, dtype=dtype, **kwargs)
     if lora is not None:
         apply_lora(teacher, **lora)
     return teacher
