@@ -513,7 +513,7 @@ def test_qhead_feedback_judges_every_suggestion_without_simulator_steps(tmp_path
     buf.actions[:] = rng.integers(0, 6, (8, 4))
     buf.returns[:] = (buf.actions == 2).astype(np.float32)  # "go forward" is worth 1
     missions = torch.zeros((8, 4, 24), dtype=torch.int64)
-    critic = ActionValueCritic(64, 32, 6, seed=0, epochs=200)
+    critic = ActionValueCritic(64, 32, 6, seed=0, epochs=60)
     assert critic.fit(buf, missions) < 0.02
     q = critic(buf, missions, np.arange(32))
     assert q.shape == (32, 6) and (q.argmax(1) == 2).mean() > 0.9

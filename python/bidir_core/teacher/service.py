@@ -201,7 +201,7 @@ class TeacherService:
             else:
                 new.append((j, i, key))
         if hit_envs:
-            probs = np.stack([probs for _, probs in hit_entries])
+            probs = np.stack([p for _, p in hit_entries])
             envs.set_many(np.array(hit_envs), probs, hit_keys, [v for v, _ in hit_entries], step)
             hits += len(hit_envs)
         counts["cache_hits"] += hits

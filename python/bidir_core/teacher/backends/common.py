@@ -1,4 +1,5 @@
-"""What the teacher backends share: the completion record, argument checks, log-probs to hints."""
+"""What the teacher backends share: the completion record, the client side of a prompt
+queue, argument checks, log-probs to hints."""
 
 from __future__ import annotations
 

@@ -18,12 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bidir_core._checks import check_int
-from bidir_core.teacher.backends.common import (
-    Completion,
-    QueueClient,
-    _check_seconds,
-    _check_teacher,
-)
+from bidir_core.teacher.backends.common import Completion, QueueClient
+from bidir_core.teacher.backends.common import _check_seconds, _check_teacher
 
 __all__ = ["QueuedBackend", "check_backend_args"]
 
