@@ -6,7 +6,9 @@ alone: ours is env.expert_actions() (C++, the whole grid known, replanned from t
 at every step), the peer is minigrid.utils.baby_ai_bot.BabyAIBot (Python, explores what it
 has not seen). Success = the episode ends with a positive reward. Reported per level:
 success rates, mean episode length of the solved episodes, and mean length over the
-episodes both solved (the like-for-like length comparison).
+episodes both solved (the like-for-like length comparison; **longer** flags it). A bot
+step that does not choose an action within BOT_SEARCHES_PER_STEP searches (its subgoal
+stack growing without end) fails the episode.
 
 BabyAIBot is slow, so its per-seed results are cached in a JSON file (--cache) and a run
 can be split: `--bot-only` fills the cache, level by level, resuming where it stopped.
@@ -194,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         flags = []
         if nb and o_ok[:nb].mean() < b_ok.mean():
             flags.append("**fewer solved**")
-        if nb and mean_or_nan(o_len[:nb][o_ok[:nb]]) > mean_or_nan(b_len[b_ok]):
-            flags.append("**longer**")
+        if both.any() and o_len[:nb][both].mean() > b_len[both].mean():
+            flags.append("**longer**")  # on the episodes both solved
         if not nb:
             flags.append("bot not run")
         rows.append((task, o_ok.mean(), mean_or_nan(o_ok[:nb]), mean_or_nan(b_ok), nb,
@@ -209,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\t".join(head))
     for r in rows:
         cells = [r[0], f"{r[1]:.3f}", f"{r[2]:.3f}", f"{r[3]:.3f}", str(r[4]), f"{r[5]:.1f}",
-                 f"{r[6]:.1f}", f"{r[7]:.1f}", f"{r[8]:.1f}", f"{r[9]:.2f}", f"{r[10]:.2f}",
+                 f"{r[6]:.1f}", f"{r[7]:.2f}", f"{r[8]:.2f}", f"{r[9]:.2f}", f"{r[10]:.2f}",
                  r[11]]
         print(("| " + " | ".join(cells) + " |") if args.markdown else "\t".join(cells))
     ours = np.mean([r[1] for r in rows])
