@@ -129,10 +129,6 @@ std::vector<RoomGrid::Added> RoomGrid::AddDistractors(GridEnv* env, int i, int j
   return dists;
 }
 
-void RoomGrid::CheckObjsReachable(GridEnv* env) const {
-  if (!ObjsReachable(env)) throw GenerationRetry{"unreachable object"};
-}
-
 Pos RoomGrid::PlaceInRoom(GridEnv* env, int i, int j, const Cell& obj) {
   Room& room = GetRoom(i, j);
   const Pos pos = PlaceObj(env, &obj, room.top, room.size, Reject::kNextToAgent, 1000);
