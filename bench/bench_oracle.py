@@ -51,13 +51,41 @@ def run_ours(task: str, episodes: int) -> tuple[np.ndarray, np.ndarray, float]:
     return success, length, seconds
 
 
-def bot_episode(env, seed: int) -> tuple[bool, int]:
-    """One episode of BabyAIBot on gymnasium seed `seed`: (success, length)."""
+# Searches one BabyAIBot.replan() may run before it counts as stuck. A replan that returns
+# an action runs at most about 10 (measured on GoToImpUnlock); where a locked door's key
+# lies in the room it locks, replan() pushes "fetch the key, open the door" subgoals
+# without end and never returns an action, so the episode cannot reach its max_steps.
+BOT_SEARCHES_PER_STEP = 1000
+
+
+class BotStuck(RuntimeError):
+    """BabyAIBot's replan() ran BOT_SEARCHES_PER_STEP searches without choosing an action."""
+
+
+def _bounded_bot(env):
+    """A BabyAIBot whose replan() raises BotStuck instead of looping without end."""
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
+    class BoundedBot(BabyAIBot):
+        def replan(self, action_taken=None):
+            self.searches = 0
+            return super().replan(action_taken)
+
+        def _breadth_first_search(self, *args, **kwargs):
+            self.searches = getattr(self, "searches", 0) + 1
+            if self.searches > BOT_SEARCHES_PER_STEP:
+                raise BotStuck(f"{BOT_SEARCHES_PER_STEP} searches in one replan()")
+            return super()._breadth_first_search(*args, **kwargs)
+
+    return BoundedBot(env)
+
+
+def bot_episode(env, seed: int) -> tuple[bool, int]:
+    """One episode of BabyAIBot on gymnasium seed `seed`: (success, length). A bot that
+    raises (it gives up on some layouts, or is stuck: BotStuck) fails the episode."""
     with contextlib.redirect_stdout(io.StringIO()):
         env.reset(seed=seed)
-    bot = BabyAIBot(env)
+    bot = _bounded_bot(env)
     steps, rew = 0, 0.0
     try:
         while True:
@@ -65,7 +93,7 @@ def bot_episode(env, seed: int) -> tuple[bool, int]:
             steps += 1
             if term or trunc:
                 break
-    except Exception:  # noqa: BLE001 - the bot gives up on some layouts: a failure
+    except Exception:  # noqa: BLE001 - the bot gives up or is stuck: a failure
         rew = 0.0
     return bool(rew > 0), steps
 

@@ -57,7 +57,7 @@ def make_teacher(name: str):
         from transformers import LlamaForCausalLM
 
         from bidir_core.teacher.pretrain import PretrainConfig, tiny_config
-        from bidir_core.teacher.scoring import Teacher
+        from bidir_core.teacher.policy import Teacher
         from bidir_core.teacher.vocab import babyai_tokenizer
 
         tok = babyai_tokenizer()
@@ -186,20 +186,25 @@ def fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--teachers", nargs="+", default=["tiny", "smollm2-135m"])
+def add_loop_args(p: argparse.ArgumentParser, threads_help: str) -> None:
+    """The options of the rollout loop and the service it queries."""
     p.add_argument("--task", default=DEFAULT_TASK)
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--seconds", type=float, default=30.0, help="wall time of each loop")
-    p.add_argument("--min-sync-steps", type=int, default=3)
     p.add_argument("--epsilon", type=float, default=0.5, help="random-action probability")
     p.add_argument("--max-batch", type=int, default=32)
     p.add_argument("--max-wait", type=float, default=0.005)
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    p.add_argument("--threads", type=int, default=1, help=threads_help)
     p.add_argument("--markdown", action="store_true")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--teachers", nargs="+", default=["tiny", "smollm2-135m"])
+    p.add_argument("--min-sync-steps", type=int, default=3)
+    add_loop_args(p, threads_help="torch threads (0: torch default)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

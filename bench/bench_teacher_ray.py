@@ -31,26 +31,16 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_teacher import fmt, run_async  # noqa: E402
+from bench_teacher import add_loop_args, fmt, run_async  # noqa: E402
 from bidir_core.teacher import load_teacher  # noqa: E402
 from bidir_core.teacher.backends import replica_factory  # noqa: E402
-from bidir_core.vector_env import DEFAULT_TASK  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--teacher", default="smollm2-135m")
     p.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--task", default=DEFAULT_TASK)
-    p.add_argument("--num-envs", type=int, default=64)
-    p.add_argument("--seconds", type=float, default=30.0, help="wall time of each loop")
-    p.add_argument("--epsilon", type=float, default=0.5, help="random-action probability")
-    p.add_argument("--max-batch", type=int, default=32)
-    p.add_argument("--max-wait", type=float, default=0.005)
-    p.add_argument("--timeout", type=float, default=300.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads, here and per replica")
-    p.add_argument("--markdown", action="store_true")
+    add_loop_args(p, threads_help="torch threads, here and per replica")
     args = p.parse_args(argv)
     import ray
 

@@ -1,17 +1,20 @@
-"""Teacher scoring throughput: prompt run once + KV cache expanded vs re-running the prompt.
+"""Teacher scoring throughput: shared prefix and prompt run once vs re-running the prompt.
 
-Three ways to score the 6 candidate actions of each prompt with the same causal LM, on
-the same oracle-with-epsilon GoToRedBallNoDists prompts, one after the other in one
-process (prompts/s, best of ``--repeats``):
+Four ways to score the 6 candidate actions of each prompt with the same causal LM, on
+the same oracle-with-epsilon GoToRedBallNoDists prompts (``--prompt-style``, GLAM's by
+default), one after the other in one process (prompts/s, best of ``--repeats``):
 
-* **kv-expanded** (``Teacher.action_scores``): the batch of left-padded prompts runs
+* **prefix** (``Teacher.action_scores``, the default): the token prefix the batch shares
+  (GLAM's header and goal) runs once, and its cache is kept while the weights do not
+  change; then as kv-expanded on the rest of each prompt.
+* **kv-expanded** (``Teacher(share_prefix=False)``): the batch of left-padded prompts runs
   once; its key/value cache is repeated 6 times and only the action tokens are fed.
 * **flat**: the usual batched approach without prefix sharing: all prompt+action texts
   (6 per prompt) padded into one batch and run in full.
 * **naive** (``Teacher.action_scores(naive=True)``): one unpadded forward per
   (prompt, action) pair, as in a per-step query loop.
 
-It also checks the three agree (max |difference| of the scores).
+It also checks the four agree (max |difference| of the scores).
 
 Usage::
 
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--task", default="BabyAI-GoToRedBallNoDists-v0")
     parser.add_argument("--prompts", type=int, default=0, help="0: 512 for tiny, 32 otherwise")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--prompt-style", default="glam", choices=["glam", "short"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -86,27 +90,31 @@ def main() -> None:
     for name in args.teachers.split(","):
         teacher = load_teacher(name, batch_size=args.batch_size)
         n = args.prompts or (512 if name == "tiny" else 32)
-        prompts, _ = oracle_samples(args.task, n, seed=4242)
+        prompts, _ = oracle_samples(args.task, n, seed=4242, prompt_style=args.prompt_style)
+        pre, s_pre = best_rate(partial(teacher.action_scores, prompts), n, args.repeats)
+        teacher.share_prefix = False
         kv, s_kv = best_rate(partial(teacher.action_scores, prompts), n, args.repeats)
         flat, s_flat = best_rate(partial(flat_scores, teacher, prompts), n, args.repeats)
         naive, s_naive = best_rate(
             partial(teacher.action_scores, prompts, naive=True), n, max(1, args.repeats // 3)
         )
-        diff = max((s_kv - s_flat).abs().max().item(), (s_kv - s_naive).abs().max().item())
-        rows.append((name, n, kv, flat, naive, diff))
+        diff = max((s - s_naive).abs().max().item() for s in (s_pre, s_kv, s_flat))
+        rows.append((name, n, pre, kv, flat, naive, diff))
 
     print(
-        f"\nteacher scoring, {args.task}, 6 actions, batch {args.batch_size}, "
+        f"\nteacher scoring, {args.task}, {args.prompt_style} prompts, 6 actions, "
+        f"batch {args.batch_size}, "
         f"{args.threads} thread(s), prompts/s (best of {args.repeats})\n"
     )
     print(
-        "| teacher | prompts | kv-expanded | flat batch | naive | kv/flat | kv/naive | max diff |"
+        "| teacher | prompts | prefix | kv-expanded | flat batch | naive | prefix/kv "
+        "| kv/flat | prefix/naive | max diff |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, n, kv, flat, naive, diff in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, n, pre, kv, flat, naive, diff in rows:
         print(
-            f"| {name} | {n} | {kv:,.1f} | {flat:,.1f} | {naive:,.1f} | {kv / flat:.2f}x "
-            f"| {kv / naive:.1f}x | {diff:.1e} |"
+            f"| {name} | {n} | {pre:,.1f} | {kv:,.1f} | {flat:,.1f} | {naive:,.1f} "
+            f"| {pre / kv:.2f}x | {kv / flat:.2f}x | {pre / naive:.1f}x | {diff:.1e} |"
         )
 
 

@@ -11,6 +11,7 @@ other in one process, with the same teacher (``--teacher``, default ``smollm2-13
 * ``bidir``: ``teach`` plus the student's feedback updating the teacher (LoRA).
 * ``glam``: the library's GLAM baseline: the LM acts and learns by PPO (one batched
   forward per step, the prompt's key/value cache shared by the action strings).
+* ``V+bf16`` for V above: the same with the LM's weights in bfloat16 (``teacher.dtype``).
 * ``glam-loop``: a GLAM-style loop written the plain way: at each step every env's
   prompt+action pairs are scored one HF forward per pair in fp32 and the env acts on
   the result; no PPO update at all, so its frames/s is an upper bound for that loop.
@@ -20,6 +21,7 @@ Reports frames/s (training wall time, start-up excluded) and ratios. Usage::
     python bench/bench_trainer_lm.py                      # smollm2-135m, 128 frames each
     python bench/bench_trainer_lm.py --frames 256 --markdown
     python bench/bench_trainer_lm.py --teacher tiny --variants teach,teach-sync
+    python bench/bench_trainer_lm.py --variants bidir,bidir+bf16,glam,glam+bf16,glam-loop
 """
 
 from __future__ import annotations
@@ -40,15 +42,19 @@ from bidir_core.training.modes import TeacherModeConfig
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 VARIANTS = ("teach", "teach-sync", "bidir", "glam", "glam-loop")
+TIME_PARTS = ("time_rollout", "time_student_update", "time_mode", "time_lookahead",
+              "time_teacher_update", "time_probe")
 
 
 def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
     """Frames/s of ``Trainer.train`` for one variant (wall time of training only)."""
-    mode = variant.split("-")[0]
+    dtype = "bfloat16" if variant.endswith("+bf16") else "float32"
+    base = variant.removesuffix("+bf16")
+    mode = base.split("-")[0]
     teacher = TeacherModeConfig(
         name=args.teacher, probe_states=8, probe_every=10_000,
-        backend="thread" if variant == "teach-sync" else args.backend,
-        hint_wait=60.0 if variant == "teach-sync" else 0.0,
+        backend="thread" if base == "teach-sync" else args.backend,
+        hint_wait=60.0 if base == "teach-sync" else 0.0, teacher_dtype=dtype,
         call_timeout=3600.0,  # measure the work, never skip a slow call
     )  # fmt: skip
     cfg = TrainConfig(
@@ -60,6 +66,13 @@ def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
     with Trainer(cfg, root / variant, progress=False, tensorboard=False) as trainer:
         trainer.train()
     rows = read_metrics(root / variant)
+    scored = [r["teacher_queries_scored"] for r in rows if r.get("teacher_queries_scored") is not None]
+    if scored:
+        print(f"{variant:12s} queries answered in time (in the teacher's update for bidir): "
+              f"{np.mean(scored):.2f}", flush=True)
+    parts = {k: sum(float(r.get(k) or 0.0) for r in rows) for k in TIME_PARTS}
+    print(f"{variant:12s} seconds: " + ", ".join(
+        f"{k[5:]} {v:.1f}" for k, v in parts.items() if v), flush=True)
     return rows[-1]["frames"] / rows[-1]["time_s"]
 
 
@@ -105,14 +118,16 @@ def main() -> None:
     fps: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for v in variants:
-            if v not in VARIANTS:
+            if v.removesuffix("+bf16") not in VARIANTS or v == "glam-loop+bf16":
                 raise SystemExit(f"unknown variant {v!r}; known: {', '.join(VARIANTS)}")
             fps[v] = glam_loop_fps(args) if v == "glam-loop" else train_fps(v, args, Path(tmp))
             print(f"{v:12s} {fps[v]:8.2f} frames/s", flush=True)
     print(f"\n{args.teacher}, {args.frames} frames per variant, {args.num_envs} envs, "
           f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s)")
     ratios = [("teach / teach-sync", "teach", "teach-sync"), ("bidir / glam", "bidir", "glam"),
-              ("glam / glam-loop", "glam", "glam-loop")]
+              ("glam / glam-loop", "glam", "glam-loop"),
+              ("bidir+bf16 / glam+bf16", "bidir+bf16", "glam+bf16"),
+              ("glam+bf16 / glam-loop", "glam+bf16", "glam-loop")]
     if args.markdown:
         print("\n| variant | frames/s |\n|---|---:|")
         for v, f in fps.items():

@@ -50,3 +50,47 @@ def test_two_iterations_with_a_lora_llama(tmp_path, llama_dir, mode):
             assert sum(r["teacher_failures"] for r in rows) == 0
             backend = trainer.mode.service._backend  # the replica took the adapters' weights
             assert backend.restarts == 0 and backend.alive
+
+
+def test_a_bfloat16_teacher_learns_through_float32_adapters(llama_dir):
+    """dtype=bfloat16: the base weights are bf16, the LoRA adapters and value head float32;
+    scoring, the value head and one PPO update work and stay close to float32's answers."""
+    import numpy as np
+    from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig
+    from bidir_core.teacher.loading import load_teacher
+    from teacher_models import PROMPTS
+
+    torch.set_num_threads(1)
+    full = load_teacher(llama_dir)
+    half = load_teacher(llama_dir, dtype="bfloat16")
+    assert all(p.dtype == torch.bfloat16 for p in half.model.parameters())
+    np.testing.assert_allclose(half.action_logprobs(PROMPTS), full.action_logprobs(PROMPTS),
+                               atol=0.1)
+    learner = TeacherPPO(half, TeacherPPOConfig(lora=True, value_head=True, minibatch_size=2,
+                                                learning_rate=1e-2, update_epochs=1))
+    adapters = {k: p for k, p in half.model.named_parameters() if p.requires_grad}
+    assert adapters and all(p.dtype == torch.float32 for p in adapters.values())
+    before = {k: p.clone() for k, p in adapters.items()}
+    logp, values = learner.evaluate(PROMPTS)
+    assert np.isfinite(logp).all() and values is not None and np.isfinite(values).all()
+    out = learner.update(PROMPTS, np.zeros(4, np.int64), np.ones(4, np.float32), logp[:, 0],
+                         returns=np.ones(4, np.float32), old_values=values)
+    assert np.isfinite(out["policy_loss"]) and half.version > 0
+    assert any(not torch.equal(before[k], p) for k, p in adapters.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["bidir", "glam"])
+def test_two_iterations_with_a_bfloat16_lora_llama(tmp_path, llama_dir, mode):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=64, seed=0,
+        teacher=TeacherModeConfig(name=llama_dir, probe_states=8, lookahead_horizon=2,
+                                  lookahead_grounded=False, teacher_dtype="bfloat16"),
+        ppo=PPOConfig(update_epochs=1, num_minibatches=2),
+    )  # fmt: skip
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        assert next(trainer.mode.teacher.model.parameters()).dtype == torch.bfloat16
+        assert trainer.train()["status"] == "finished"
+        rows = read_metrics(trainer.run_dir)
+        assert len(rows) == 2 and sum(r["teacher_failures"] for r in rows) == 0

@@ -21,7 +21,7 @@ import pytest
 
 import bidir_core
 from bidir_core import _core
-from bidir_core.vector_env import core_buffers
+from bidir_core.vector_env_buffers import core_buffers
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 

@@ -14,11 +14,15 @@ from bidir_core.training.modes import TeacherModeConfig
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
 
-def test_a_blocked_teacher_does_not_slow_a_teach_iteration(tmp_path):
+@pytest.mark.parametrize("mode", ["teach", "bidir"])
+def test_a_blocked_teacher_does_not_slow_an_iteration(tmp_path, mode):
+    """bidir with ``score_unanswered`` off (the default for LMs) updates the teacher from
+    the answers served; it never scores the others synchronously."""
     torch.set_num_threads(1)
     cfg = TrainConfig(
-        mode="teach", task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
-        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread", hint_wait=0.0),
+        mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
+        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread", hint_wait=0.0,
+                                  score_unanswered=False),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     gate, first, patched, done = (threading.Event() for _ in range(4))
@@ -67,9 +71,59 @@ def test_served_answers_need_the_owner_thread_and_uint64_hashes():
             service.served([1, 2])
 
 
+def test_score_unanswered_auto_scores_for_tiny_only():
+    assert TeacherModeConfig().validate().score_unanswered_resolved
+    assert not TeacherModeConfig(name="smollm2-135m").validate().score_unanswered_resolved
+    assert TeacherModeConfig(name="smollm2-135m", score_unanswered=True).score_unanswered_resolved
+
+
 def test_hint_wait_auto_waits_for_tiny_only():
     assert TeacherModeConfig().validate().hint_wait_s == 0.2  # tiny answers in milliseconds
     assert TeacherModeConfig(name="smollm2-135m").validate().hint_wait_s == 0.0
     assert TeacherModeConfig(hint_wait=0.0).validate().hint_wait_s == 0.0
     with pytest.raises(ValueError, match="hint_wait"):
         TeacherModeConfig(hint_wait=-1.0).validate()
+
+
+def test_the_lm_update_runs_while_the_next_rollout_goes_on(tmp_path):
+    """update_async: iteration t's teacher update overlaps rollout t + 1, is published at
+    the next update (before the probe), and a checkpoint waits for it."""
+    import time
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        mode="bidir", task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 3, seed=0,
+        teacher=TeacherModeConfig(probe_states=8, probe_every=10, backend="thread",
+                                  update_async=True, lookahead_grounded=False,
+                                  lookahead_horizon=2),
+        ppo=PPOConfig(update_epochs=1, num_minibatches=2),
+    )  # fmt: skip
+    spans: list[tuple[str, float, float]] = []
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        mode, collector = trainer.mode, trainer.collector
+        real_step, real_collect = mode._lm_step, collector.collect
+
+        def slow_step(*args):
+            t0 = time.perf_counter()
+            time.sleep(0.5)
+            out = real_step(*args)
+            spans.append(("update", t0, time.perf_counter()))
+            return out
+
+        def timed_collect():
+            t0 = time.perf_counter()
+            out = real_collect()
+            spans.append(("rollout", t0, time.perf_counter()))
+            return out
+
+        mode._lm_step, collector.collect = slow_step, timed_collect
+        trainer.train(stop_after_iteration=2)
+        assert mode._pending is None  # the checkpoint at the stop waited for update 2
+        version = mode.teacher.version
+    rollouts = [s for s in spans if s[0] == "rollout"]
+    updates = [s for s in spans if s[0] == "update"]
+    assert len(rollouts) == 2 and len(updates) == 2 and version > 0
+    assert rollouts[1][1] < updates[0][2]  # rollout 2 began before update 1 ended
+    rows = read_metrics(tmp_path / "run")
+    assert "teacher_version" not in rows[0] or rows[0]["teacher_version"] is None
+    assert rows[1]["teacher_version"] == 1 and rows[1]["time_update_wait"] >= 0

@@ -4,7 +4,6 @@ checkpoint, a damaged checkpoint or metrics tail, a second process, a full disk.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -79,9 +78,8 @@ def _wait_for_rows(run: Path, proc: subprocess.Popen, rows: int, timeout: float 
     pytest.fail("the run wrote no metrics in time")
 
 
-@pytest.mark.parametrize(
-    "signame", ["SIGTERM", pytest.param("SIGHUP", marks=pytest.mark.slow)]
-)  # (each a subprocess of ~5 s: one in the fast tier)
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+@pytest.mark.slow  # (each a subprocess of ~5 s; in-process in the fast tier: the next test)
 def test_sigterm_and_sighup_checkpoint_and_exit_like_ctrl_c(tmp_path, signame):
     run = tmp_path / "run"
     proc = _popen([
@@ -102,6 +100,32 @@ def test_sigterm_and_sighup_checkpoint_and_exit_like_ctrl_c(tmp_path, signame):
     )
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_training_checkpoints_and_exits_130_in_process(
+    tmp_path, monkeypatch, capsys, signame
+):
+    """The test above in this process: the signal arrives during iteration 2."""
+    real = Trainer._iterate
+
+    def iterate(self):
+        if self.iteration == 1:
+            signal.raise_signal(getattr(signal, signame))
+        return real(self)
+
+    monkeypatch.setattr(Trainer, "_iterate", iterate)
+    run = tmp_path / "run"
+    argv = ["train", *TINY, "--run-dir", str(run), "--frames", str(64 * 1000),
+            "--checkpoint-every", "1000"]  # fmt: skip
+    assert main(argv) == 130
+    out, err = capsys.readouterr()
+    what = "Ctrl-C" if signame == "SIGINT" else signame
+    assert f"{what}: finishing this iteration and checkpointing" in err
+    assert "Traceback" not in err
+    assert f"continue with: bidir train --resume {run}" in out
+    assert load_checkpoint(run / "checkpoint.pt")["iteration"] == 2
+    assert [r["iteration"] for r in history(run)] == [1, 2]
+
+
 _SLOW_START = textwrap.dedent(
     """
     import sys, time
@@ -118,7 +142,8 @@ _SLOW_START = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("signame", ["SIGINT", pytest.param("SIGTERM", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.slow  # (a subprocess of ~4 s; in-process in the fast tier: the next test)
 def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
     run = tmp_path / "run"
     proc = _popen([sys.executable, "-c", _SLOW_START, "train", *TINY, "--run-dir", str(run)])
@@ -132,6 +157,26 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, signame):
             proc.communicate()
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["bidir: interrupted during start-up; no run was started"]
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_start_up_exits_130_with_one_line_in_process(
+    tmp_path, monkeypatch, capsys, signame
+):
+    """The test above in this process: the signal arrives while the envs are built."""
+    import bidir_core.training.trainer as trainer
+
+    def interrupted(*args, **kwargs):
+        signal.raise_signal(getattr(signal, signame))
+        raise AssertionError("the signal did not interrupt the start-up")
+
+    monkeypatch.setattr(trainer, "RolloutCollector", interrupted)
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--run-dir", str(run)]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "bidir: interrupted during start-up; no run was started"
+    ]
     assert not run.exists()
 
 

@@ -191,6 +191,14 @@ def _mixed_actions(env, rng):
     return np.where(rng.random(env.num_envs) < 0.5, env.expert_actions(), random)
 
 
+def _step_row(result, first: int = 0) -> np.ndarray:
+    """A step's observations, rewards, terminated and truncated of envs ``first:``, as one
+    float64 row (exact for these dtypes)."""
+    obs, reward, terminated, truncated, _ = result
+    parts = (obs["image"], obs["direction"], obs["mission"], reward, terminated, truncated)
+    return np.concatenate([np.asarray(x[first:], np.float64).reshape(-1) for x in parts])
+
+
 def _assert_states_equal(a, b, where=""):
     """Deep equality of two get_state dicts (arrays compared by value)."""
     if isinstance(a, dict):
@@ -228,17 +236,16 @@ def test_every_task_round_trips_into_another_env_and_steps_identically(task):
         dst.set_state(i + 1, s)
         _assert_states_equal(dst.get_state(i + 1), s)
     fast.restore(np.arange(n), [src.snapshot(i) for i in range(n)])
+    steps: dict[str, list[np.ndarray]] = {"src": [], "dst": [], "fast": []}
     for _ in range(150):
         acts = _mixed_actions(src, rng)
-        o1, r1, t1, u1, _ = src.step(acts)
-        o2, r2, t2, u2, _ = dst.step(np.concatenate([[0], acts]))
-        o3, r3, t3, u3, _ = fast.step(acts)
-        for key in ("image", "direction", "mission"):
-            np.testing.assert_array_equal(o1[key], o2[key][1:])
-            np.testing.assert_array_equal(o1[key], o3[key])
-        for x, y, z in ((r1, r2, r3), (t1, t2, t3), (u1, u2, u3)):
-            np.testing.assert_array_equal(x, y[1:])
-            np.testing.assert_array_equal(x, z)
+        steps["src"].append(_step_row(src.step(acts)))
+        steps["dst"].append(_step_row(dst.step(np.concatenate([[0], acts])), first=1))
+        steps["fast"].append(_step_row(fast.step(acts)))
+    replay = np.stack(steps["src"])
+    for name in ("dst", "fast"):  # compared once: 150 steps x 6 arrays of asserts cost seconds
+        differ = np.flatnonzero((np.stack(steps[name]) != replay).any(axis=1))
+        assert not differ.size, f"{task}: {name} steps differently from step {differ[0]} on"
     for i in range(n):
         _assert_states_equal(dst.get_state(i + 1), src.get_state(i))
         _assert_states_equal(fast.get_state(i), src.get_state(i))

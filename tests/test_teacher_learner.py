@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from bidir_core.teacher.learner import TeacherPPO, TeacherPPOConfig, ValueHead, apply_lora
-from bidir_core.teacher.scoring import Teacher
+from bidir_core.teacher.policy import Teacher
 from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
 
 torch.set_num_threads(1)

@@ -14,7 +14,7 @@ from bidir_core.teacher import loading
 from bidir_core.teacher.evaluate import oracle_agreement
 from bidir_core.teacher.loading import TeacherNotFoundError, load_teacher
 from bidir_core.teacher.pretrain import PretrainConfig, pretrain_tiny
-from bidir_core.teacher.scoring import Teacher
+from bidir_core.teacher.policy import Teacher
 from teacher_models import PROMPTS, make_model, tokenizer
 
 torch.set_num_threads(1)

@@ -14,7 +14,8 @@ from bidir_core.teacher.prompt import (
     make_prompt,
     make_prompts,
 )
-from bidir_core.teacher.scoring import Teacher, naive_action_scores, prompt_token_ids
+from bidir_core.teacher.policy import Teacher
+from bidir_core.teacher.scoring import naive_action_scores, prompt_token_ids
 from teacher_models import PROMPTS, count_scored_prompts, make_model, tokenizer
 from conftest import CORE_TASKS
 

@@ -340,7 +340,7 @@ def test_hanging_teacher_times_out_without_blocking_the_rollout(caplog):
         assert svc.metrics()["rejected"] == 1
         teacher.gate.set()  # the teacher comes back
         teacher.gate = None
-        wait_for(svc, lambda h: svc.metrics()["pending"] == 0 and svc._hung is None, "return")
+        wait_for(svc, lambda h: svc.metrics()["pending"] == 0 and svc._intake.hung is None, "return")
         svc.tick()
         submit(svc, [c], [1])
         h = wait_for(svc, lambda h: h.valid[1], "service recovered")

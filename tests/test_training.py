@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -117,7 +118,7 @@ def test_interrupted_and_resumed_run_has_the_same_history(tmp_path, env_groups):
 def test_different_seeds_give_different_histories(tmp_path):
     for seed in (1, 2):
         with Trainer(
-            small_config(seed=seed, total_frames=64 * 3),
+            small_config(seed=seed, total_frames=64 * 3, student_eval_every=0, video_episodes=0),
             tmp_path / f"s{seed}",
             progress=False,
             tensorboard=False,
@@ -126,11 +127,20 @@ def test_different_seeds_give_different_histories(tmp_path):
     assert history(tmp_path / "s1") != history(tmp_path / "s2")
 
 
-@pytest.fixture
-def finished_run(tmp_path):
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def _trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("trained") / "run"
+    torch.set_num_threads(1)
     with Trainer(small_config(total_frames=64 * 2), run, progress=False, tensorboard=False) as t:
         t.train()
+    return run
+
+
+@pytest.fixture
+def finished_run(_trained_run, tmp_path):
+    """A copy of one finished 2-iteration run (trained once per module), for a test to damage."""
+    run = tmp_path / "run"
+    shutil.copytree(_trained_run, run)
     return run
 
 

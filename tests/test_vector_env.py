@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import mission_strings
 from gymnasium.vector import AutoresetMode
 

@@ -100,7 +100,15 @@ class Planner {
   // Whether an object dropped on c leaves its neighbourhood connected (BabyAIBot's rule).
   bool DropKeepsWayFree(int c) const;
   // With stay, a cell next to the agent (reached by turning only) off the way comes first.
-  int DropOff(const Mask& exclude, bool stay = false) const;
+  // With `advance` (the path being cleared), when no free cell is off the way, the agent
+  // first carries the object along it while its next cell is free: the cells it leaves
+  // behind are off the way then (a room packed with objects).
+  int DropOff(const Mask& exclude, bool stay = false, const Path* advance = nullptr) const;
+  int DropOffAvoiding(const Mask& exclude, bool stay, const Path* advance,
+                      const Mask& banned) const;
+  // Whether an object dropped on the agent's neighbour in direction d is lifted again at
+  // once: the plan from the state after that drop starts with a pickup.
+  bool LiftedBack(int d) const;
   int ClearOrStep(const Path& p, int blocker, const Mask& exclude) const;
   int Follow(const Path& p, int arrive, bool free_hands, const Mask& exclude) const;
   int Achieve(const Mask& targets, int arrive, bool free_hands, const Mask& exclude,
@@ -295,9 +303,33 @@ bool Planner::DropKeepsWayFree(int c) const {
 
 // Go face the nearest cell where the carried object can go without blocking anything
 // (outside `exclude`, the cells a plan still has to cross) and drop it there.
-int Planner::DropOff(const Mask& exclude, bool stay) const {
+bool Planner::LiftedBack(int d) const {
+  GridEnv after = env_;
+  after.agent_dir = d;
+  const StepOutcome out = after.Step(kDrop);
+  if (out.terminated || out.truncated) return false;
+  return Planner(after).Decide() == kPickup;
+}
+
+// The neighbours where a drop would be lifted back at once are avoided (a drop-and-lift
+// loop: the plan after the drop takes another way, through that cell); when every place
+// is such a neighbour, the drop goes there anyway.
+int Planner::DropOff(const Mask& exclude, bool stay, const Path* advance) const {
+  Mask banned = Empty();
+  bool any = false;
+  for (int d = 0; d < 4; ++d) {
+    const int x = env_.agent.x + kDirDx[d], y = env_.agent.y + kDirDy[d];
+    if (!env_.grid.InBounds(x, y) || !env_.grid.At(x, y).IsEmpty()) continue;
+    if (LiftedBack(d)) banned[y * w_ + x] = 1, any = true;
+  }
+  const int action = DropOffAvoiding(exclude, stay, advance, banned);
+  return any && action == kDone ? DropOffAvoiding(exclude, stay, advance, Empty()) : action;
+}
+
+int Planner::DropOffAvoiding(const Mask& exclude, bool stay, const Path* advance,
+                             const Mask& banned) const {
   const int agent = Cell(env_.agent);
-  auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty(); };
+  auto free_cell = [&](int c) { return c != agent && At(c).IsEmpty() && !banned[c]; };
   // Tier 0: off the way, nothing cut off; 1: off the way; 2: any free cell.
   auto goal = [&](int tier) {
     return [&, tier](int c) {
@@ -317,6 +349,10 @@ int Planner::DropOff(const Mask& exclude, bool stay) const {
     }
   }
   for (int tier = 0; tier < 3; ++tier) {
+    if (tier == 2 && advance != nullptr && !advance->cells.empty() &&
+        !Movable(At(advance->cells[0]))) {
+      return Step(*advance);
+    }
     const Path p = Search(goal(tier), false, Locks::kHeldKey);
     if (p.found) return p.at_goal ? kDrop : Step(p);
   }
@@ -336,7 +372,7 @@ int Planner::ClearOrStep(const Path& p, int blocker, const Mask& exclude) const 
       const bidir::Cell& cell = At(c);
       if (cell.type == kDoor && cell.state == kDoorLocked && HoldsKeyOf(cell)) return Step(p);
     }
-    return DropOff(exclude, true);
+    return DropOff(exclude, true, &p);
   }
   if (p.cells[0] == blocker && Facing(blocker)) return kPickup;
   return Step(p);
@@ -349,7 +385,7 @@ int Planner::Follow(const Path& p, int arrive, bool free_hands, const Mask& excl
   }
   const int blocker = FirstBlocker(p);
   if (blocker >= 0) return ClearOrStep(p, blocker, exclude);
-  if (free_hands && env_.Carrying() && !UnlocksOnTheWay(p)) return DropOff(exclude);
+  if (free_hands && env_.Carrying() && !UnlocksOnTheWay(p)) return DropOff(exclude, false, &p);
   return Step(p);
 }
 
@@ -499,7 +535,15 @@ int Planner::PutNext(const InstrNode& n) const {
       // then be dropped again to lift this one out of the way).
       if (moves[c]) return Achieve(MaskOf({c}), kPickup, true, keep, 0);
       if (Movable(At(c))) return ClearOrStep(route, c, keep);
+      // The key in hand opens a locked door on the route: before it is put down.
+      if (At(c).type == kDoor && At(c).state == kDoorLocked) return OpenLocked(c, keep, 0);
     }
+  } else {
+    // A locked door on the route is opened first too: fetching its key with the object
+    // in hand would drop the object, to be fetched again before the key.
+    const Path q = SearchFacing(spots, true, Locks::kAny, &moves);
+    const int door = q.found ? FirstLockedInTheWay(q) : -1;
+    if (door >= 0) return OpenLocked(door, keep, 0);
   }
   return Achieve(moves, kPickup, true, keep, 0);
 }

@@ -9,7 +9,10 @@ import numpy as np
 
 from bidir_core import _core
 
-__all__ = ["check_bool", "check_count", "check_int", "check_seed", "check_task", "check_tile_size", "reject_masked"]
+__all__ = [
+    "check_bool", "check_count", "check_indices", "check_int", "check_seed", "check_seeds",
+    "check_task", "check_tile_size", "reject_masked",
+]  # fmt: skip
 
 
 def reject_masked(name: str, array: Any) -> None:
@@ -52,6 +55,21 @@ def check_int(name: str, value: Any, lo: int) -> int:
     return int(value)
 
 
+def check_indices(name: str, value: Any, n: int) -> np.ndarray:
+    """``value``, a 1-D sequence/array of indices in [0, n), as a contiguous int64 array."""
+    idx = np.asarray(value)
+    if idx.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {idx.shape}")
+    if idx.size == 0:
+        return np.zeros(0, np.int64)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integers, got dtype {idx.dtype}")
+    bad = np.flatnonzero((idx < 0) | (idx >= n))
+    if bad.size:
+        raise IndexError(f"{name}[{bad[0]}] = {idx[bad[0]]} is out of range [0, {n})")
+    return np.ascontiguousarray(idx, dtype=np.int64)
+
+
 def check_count(name: str, value: Any) -> int:
     """``value`` as an int >= 1 (else TypeError/ValueError naming ``name``)."""
     return check_int(name, value, 1)
@@ -80,3 +98,20 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     if seed < 0 or seed >= 2**64:
         raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
     return int(seed)
+
+
+def check_seeds(seed: Any, num_envs: int) -> np.ndarray | None:
+    """A reset's ``seed`` as uint64 seeds of ``num_envs`` envs: an int ``s`` (env ``i`` gets
+    ``s + i``), one int per env, or None (None)."""
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        base = check_seed(seed)
+        if base + num_envs > 2**64:
+            raise ValueError(f"seed + num_envs must be <= 2**64, got seed {seed}")
+        return np.arange(num_envs, dtype=np.uint64) + np.uint64(base)
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != num_envs:
+            raise ValueError(f"seed must have {num_envs} entries, got {len(seed)}")
+        return np.array([check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)], np.uint64)
+    raise TypeError(f"seed must be an int or a sequence of ints, got {type(seed).__name__}")

@@ -16,18 +16,25 @@ from bidir_core._checks import (
     check_bool,
     check_count,
     check_seed,
+    check_seeds,
     check_task,
     check_tile_size,
     reject_masked,
 )
 from bidir_core.vector_env_access import EnvAccess, ObsDict, StepResult
+from bidir_core.vector_env_buffers import (
+    MISSION_BYTES,
+    core_buffers,
+    observations,
+    readonly_views,
+    single_observation_space,
+)
 
 __all__ = [
     "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
     "EnvSnapshot", "ObsDict", "StepResult",
 ]
 
-MISSION_BYTES: int = _core.MISSION_BYTES
 ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
 PROMPT_STYLES: tuple[str, ...] = ("short", "glam")
 DEFAULT_TASK: str = "BabyAI-GoToRedBallNoDists-v0"
@@ -43,44 +50,16 @@ AutoresetModeLike = Union[AutoresetMode, str]
 _AUTORESET_NAMES = ", ".join(repr(m.value) for m in AutoresetMode)
 
 
-def core_buffers(num_envs: int) -> dict[str, np.ndarray]:
-    """Zeroed output arrays of ``num_envs`` envs, as ``_core.VecEnv.bind_buffers`` takes them."""
-    n = num_envs
-    return {
-        "image": np.zeros((n, 7, 7, 3), np.uint8),
-        "direction": np.zeros(n, np.int64),
-        "mission": np.zeros((n, MISSION_BYTES), np.uint8),
-        "reward": np.zeros(n, np.float32),
-        "terminated": np.zeros(n, np.bool_),
-        "truncated": np.zeros(n, np.bool_),
-        "episode_done": np.zeros(n, np.bool_),
-        "episode_return": np.zeros(n, np.float32),
-        "episode_length": np.zeros(n, np.int32),
-        "episode_success": np.zeros(n, np.bool_),
-        "episode_time": np.zeros(n, np.float64),
-        "final_image": np.zeros((n, 7, 7, 3), np.uint8),
-        "final_direction": np.zeros(n, np.int64),
-        "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
-    }
-
-
 def list_tasks() -> list[str]:
     """Return the ids of all tasks, named as in minigrid."""
     return list(_core.list_tasks())
 
 
 class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarray]):
-    """N environments of one task, stepped in C++, exact to minigrid (seeds included).
-
-    Observations are dicts of ``image`` uint8 (N, 7, 7, 3) indexed [vx, vy, channel],
-    ``direction`` int64 (N,) and ``mission`` uint8 (N, MISSION_BYTES) (UTF-8, zero padded;
-    ``missions()`` gives the strings). With ``copy=True`` (the default) ``step``/``reset``
-    return fresh, writeable arrays; with ``copy=False`` they return read-only views of
-    buffers that the next ``step``/``reset`` overwrites (copy what you keep).
-
-    Env ``i`` of ``reset(seed=s)`` starts the episode of
-    ``gymnasium.make(task_id).reset(seed=s + i)``; automatic resets continue each env's
-    random stream as minigrid's unseeded ``reset()`` does.
+    """N environments of one task, stepped in C++, exact to minigrid (seeds included);
+    ``make_vec`` documents the arguments and the observations (``image`` is indexed
+    [vx, vy, channel]; ``missions()`` decodes ``mission``). Automatic resets continue each
+    env's random stream as minigrid's unseeded ``reset()`` does.
 
     ``info[stats_key]`` (default ``"episode_stats"``; ``stats_key=None`` turns it off)
     holds Gymnasium's episode statistics ``r`` (return), ``l`` (length), ``t`` (seconds
@@ -144,8 +123,6 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
             raise ValueError(
                 f"autoreset_mode must be one of {_AUTORESET_NAMES}, got {autoreset_mode!r}"
             ) from None
-        if not isinstance(copy, (bool, np.bool_)):
-            raise TypeError(f"copy must be a bool, got {type(copy).__name__}")
         if stats_key is not None and (not isinstance(stats_key, str) or not stats_key):
             raise TypeError(f"stats_key must be a non-empty str or None, got {stats_key!r}")
         if stats_key in ("final_obs", "env_id"):
@@ -169,7 +146,7 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         self.autoreset_mode = autoreset_mode
         self._same_step = autoreset_mode == AutoresetMode.SAME_STEP
         self._disabled = autoreset_mode == AutoresetMode.DISABLED
-        self._copy = bool(copy)
+        self._copy = check_bool("copy", copy)
         self._stats_key = stats_key
         if prompt_style not in PROMPT_STYLES:
             raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {prompt_style!r}")
@@ -195,21 +172,11 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
                     f"max_episode_steps is fixed by the task as in minigrid: {task_id} ends "
                     f"episodes after {self.max_episode_steps} steps, got {max_episode_steps}"
                 )
-        self._view = {k: _readonly(v) for k, v in self._buf.items()}
-        self._obs = {k: self._view[k] for k in ("image", "direction", "mission")}
-        self._final_obs = {
-            "image": self._view["final_image"],
-            "direction": self._view["final_direction"],
-            "mission": self._view["final_mission"],
-        }
+        self._view = readonly_views(self._buf)
+        self._obs = observations(self._view)
+        self._final_obs = observations(self._view, final=True)
 
-        self.single_observation_space = spaces.Dict(
-            {
-                "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
-                "direction": spaces.Discrete(4),
-                "mission": spaces.Box(0, 255, (MISSION_BYTES,), np.uint8),
-            }
-        )
+        self.single_observation_space = single_observation_space()
         self.observation_space = batch_space(self.single_observation_space, n)
         self.single_action_space = spaces.Discrete(len(ACTION_NAMES))
         self.action_space = batch_space(self.single_action_space, n)
@@ -247,7 +214,7 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         first reset draws a seed, or uses make_vec's ``seed``; later ones continue each
         env's random stream). ``info`` holds ``env_id``.
         """
-        seeds = self._seed_array(seed)
+        seeds = check_seeds(seed, self.num_envs)
         mask = None
         if options:
             unknown = set(options) - {"reset_mask"}
@@ -263,10 +230,11 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
                     )
                 mask = np.ascontiguousarray(mask)
         if seeds is None and not self._seeded:
-            seeds = self._seed_array(
+            seeds = check_seeds(
                 self._default_seed
                 if self._default_seed is not None
-                else int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+                else int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1),
+                self.num_envs,
             )
         self._core.reset(seeds, mask)
         self._seeded = True
@@ -348,28 +316,8 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         if core is not None:
             core.close()
 
-    def _seed_array(self, seed: Any) -> np.ndarray | None:
-        if seed is None:
-            return None
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
-            base = check_seed(seed)
-            if base + self.num_envs > 2**64:
-                raise ValueError(f"seed + num_envs must be <= 2**64, got seed {seed}")
-            return np.arange(self.num_envs, dtype=np.uint64) + np.uint64(base)
-        if isinstance(seed, (list, tuple, np.ndarray)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed must have {self.num_envs} entries, got {len(seed)}")
-            return np.array([check_seed(s, f"seed[{i}]") for i, s in enumerate(seed)], np.uint64)
-        raise TypeError(f"seed must be an int or a sequence of ints, got {type(seed).__name__}")
-
     def __repr__(self) -> str:
         return f"BidirVecEnv({self.task_id!r}, num_envs={self.num_envs})"
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v
 
 
 def make_vec(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 import numpy as np
 
-from bidir_core._checks import check_bool, check_tile_size, reject_masked
+from bidir_core._checks import check_bool, check_indices, check_tile_size, reject_masked
 from bidir_core._core import EnvSnapshot
 
 __all__ = ["EnvAccess", "ObsDict", "StepResult"]
@@ -140,19 +140,7 @@ class EnvAccess:
         if indices is None:
             return None
         reject_masked("indices", indices)
-        idx = np.asarray(indices)
-        if idx.ndim != 1:
-            raise ValueError(f"indices must be one-dimensional, got shape {idx.shape}")
-        if idx.size == 0:
-            return np.zeros(0, np.int64)
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"indices must be integers, got dtype {idx.dtype}")
-        bad = np.flatnonzero((idx < 0) | (idx >= self.num_envs))
-        if bad.size:
-            raise IndexError(
-                f"indices[{bad[0]}] = {idx[bad[0]]} is out of range [0, {self.num_envs})"
-            )
-        return np.ascontiguousarray(idx, dtype=np.int64)
+        return check_indices("indices", indices, self.num_envs)
 
     def prompt_hashes(self, out: np.ndarray | None = None) -> np.ndarray:
         """Return the 64-bit FNV-1a hash of every env's prompt, uint64 (N,).

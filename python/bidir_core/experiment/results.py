@@ -12,7 +12,8 @@ from bidir_core.experiment.config import STUDENT_MODES, ExperimentConfig
 from bidir_core.experiment.runner import run_state
 from bidir_core.experiment.stats import mean_ci
 from bidir_core.training.metrics import read_metrics
-from bidir_core.training.trainer import CHECKPOINT, TrainConfig
+from bidir_core.training.config import TrainConfig
+from bidir_core.training.run_folder import CHECKPOINT
 
 __all__ = [
     "CURVE_KEYS",

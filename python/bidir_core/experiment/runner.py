@@ -22,7 +22,7 @@ from typing import Any, Callable
 from bidir_core.experiment.config import RUN_KEYS, ExperimentConfig
 from bidir_core.training.checkpoint import CheckpointError, load_checkpoint
 from bidir_core.training.metrics import read_metrics
-from bidir_core.training.trainer import CHECKPOINT, PREVIOUS_CHECKPOINT
+from bidir_core.training.run_folder import CHECKPOINT, CONFIG, PREVIOUS_CHECKPOINT
 
 __all__ = ["LocalLauncher", "load_run_checkpoint", "run_experiment", "run_state"]
 
@@ -50,7 +50,7 @@ def run_state(run_dir: Path, iterations: int) -> tuple[str, int]:
     "damaged": no usable checkpoint but a checkpoint.prev.pt, so the folder is kept.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
+    if not (run_dir / CONFIG).is_file():
         return "new", 0
     try:
         iteration = int(load_run_checkpoint(run_dir)["iteration"])

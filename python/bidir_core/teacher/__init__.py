@@ -21,7 +21,7 @@ _EXPORTS = {
     "env_prompts": "prompt",
     "make_prompt": "prompt",
     "make_prompts": "prompt",
-    "Teacher": "scoring",
+    "Teacher": "policy",
     "TEACHER_NAMES": "loading",
     "TeacherNotFoundError": "loading",
     "cache_dir": "loading",

@@ -10,7 +10,7 @@ import numpy as np
 from bidir_core import _core
 
 if TYPE_CHECKING:
-    from bidir_core.teacher.scoring import Teacher
+    from bidir_core.teacher.policy import Teacher
 
 __all__ = ["CorrectedTeacher"]
 

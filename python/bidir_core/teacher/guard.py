@@ -8,7 +8,8 @@ non-finite scores as invalid rows. Failures are logged and counted (``metrics()`
 
 Calls run one at a time in one daemon worker thread, so the loop can stop waiting for a
 hung call. While a timed-out call still runs, new calls fail at once ("busy") instead of
-queueing behind it; when it returns, the guard serves again.
+queueing behind it; when it returns, the guard serves again. ``start``/``finish`` split a
+call in two, so the loop can go on while it runs (the LM's update in the background).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def finite_rows(scores: Any) -> np.ndarray:
 
 
 class _Call:
-    __slots__ = ("fn", "args", "kwargs", "done", "value", "error")
+    __slots__ = ("fn", "args", "kwargs", "done", "value", "error", "what")
 
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.what = ""
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
@@ -59,18 +61,32 @@ class TeacherGuard:
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
         """(True, fn(*args, **kwargs)), or (False, None) if it raised, hung or the guard is busy."""
+        return self.finish(self.start(what, fn, *args, **kwargs))
+
+    def start(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Queue a call and return at once; ``finish`` its handle for ``call``'s result.
+        While an earlier call that timed out still runs, the call fails here ("busy")."""
         running = self._running
         if running is not None:
             if not running.done.is_set():
                 return self._fail(what, "busy: an earlier teacher call has not returned")
             self._running = None
         c = _Call(fn, args, kwargs)
+        c.what = what
         self._calls.put(c)
+        return c
+
+    def finish(self, handle: Any) -> tuple[bool, Any]:
+        """Wait up to ``timeout`` seconds for a started call: (True, its value), or (False,
+        None) if it raised, hung or never started."""
+        if not isinstance(handle, _Call):
+            return False, None  # ``start`` failed it already (and counted it)
+        c = handle
         if not c.done.wait(self.timeout):
             self._running = c
-            return self._fail(what, f"no answer within {self.timeout:g} s")
+            return self._fail(c.what, f"no answer within {self.timeout:g} s")
         if c.error is not None:
-            return self._fail(what, f"{type(c.error).__name__}: {c.error}", c.error)
+            return self._fail(c.what, f"{type(c.error).__name__}: {c.error}", c.error)
         return True, c.value
 
     def count(self, what: str, n: int = 1) -> None:

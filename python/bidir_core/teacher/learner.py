@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from bidir_core.ppo import LOSS_STATS, AtLeast1, Positive, PPOLossConfig, ppo_loss
-from bidir_core.teacher.scoring import Teacher, unique_prompts
+from bidir_core.teacher.policy import Teacher
+from bidir_core.teacher.scoring import unique_prompts
 from bidir_core.validation import Field, check_fields
 
 __all__ = ["TeacherPPO", "TeacherPPOConfig", "ValueHead", "apply_lora"]
@@ -205,7 +206,7 @@ class TeacherPPO:
             if self.value_head is None:
                 return self.teacher.action_logprobs(prompts), None
             logp, hidden = self.teacher.action_logprobs_tensor(prompts, return_hidden=True)
-            values = self.value_head(hidden)
+            values = self.value_head(hidden.float())
             return logp.float().cpu().numpy(), values.float().cpu().numpy()
 
     def update(
@@ -252,7 +253,7 @@ class TeacherPPO:
                     logp_all, hidden = self.teacher.action_logprobs_tensor(
                         batch, return_hidden=True
                     )
-                    values = self.value_head(hidden)
+                    values = self.value_head(hidden.float())
                     returns_mb = ret[idx].to(device)
                     old_values_mb = None if old_v is None else old_v[idx].to(device)
                 else:

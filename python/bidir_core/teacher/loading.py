@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bidir_core.teacher.prompt import DEFAULT_ACTIONS
-from bidir_core.teacher.scoring import Teacher
+from bidir_core.teacher.policy import Teacher
 
 __all__ = [
     "TEACHER_NAMES",
@@ -258,7 +258,9 @@ def load_lm(name_or_path: str, *, device: Any = "cpu", dtype: Any = None) -> tup
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     kwargs = {"local_files_only": True}
     if dtype is not None:
-        kwargs["dtype"] = dtype
+        import torch
+
+        kwargs["dtype"] = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     from transformers.utils import logging as hf_logging
 
     # A weight-loading progress bar per teacher is noise in `bidir train`'s output.

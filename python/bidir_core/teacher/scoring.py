@@ -1,12 +1,15 @@
-"""The teacher policy πT(a|x): a language model scoring candidate action strings.
+"""A language model's scores of candidate action strings, the logits of the teacher policy.
 
 Each candidate action a is scored by the sum of the log-probabilities (log-softmax over
-the vocabulary, not raw logits) of its tokens as the continuation of prompt x; πT is the
-softmax of these scores over the candidates, divided by a temperature.
+the vocabulary, not raw logits) of its tokens as the continuation of prompt x; πT
+(``bidir_core.teacher.policy.Teacher``) is the softmax of these scores over the
+candidates, divided by a temperature.
 
 Batched scoring never recomputes a prompt per action:
 
-* causal LMs run the left-padded prompts once with a key/value cache, repeat the cache
+* causal LMs run the token prefix every prompt of the batch shares once
+  (``bidir_core.teacher.prefix``), then the rest of each left-padded prompt once with a
+  key/value cache, repeat the cache
   ``len(actions)`` times along the batch, and feed only the action tokens (with the
   prompt's attention mask and position ids continued per row);
 * seq2seq LMs encode the prompts once and repeat the encoder states per action.
@@ -22,34 +25,33 @@ and end with EOS (the whole answer is the action).
 from __future__ import annotations
 
 import inspect
-import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
-from bidir_core.teacher.prompt import DEFAULT_ACTIONS
+from bidir_core.teacher.prefix import PrefixStore, expand_prefix, shared_prefix
 
 __all__ = [
-    "Teacher",
     "action_token_ids",
+    "base_model",
     "batched_action_scores",
+    "is_seq2seq",
     "naive_action_scores",
     "prompt_token_ids",
+    "tokenizer_pad_id",
     "unique_prompts",
 ]
 
 
-def _base_model(model: Any) -> Any:
+def base_model(model: Any) -> Any:
     """The underlying Transformers model (unwraps peft adapters)."""
     get_base = getattr(model, "get_base_model", None)
     return get_base() if callable(get_base) else model
 
 
 def _forward_params(model: Any) -> Any:
-    return inspect.signature(type(_base_model(model)).forward).parameters
+    return inspect.signature(type(base_model(model)).forward).parameters
 
 
 def _cache_kwarg(model: Any) -> str:
@@ -72,15 +74,16 @@ def _repeat_cache(cache: Any, repeats: int) -> Any:
     raise TypeError(f"cannot expand a key/value cache of type {type(cache).__name__}")
 
 
-def _is_seq2seq(model: Any) -> bool:
-    return bool(getattr(_base_model(model).config, "is_encoder_decoder", False))
+def is_seq2seq(model: Any) -> bool:
+    """Whether the model is an encoder-decoder (seq2seq) LM."""
+    return bool(getattr(base_model(model).config, "is_encoder_decoder", False))
 
 
 def _decoder_start_id(model: Any) -> int:
-    cfg = _base_model(model).config
+    cfg = base_model(model).config
     start = getattr(cfg, "decoder_start_token_id", None)
     if start is None:
-        gen = getattr(_base_model(model), "generation_config", None)
+        gen = getattr(base_model(model), "generation_config", None)
         start = getattr(gen, "decoder_start_token_id", None)
     if start is None:
         start = getattr(cfg, "pad_token_id", None)
@@ -89,7 +92,8 @@ def _decoder_start_id(model: Any) -> int:
     return int(start)
 
 
-def _pad_id(tokenizer: Any) -> int:
+def tokenizer_pad_id(tokenizer: Any) -> int:
+    """The id that pads a batch: the tokenizer's pad token, else EOS, else UNK, else 0."""
     for attr in ("pad_token_id", "eos_token_id", "unk_token_id"):
         value = getattr(tokenizer, attr, None)
         if value is not None:
@@ -163,19 +167,23 @@ def batched_action_scores(
     *,
     pad_id: int = 0,
     return_hidden: bool = False,
+    share_prefix: bool = True,
+    prefix_store: PrefixStore | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Sum of action-token log-probs, (B, A) float32, each prompt run once; grads flow.
 
     With ``return_hidden`` also returns the (B, H) last-layer hidden state the GLAM value
     head reads: the last prompt token (causal) or the first decoder position (seq2seq).
+    Causal LMs run the token prefix all prompts share once (``share_prefix``), reusing the
+    cache in ``prefix_store`` when given (only without gradients).
     """
     device = next(model.parameters()).device
     n_prompts, n_actions = len(prompt_ids), len(action_ids)
     acts, amask = _padded(action_ids, pad_id, left=False, device=device)  # (A, L)
     width = acts.shape[1]
-    if _is_seq2seq(model):
+    if is_seq2seq(model):
         ids, mask = _padded(prompt_ids, pad_id, left=False, device=device)
-        encoder = _base_model(model).get_encoder()
+        encoder = base_model(model).get_encoder()
         enc = encoder(input_ids=ids, attention_mask=mask)
         states = enc.last_hidden_state.repeat_interleave(n_actions, dim=0)
         start = torch.full((n_actions, 1), _decoder_start_id(model), device=device)
@@ -196,16 +204,20 @@ def batched_action_scores(
         hidden = out.decoder_hidden_states[-1][::n_actions, 0] if return_hidden else None
         return scores, hidden
 
-    ids, mask = _padded(prompt_ids, pad_id, left=True, device=device)
-    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    n_shared, layers = shared_prefix(model, prompt_ids, prefix_store) if share_prefix else (0, None)
+    ids, mask = _padded([r[n_shared:] for r in prompt_ids], pad_id, left=True, device=device)
+    positions = n_shared + (mask.cumsum(1) - 1).clamp(min=0)
     cache_arg = _cache_kwarg(model)
     # only the last prompt position's logits are needed: skip the LM head elsewhere
     keep = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+    if layers is not None:
+        keep[cache_arg] = expand_prefix(layers, n_shared, n_prompts)
+        mask = torch.cat([mask.new_ones((n_prompts, n_shared)), mask], dim=1)
     out = model(
         input_ids=ids,
         attention_mask=mask,
         position_ids=positions,
-        use_cache=width > 1,
+        use_cache=width > 1 or layers is not None,
         output_hidden_states=return_hidden,
         **keep,
     )
@@ -239,7 +251,7 @@ def naive_action_scores(
 ) -> torch.Tensor:
     """Reference scores (no grad): one unpadded, uncached forward per (prompt, action) pair."""
     device = next(model.parameters()).device
-    seq2seq = _is_seq2seq(model)
+    seq2seq = is_seq2seq(model)
     scores = torch.zeros((len(prompt_ids), len(action_ids)), dtype=torch.float32)
     with torch.no_grad():
         _naive_fill(model, prompt_ids, action_ids, scores, seq2seq, device)
@@ -263,147 +275,3 @@ def _naive_fill(model, prompt_ids, action_ids, scores, seq2seq, device) -> None:
                 logits = model(input_ids=seq, use_cache=False).logits[0]
                 logp = torch.log_softmax(logits.float(), dim=-1)
                 scores[i, j] = sum(logp[len(p) - 1 + k, t] for k, t in enumerate(a))
-
-
-def _check_prompts(prompts: Any) -> list[str]:
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a sequence of str, not a single str")
-    try:
-        prompts = list(prompts)
-    except TypeError:
-        raise TypeError(
-            f"prompts must be a sequence of str, got {type(prompts).__name__}"
-        ) from None
-    for i, p in enumerate(prompts):
-        if not isinstance(p, str):
-            raise TypeError(f"prompts[{i}] must be a str, got {type(p).__name__}")
-    return prompts
-
-
-def _check_temperature(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"temperature must be a float, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"temperature must be finite and > 0, got {value}")
-    return float(value)
-
-
-class Teacher:
-    """A Transformers LM (causal or seq2seq) as the teacher policy over action strings.
-
-    ``actions[i]`` is the string of minigrid action id ``i``; ``version`` counts parameter
-    updates. ``lock`` (re-entrant) is held while scoring and by learners around each
-    optimizer step, so ``action_logprobs_versioned`` returns log-probs computed with the
-    parameters of the version it reports.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        *,
-        actions: Sequence[str] = DEFAULT_ACTIONS,
-        temperature: float = 1.0,
-        batch_size: int = 32,
-        name: str | None = None,
-    ):
-        if isinstance(actions, str) or not actions:
-            raise ValueError("actions must be a non-empty sequence of action strings")
-        actions = tuple(actions)
-        for i, a in enumerate(actions):
-            if not isinstance(a, str) or not a.strip():
-                raise ValueError(f"actions[{i}] must be a non-empty str, got {a!r}")
-        if len(set(actions)) != len(actions):
-            raise ValueError(f"actions must be distinct, got {actions}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.model = model
-        self.model.eval()
-        self.tokenizer = tokenizer
-        self.actions: tuple[str, ...] = actions
-        self.version: int = 0
-        self.temperature = _check_temperature(temperature)
-        self.batch_size = batch_size
-        self.name: str = name or getattr(getattr(model, "config", None), "_name_or_path", "") or "lm"
-        self.lock: threading.RLock = threading.RLock()
-        self.is_seq2seq: bool = _is_seq2seq(model)
-        self._pad_id = _pad_id(tokenizer)
-        self._action_ids = action_token_ids(tokenizer, actions, seq2seq=self.is_seq2seq)
-
-    # -- properties ------------------------------------------------------------------
-    @property
-    def device(self) -> torch.device:
-        """The device the model's parameters live on."""
-        return next(self.model.parameters()).device
-
-    @property
-    def hidden_size(self) -> int:
-        """Width of the hidden state the value head reads."""
-        cfg = _base_model(self.model).config.get_text_config(decoder=True)
-        return int(getattr(cfg, "hidden_size", None) or cfg.d_model)
-
-    def set_temperature(self, temperature: float) -> None:
-        """Change the softmax temperature of πT."""
-        self.temperature: float = _check_temperature(temperature)
-
-    def bump_version(self) -> int:
-        """Mark a parameter update; return the new version."""
-        with self.lock:
-            self.version += 1
-            return self.version
-
-    # -- scoring -------------------------------------------------------------------------
-    def action_scores(self, prompts: Sequence[str], *, naive: bool = False) -> torch.Tensor:
-        """Unnormalised scores: sum of token log-probs per action, (B, A), no grad."""
-        prompts = _check_prompts(prompts)
-        if not prompts:
-            return torch.zeros((0, len(self.actions)))
-        unique, inverse = unique_prompts(prompts)
-        with self.lock, torch.inference_mode():
-            chunks = []
-            for start in range(0, len(unique), self.batch_size):
-                ids = prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
-                if naive:
-                    chunks.append(naive_action_scores(self.model, ids, self._action_ids))
-                else:
-                    scores, _ = batched_action_scores(
-                        self.model, ids, self._action_ids, pad_id=self._pad_id
-                    )
-                    chunks.append(scores)
-            return torch.cat(chunks).float().cpu()[inverse]
-
-    def action_logprobs(self, prompts: Sequence[str]) -> np.ndarray:
-        """log πT(a|prompt) as float32 (B, len(actions)); each row is log-normalised."""
-        scores = self.action_scores(prompts)
-        return torch.log_softmax(scores / self.temperature, dim=-1).numpy().astype(np.float32)
-
-    def action_logprobs_versioned(self, prompts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """``action_logprobs`` and the parameter version that produced them."""
-        with self.lock:
-            return self.action_logprobs(prompts), self.version
-
-    def action_logprobs_tensor(self, prompts: Sequence[str], *, return_hidden: bool = False) -> Any:
-        """log πT as a (B, A) tensor with grad (for fine-tuning); optionally (logp, hidden)."""
-        prompts = _check_prompts(prompts)
-        if not prompts:
-            raise ValueError("prompts must not be empty")
-        unique, inverse = unique_prompts(prompts)
-        logps, hiddens = [], []
-        for start in range(0, len(unique), self.batch_size):
-            ids = prompt_token_ids(self.tokenizer, unique[start : start + self.batch_size])
-            scores, hidden = batched_action_scores(
-                self.model, ids, self._action_ids, pad_id=self._pad_id, return_hidden=return_hidden
-            )
-            logps.append(torch.log_softmax(scores / self.temperature, dim=-1))
-            hiddens.append(hidden)
-        index = inverse.to(logps[0].device)
-        logp = torch.cat(logps).index_select(0, index)
-        if not return_hidden:
-            return logp
-        return logp, torch.cat(hiddens).index_select(0, index)
-
-    def __repr__(self) -> str:
-        kind = "seq2seq" if self.is_seq2seq else "causal"
-        return (
-            f"Teacher({self.name!r}, {kind}, actions={len(self.actions)}, version={self.version})"
-        )

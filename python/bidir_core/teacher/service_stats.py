@@ -23,6 +23,15 @@ class ServiceStats:
         self.counts: collections.Counter[str] = collections.Counter()
         self.latencies: collections.deque[float] = collections.deque(maxlen=1024)
 
+    def record_batch(self, size: int, wait: float, latency: float) -> None:
+        """Count a model call on ``size`` prompts that waited ``wait`` s and took ``latency`` s."""
+        m = self.counts
+        m["batches"] += 1
+        m["model_queries"] += size
+        m["batch_size_max"] = max(m["batch_size_max"], size)
+        m["wait_sum"] += wait
+        self.latencies.append(latency)
+
     def reset(self) -> None:
         """Start counting again from zero."""
         self.counts.clear()

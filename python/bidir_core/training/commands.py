@@ -56,7 +56,7 @@ def _add_fields(
         # argparse %-formats help strings: a "%" of the docstring must reach it as "%%"
         help_text = f"{docs.get(f.name, '')} (default: {default})".replace("%", "%%")
         dest = prefix + f.name
-        if isinstance(default, bool):
+        if isinstance(default, bool) or hints[f.name] == (bool | None):
             group.add_argument(
                 flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -56,18 +55,16 @@ def load_student(run_dir: str | os.PathLike[str]) -> tuple[Any, dict[str, Any], 
     ValueError for a folder that is not a run or holds no student (a glam run).
     """
     run_dir = Path(run_dir)
-    from bidir_core.training.config import TrainConfig, build_network
+    from bidir_core.training.config import build_network
+    from bidir_core.training.run_folder import CHECKPOINT, read_config
 
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise ValueError(f"{run_dir} is not a run directory (no config.json)")
-    config = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    config = read_config(run_dir)
     if config.mode == "glam":
         raise ValueError(
             f"{run_dir} is a glam run: it trains the teacher, not a student, so there is no "
             "student to evaluate (its metrics.csv holds the teacher's success rate)"
         )
-    state = load_checkpoint(run_dir / "checkpoint.pt")
+    state = load_checkpoint(run_dir / CHECKPOINT)
     # As in training: on small batches extra intra-op threads only wait for each other.
     torch.set_num_threads(config.torch_threads)
     net, tokenizer = build_network(config)

@@ -16,7 +16,7 @@ __all__ = ["WALL_TIME_COLUMNS", "MetricsLogger", "plot_success", "read_metrics"]
 # Columns that depend on the machine's speed, not on the computation.
 WALL_TIME_COLUMNS = (
     "time_s", "fps", "time_rollout", "time_student_update", "time_mode", "time_probe",
-    "time_lookahead", "time_teacher_update",
+    "time_lookahead", "time_teacher_update", "time_update_wait",
 )  # fmt: skip
 """Columns measured in wall time (they differ between otherwise identical runs)."""
 

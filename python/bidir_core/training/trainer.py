@@ -1,18 +1,8 @@
 """The trainer: rollouts, PPO updates, metrics, checkpoints and resume, in one run folder.
 
 One iteration is one PPO update over ``steps_per_iteration`` frames (256 by default, the
-Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. A run folder:
-
-| file | what |
-|---|---|
-| ``config.json`` | the resolved TrainConfig (PPO hyper-parameters included) |
-| ``metrics.csv``, ``metrics.jsonl`` | one row per iteration (see ``METRIC_COLUMNS``) |
-| ``tb/`` | the same rows as TensorBoard scalars |
-| ``checkpoint.pt`` | model, optimiser, RNG and env states, counters, rolling window |
-| ``checkpoint.prev.pt`` | the checkpoint before it, the fallback if the newest is damaged |
-| ``.lock`` | locked (``flock``) while a Trainer works in the folder |
-| ``success.png`` | success rate against frames, drawn at the end |
-| ``student.gif`` | the final student alone playing ``video_episodes`` fresh episodes |
+Lamorel setting): ``steps_per_iteration / num_envs`` steps of every env. The files of a
+run folder: ``bidir_core.training.run_folder``.
 
 A checkpoint is written at iteration 0 (as soon as the run folder exists), every
 ``checkpoint_every`` iterations and at the end; SIGINT, SIGTERM and SIGHUP finish the
@@ -29,7 +19,6 @@ import collections
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -48,18 +37,23 @@ from bidir_core.training.checkpoint import (
 )
 from bidir_core.training.collector import RolloutCollector
 from bidir_core.training.config import METRIC_COLUMNS, TrainConfig, build_network
-from bidir_core.training.run_lock import LOCK_FILE, RunDirLockedError, RunLock
+from bidir_core.training.run_folder import (
+    CHECKPOINT,
+    CONFIG,
+    CORRUPT_CHECKPOINT,
+    PREVIOUS_CHECKPOINT,
+    VIDEO,
+    check_empty,
+    new_run_folder,
+    read_config,
+)
+from bidir_core.training.run_lock import RunDirLockedError, RunLock
 from bidir_core.training.evaluate import evaluate_student, save_student_video
 from bidir_core.training.metrics import MetricsLogger, plot_success, read_metrics
 from bidir_core.training.modes import ModeHooks, StartContext, UpdateContext, make_mode
 from bidir_core.training.progress import Progress, StopSignals
 
 __all__ = ["METRIC_COLUMNS", "RunDirLockedError", "TrainConfig", "Trainer", "build_network"]
-
-CHECKPOINT = "checkpoint.pt"
-PREVIOUS_CHECKPOINT = "checkpoint.prev.pt"
-CORRUPT_CHECKPOINT = "checkpoint.corrupt.pt"
-VIDEO = "student.gif"
 
 
 class Trainer:
@@ -84,7 +78,7 @@ class Trainer:
         self._lock = _lock
         self._resume_path = _resume_path or self.run_dir / CHECKPOINT
         if _resume_state is None:
-            self._check_empty()
+            check_empty(self.run_dir)
         self._keep_previous = True  # checkpoint.pt is known whole: keep it when replaced
         try:
             self._build(config, tensorboard, _resume_state)
@@ -99,14 +93,6 @@ class Trainer:
             if self._lock is not None:
                 self._lock.release()
             raise
-
-    def _check_empty(self, allowed: tuple[str, ...] = ()) -> None:
-        if self.run_dir.exists() and any(
-            p.name not in allowed for p in self.run_dir.iterdir()
-        ):
-            raise ValueError(
-                f"run directory {self.run_dir} is not empty; use --resume to continue it"
-            )
 
     def _build(
         self, config: TrainConfig, tensorboard: bool, _resume_state: dict[str, Any] | None
@@ -151,36 +137,24 @@ class Trainer:
                 self.save_checkpoint()
             return
         # Everything was built: now the run folder may be made, locked, and given its
-        # iteration-0 checkpoint. Until that checkpoint exists the folder could not be
-        # resumed, so a failure (or Ctrl-C) in between removes what was written.
-        created = not self.run_dir.exists()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = RunLock(self.run_dir)
-        self._check_empty(allowed=(LOCK_FILE,))  # (another process may have come first)
-        try:
-            (self.run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-            self.metrics: MetricsLogger = MetricsLogger(
-                self.run_dir, columns, tensorboard=tensorboard
-            )
-            self.metrics.record_config(config.to_dict())
-            self.save_checkpoint()
-        except BaseException:
-            if hasattr(self, "metrics"):
-                try:
-                    self.metrics.close()
-                except Exception:
-                    pass
-            self._lock.release()
-            self._lock = None
-            if created:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
-            else:  # it was empty: what is in it now is ours
-                for p in self.run_dir.iterdir():
-                    if p.is_dir():
-                        shutil.rmtree(p, ignore_errors=True)
-                    else:
-                        p.unlink(missing_ok=True)
-            raise
+        # iteration-0 checkpoint (a failure, or Ctrl-C, in between removes what was written).
+        with new_run_folder(self.run_dir) as lock:
+            self._lock = lock
+            try:
+                (self.run_dir / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+                self.metrics: MetricsLogger = MetricsLogger(
+                    self.run_dir, columns, tensorboard=tensorboard
+                )
+                self.metrics.record_config(config.to_dict())
+                self.save_checkpoint()
+            except BaseException:
+                if hasattr(self, "metrics"):
+                    try:
+                        self.metrics.close()
+                    except Exception:
+                        pass
+                self._lock = None  # (new_run_folder frees it)
+                raise
 
     @classmethod
     def resume(
@@ -194,13 +168,7 @@ class Trainer:
         checkpoint.corrupt.pt, with a warning on stderr).
         """
         run_dir = Path(run_dir)
-        config_path = run_dir / "config.json"
-        if not config_path.is_file():
-            raise ValueError(f"{run_dir} is not a run directory (no config.json)")
-        try:
-            config = TrainConfig.from_dict(json.loads(config_path.read_text()))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{config_path} is not valid JSON: {err}") from err
+        config = read_config(run_dir)
         lock = RunLock(run_dir)
         try:
             remove_stale_temporaries(run_dir)

@@ -1,14 +1,18 @@
-"""What the teacher backends share: the completion record, argument checks, log-probs to hints."""
+"""What the teacher backends share: the completion record, the client side of a prompt
+queue, argument checks, log-probs to hints."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import threading
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Completion", "drain", "logprobs_to_probs"]
+__all__ = ["Completion", "QueueClient", "drain", "logprobs_to_probs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +36,32 @@ def drain(done: collections.deque[Completion]) -> list[Completion]:
     while done:
         out.append(done.popleft())
     return out
+
+
+class QueueClient:
+    """The client side of a backend that queues prompts: ``enqueue`` (under ``_cond``, into
+    the queue ``_queue_for`` names) and ``poll``; subclasses set the three attributes."""
+
+    _cond: threading.Condition
+    _stopping: bool
+    _done: collections.deque[Completion]
+
+    def _queue_for(self, key: int) -> collections.OrderedDict[int, tuple[str, float]]:
+        raise NotImplementedError
+
+    def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
+        """Queue (key, prompt) pairs for the model."""
+        now = time.monotonic()
+        with self._cond:
+            if self._stopping:
+                return
+            for key, prompt in items:
+                self._queue_for(key)[key] = (prompt, now)
+            self._cond.notify_all()
+
+    def poll(self) -> list[Completion]:
+        """The completions that arrived since the last poll (never blocks)."""
+        return drain(self._done)
 
 
 def _check_seconds(name: str, value: Any, allow_none: bool) -> float | None:

@@ -37,27 +37,29 @@ from bidir_core.teacher.backends.common import (
 )
 from bidir_core.teacher.backends.queued import QueuedBackend
 
-__all__ = ["ProcessTeacherBackend", "replica_factory", "trainable_state"]
+__all__ = ["ProcessTeacherBackend", "replica_factory", "trainable_state", "versioned_state"]
 
 logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
 
 
 def replica_factory(name: str, *, temperature: float, batch_size: int,
                     lora: dict[str, Any] | None = None, actions: Any = None,
-                    device: str = "cpu") -> Callable[[], Any]:
+                    device: str = "cpu", dtype: str | None = None) -> Callable[[], Any]:
     """A picklable recipe that loads teacher ``name`` in the child (with the same LoRA
-    adapters, on ``device``)."""
-    return functools.partial(_build_replica, name, temperature, batch_size, lora, actions, device)
+    adapters, on ``device``, in ``dtype``: a torch dtype name or None for the model's)."""
+    return functools.partial(_build_replica, name, temperature, batch_size, lora, actions, device,
+                             dtype)
 
 
 def _build_replica(name: str, temperature: float, batch_size: int,
-                   lora: dict[str, Any] | None, actions: Any, device: str = "cpu") -> Any:
+                   lora: dict[str, Any] | None, actions: Any, device: str = "cpu",
+                   dtype: str | None = None) -> Any:
     from bidir_core.teacher.learner import apply_lora
     from bidir_core.teacher.loading import load_teacher
 
     kwargs = {} if actions is None else {"actions": actions}
     teacher = load_teacher(name, temperature=temperature, batch_size=batch_size,
-                           device=device, **kwargs)
+                           device=device, dtype=dtype, **kwargs)
     if lora is not None:
         apply_lora(teacher, **lora)
     return teacher
@@ -69,6 +71,20 @@ def trainable_state(teacher: Any) -> dict[str, Any]:
     named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
     # numpy (float32), not tensors: the connection's pickler would share tensors by fd
     return {k: p.detach().to("cpu").float().numpy().copy() for k, p in named}
+
+
+def versioned_state(teacher: Any, timeout: float) -> tuple[int, dict[str, Any]] | None:
+    """(version, ``trainable_state``) of ``teacher``, read under its lock so that both come
+    from one update; None if the lock is not free within ``timeout`` s (-1: wait)."""
+    lock = getattr(teacher, "lock", None)
+    if lock is not None and not lock.acquire(timeout=timeout):
+        return None
+    try:
+        owner = getattr(teacher, "teacher", teacher)  # CorrectedTeacher
+        return int(teacher.version), trainable_state(owner)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 class ProcessTeacherBackend(QueuedBackend):
@@ -185,16 +201,10 @@ class ProcessTeacherBackend(QueuedBackend):
         version = int(self._teacher.version)
         if version == self._sent_version:
             return
-        lock = getattr(self._teacher, "lock", None)
-        if lock is not None and not lock.acquire(timeout=0.05):
+        got = versioned_state(self._teacher, timeout=0.05)
+        if got is None:
             return  # mid-update: the next batch tries again
-        try:
-            version = int(self._teacher.version)
-            model_owner = getattr(self._teacher, "teacher", self._teacher)  # CorrectedTeacher
-            state = trainable_state(model_owner)
-        finally:
-            if lock is not None:
-                lock.release()
+        version, state = got
         self._conn.send(("weights", version, state))
         self._sent_version = version
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bidir_core._checks import check_int
-from bidir_core.teacher.backends.common import Completion, _check_seconds, _check_teacher, drain
+from bidir_core.teacher.backends.common import Completion, QueueClient
+from bidir_core.teacher.backends.common import _check_seconds, _check_teacher
 
 __all__ = ["QueuedBackend", "check_backend_args"]
 
@@ -43,7 +44,7 @@ def check_backend_args(teacher: Any, num_actions: Any, max_batch: Any,
     return num_teacher_actions, num_actions, check_int("max_batch", max_batch, 1), wait
 
 
-class QueuedBackend:
+class QueuedBackend(QueueClient):
     """A backend's queue, batching and completions; subclasses implement ``_answer``."""
 
     crashed: bool
@@ -64,15 +65,8 @@ class QueuedBackend:
         self.crashed = False
 
     # -- client side -----------------------------------------------------------------------
-    def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
-        """Queue (key, prompt) pairs for the model."""
-        now = time.monotonic()
-        with self._cond:
-            if self._stopping:
-                return
-            for key, prompt in items:
-                self._queue[key] = (prompt, now)
-            self._cond.notify_all()
+    def _queue_for(self, key: int) -> collections.OrderedDict[int, tuple[str, float]]:
+        return self._queue
 
     def cancel(self, keys: Sequence[int] | None = None) -> list[int]:
         """Drop queued (not yet answered) keys, all if None; return those dropped."""
@@ -82,10 +76,6 @@ class QueuedBackend:
                 self._queue.clear()
                 return dropped
             return [k for k in keys if self._queue.pop(k, None) is not None]
-
-    def poll(self) -> list[Completion]:
-        """The completions that arrived since the last poll (never blocks)."""
-        return drain(self._done)
 
     def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
         """(batch id, keys, start time.monotonic()) of the batch in the model, if any."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -33,65 +32,16 @@ from bidir_core._checks import check_int
 from bidir_core.ray_cluster import connect, import_ray, ray_resources
 from bidir_core.teacher.backends.common import (
     Completion,
+    QueueClient,
     _check_seconds,
-    drain,
     logprobs_to_probs,
 )
-from bidir_core.teacher.backends.process import trainable_state
 from bidir_core.teacher.backends.queued import check_backend_args
+from bidir_core.teacher.backends.ray_replica import ReplicaSlot, TeacherReplica, WeightPublisher
 
 __all__ = ["RayTeacherBackend", "TeacherReplica"]
 
 logger: logging.Logger = logging.getLogger("bidir_core.teacher.service")
-
-
-class TeacherReplica:
-    """One replica of the teacher in a Ray actor: built by ``factory``, frozen, and
-    answering ``score`` with the weights of the last ``set_weights`` (version -1: none yet)."""
-
-    def __init__(self, factory: Callable[[], Any], threads: int) -> None:
-        import torch
-
-        torch.set_num_threads(max(1, threads))
-        self.teacher: Any = factory()
-        for p in self.teacher.model.parameters():
-            p.requires_grad_(False)
-        self.version: int = -1
-
-    def ready(self) -> tuple[int, int]:
-        """(actions the replica scores, its process id)."""
-        return len(self.teacher.actions), os.getpid()
-
-    def set_weights(self, version: int, state: dict[str, np.ndarray]) -> None:
-        """Load trainable weights (``trainable_state``) of teacher ``version``."""
-        import torch
-
-        with torch.no_grad():
-            params = dict(self.teacher.model.named_parameters())
-            for name, value in state.items():
-                params[name].copy_(torch.from_numpy(value))
-        self.version = int(version)
-
-    def score(self, prompts: list[str]) -> tuple[Any, int, float, str | None, int]:
-        """(log-probs (B, A) float32 or None, version, seconds, error, process id)."""
-        start = time.monotonic()
-        try:
-            logp, error = np.asarray(self.teacher.action_logprobs(prompts), np.float32), None
-        except Exception as exc:  # a failed batch is "no hint", not a dead replica
-            logp, error = None, f"{type(exc).__name__}: {exc}"
-        return logp, self.version, time.monotonic() - start, error, os.getpid()
-
-
-class _Slot:
-    """The parent's view of one replica: its actor, queue, weights and batch in flight."""
-
-    def __init__(self, index: int, actor: Any) -> None:
-        self.index = index
-        self.actor = actor
-        self.queue: collections.OrderedDict[int, tuple[str, float]] = collections.OrderedDict()
-        self.version: int | None = None  # weights sent to this actor (None: not since its start)
-        self.busy = False
-        self.lost = False  # dead for good (Ray gave up restarting it)
 
 
 class _Batch:
@@ -102,7 +52,7 @@ class _Batch:
         self.start, self.wait, self.slot, self.sends = start, wait, slot, 0
 
 
-class RayTeacherBackend:
+class RayTeacherBackend(QueueClient):
     """Answers queued (key, prompt) pairs with ``replicas`` Ray actors holding the teacher.
 
     ``factory`` builds a replica (picklable, importable on every node); it must build the
@@ -150,7 +100,7 @@ class RayTeacherBackend:
         self._flights: dict[Any, _Batch] = {}  # ObjectRef -> batch
         self._stopping = False
         self._next_id = 0
-        self._weights: tuple[int, Any] | None = None  # (version, ObjectRef) last put
+        self._weights = WeightPublisher(ray, teacher)
         self.restarts: int = 0
         self.crashed: bool = False
         self._owns_ray = connect(address)
@@ -159,7 +109,8 @@ class RayTeacherBackend:
                 max_restarts=self.max_restarts, max_task_retries=-1, **options
             )
             threads = max(1, int(options["num_cpus"]))
-            self._slots = [_Slot(i, actor_cls.remote(factory, threads)) for i in range(replicas)]
+            self._slots = [ReplicaSlot(i, actor_cls.remote(factory, threads))
+                           for i in range(replicas)]
             self._pids = self._wait_ready()
         except BaseException:
             self._shutdown()
@@ -172,15 +123,8 @@ class RayTeacherBackend:
         self._collector.start()
 
     # -- client side -----------------------------------------------------------------------
-    def enqueue(self, items: Sequence[tuple[int, str]]) -> None:
-        """Queue (key, prompt) pairs, each for the replica its key maps to."""
-        now = time.monotonic()
-        with self._cond:
-            if self._stopping:
-                return
-            for key, prompt in items:
-                self._route(key).queue[key] = (prompt, now)
-            self._cond.notify_all()
+    def _queue_for(self, key: int) -> collections.OrderedDict[int, tuple[str, float]]:
+        return self._route(key).queue  # the replica the key maps to
 
     def cancel(self, keys: Sequence[int] | None = None) -> list[int]:
         """Drop queued (not yet sent) keys, all if None; return those dropped."""
@@ -192,10 +136,6 @@ class RayTeacherBackend:
                 return dropped
             return [k for k in keys
                     if any(s.queue.pop(k, None) is not None for s in self._slots)]  # fmt: skip
-
-    def poll(self) -> list[Completion]:
-        """The completions that arrived since the last poll (never blocks)."""
-        return drain(self._done)
 
     def in_flight(self) -> tuple[int, tuple[int, ...], float] | None:
         """(batch id, keys, start time.monotonic()) of the oldest batch in a replica, if any."""
@@ -266,7 +206,7 @@ class RayTeacherBackend:
             ray.shutdown()
             self._owns_ray = False
 
-    def _route(self, key: int) -> _Slot:
+    def _route(self, key: int) -> ReplicaSlot:
         """The replica of a key: hash % K, over the replicas still running."""
         slot = self._slots[key % len(self._slots)]
         if not slot.lost:
@@ -281,32 +221,10 @@ class RayTeacherBackend:
             self.crashed = True
             logger.exception("teacher Ray backend crashed")
 
-    def _weights_ref(self, wait: bool) -> tuple[int, Any] | None:
-        """(version, object ref) of the teacher's current trainable weights, put once per
-        version; None if the teacher is mid-update and ``wait`` is False."""
-        version = int(self._teacher.version)
-        if self._weights is not None and self._weights[0] == version:
-            return self._weights
-        lock = getattr(self._teacher, "lock", None)
-        if lock is not None and not lock.acquire(timeout=-1 if wait else 0.05):
-            return None
-        try:
-            version = int(self._teacher.version)
-            owner = getattr(self._teacher, "teacher", self._teacher)  # CorrectedTeacher
-            state = trainable_state(owner)
-        finally:
-            if lock is not None:
-                lock.release()
-        self._weights = (version, self._ray.put(state))
-        return self._weights
-
     def _send(self, batch: _Batch) -> None:
         """Publish new weights to the batch's replica if it lags, then have it score."""
         slot = batch.slot
-        weights = self._weights_ref(wait=slot.version is None)
-        if weights is not None and weights[0] != slot.version:
-            slot.actor.set_weights.remote(*weights)  # actor calls run in order
-            slot.version = weights[0]
+        self._weights.send(slot)
         batch.sends += 1
         ref = slot.actor.score.remote(batch.prompts)
         with self._cond:
@@ -322,16 +240,7 @@ class RayTeacherBackend:
             for b in batches:
                 self._send(b)
             # every replica gets a new version as soon as it is out, not only at its next batch
-            self._publish()
-
-    def _publish(self) -> None:
-        weights = self._weights_ref(wait=False)
-        if weights is None:
-            return
-        for s in self._slots:
-            if not s.lost and s.version is not None and s.version != weights[0]:
-                s.actor.set_weights.remote(*weights)
-                s.version = weights[0]
+            self._weights.publish(self._slots)
 
     def _next_batches(self) -> list[_Batch] | None:
         """Wait until some idle replica's queue is full or old enough; take its batch."""
@@ -359,11 +268,11 @@ class RayTeacherBackend:
     def _publish_unlocked(self) -> None:
         self._cond.release()
         try:
-            self._publish()
+            self._weights.publish(self._slots)
         finally:
             self._cond.acquire()
 
-    def _take(self, slot: _Slot, now: float) -> _Batch:
+    def _take(self, slot: ReplicaSlot, now: float) -> _Batch:
         take = min(self.max_batch, len(slot.queue))
         items = [slot.queue.popitem(last=False) for _ in range(take)]
         slot.busy = True

@@ -47,6 +47,7 @@ class BidirMode(TeachMode):
         "feedback_mean", "feedback_std", "feedback_positive", "feedback_window",
         "feedback_grounded", "teacher_policy_loss", "teacher_lr", "teacher_version",
         "table_entries", "qhead_loss", "time_lookahead", "time_teacher_update",
+        "time_update_wait",
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
@@ -62,6 +63,7 @@ class BidirMode(TeachMode):
             eps=tc.feedback_eps,
         )
         self.learner: TeacherPPO | None = None
+        self._pending: Any = None  # the LM update in flight (update_async)
         if tc.feedback in ("parametric", "both"):
             self.learner = TeacherPPO(
                 self.teacher,
@@ -103,8 +105,10 @@ class BidirMode(TeachMode):
     def query_logprobs(self, idx: np.ndarray, prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """log piT (B, A) of every query, the update's old log-probs, and which rows are
         usable: the answers the service served during the rollout, and for the queries
-        it had not answered yet one guarded synchronous scoring."""
+        it had not answered yet one guarded synchronous scoring (``score_unanswered``)."""
         logp, good = super().query_logprobs(idx, prompts)
+        if not self.tc.score_unanswered_resolved:
+            return logp, good
         missing = np.flatnonzero(~good)
         if missing.size:
             ok, scored = self.guard.call("score queries", self.policy.action_logprobs,
@@ -120,9 +124,12 @@ class BidirMode(TeachMode):
         return self.tc.lora if self.tc.feedback in ("parametric", "both") else None
 
     def after_update(self, ctx: UpdateContext) -> dict[str, float]:
+        # the previous iteration's update (update_async) is published before the probe
+        # measures the teacher and before this rollout's feedback updates it again
+        pending = self.finish_update()
         if self.learner is not None and self.tc.teacher_anneal_lr:
             self.learner.scale_lr(linear_decay(1.0, ctx.iteration - 1, self.config.total_iterations))
-        out = super().after_update(ctx)
+        out = {**pending, **super().after_update(ctx)}
         if self.learner is not None:
             out["teacher_lr"] = float(self.learner.optimizer.param_groups[0]["lr"])
         return out
@@ -243,18 +250,44 @@ class BidirMode(TeachMode):
         ``target_z`` (B, A), its cross-entropy step towards piT exp(z / eta); the table's
         update on ``table_rows`` = (hashes, actions, feedback) (``table``); then publish the
         new teacher version; adds their metrics to ``out`` and returns it."""
-        if self.learner is not None:
-            t0 = time.perf_counter()
-            ok, res = self.guard.call("teacher update", self._lm_step, prompts, actions,
-                                      advantages, logp, target_z)
-            out["time_teacher_update"] = time.perf_counter() - t0
-            if ok:
-                out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         if self.tc.feedback in ("table", "both"):
             self.table.update(*table_rows)
+        if self.learner is not None:
+            t0 = time.perf_counter()
+            call = self.guard.start("teacher update", self._lm_step, prompts, actions,
+                                    advantages, logp, target_z)
+            if self.tc.update_async_resolved:
+                self._pending = call  # published by finish_update, before the next probe
+                out["time_teacher_update"] = time.perf_counter() - t0
+                return out
+            out.update(self._published(call))
+            out["time_teacher_update"] = time.perf_counter() - t0
+            return out
         self.policy.publish()
         out["teacher_version"] = float(self.policy.version)
         out["table_entries"] = float(len(self.table))
+        return out
+
+    def _published(self, call: Any) -> dict[str, float]:
+        """Wait for a started LM update, publish the new teacher (LM and table); metrics."""
+        out: dict[str, float] = {}
+        ok, res = self.guard.finish(call)
+        if ok:
+            out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
+        self.policy.publish()
+        out["teacher_version"] = float(self.policy.version)
+        out["table_entries"] = float(len(self.table))
+        return out
+
+    def finish_update(self) -> dict[str, float]:
+        """Wait for the LM update in flight (``update_async``) and publish it; its metrics
+        and ``time_update_wait``, the seconds the loop waited ({} when none is in flight)."""
+        call, self._pending = self._pending, None
+        if call is None:
+            return {}
+        t0 = time.perf_counter()
+        out = self._published(call)
+        out["time_update_wait"] = time.perf_counter() - t0
         return out
 
     def _lm_step(self, prompts: list[str], actions: np.ndarray, advantages: np.ndarray,
@@ -271,11 +304,13 @@ class BidirMode(TeachMode):
         return self.learner.update(prompts, actions, advantages, base[rows, actions])
 
     def close(self) -> None:
+        self.finish_update()
         super().close()
         if self.lookahead is not None:
             self.lookahead.close()
 
     def state_dict(self) -> dict[str, Any]:
+        self.finish_update()  # a checkpoint holds the teacher after every update it was given
         state = super().state_dict()
         state["feedback"] = self.aggregator.state_dict()
         if self.qcritic is not None:

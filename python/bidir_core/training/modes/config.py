@@ -32,6 +32,7 @@ LookaheadUpdate = Literal["target", "sample"]
 TeacherBackend = Literal["auto", "thread", "process", "ray"]
 TeacherLora = Literal["auto", "on", "off"]
 TeacherPrompt = Literal["auto", "short", "glam"]
+TeacherDtype = Literal["float32", "bfloat16"]
 AtLeast0 = Annotated[int, Field(ge=0)]
 FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
 FEEDBACK_BASELINES: tuple[str, ...] = get_args(FeedbackBaseline)
@@ -68,6 +69,8 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: AtLeast1 = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
+    teacher_dtype: TeacherDtype = "float32"
+    """Weights of the teacher LM: float32, or bfloat16 (LoRA adapters stay float32; fast on CPUs with avx512_bf16 and on GPUs)."""
     device: str = "auto"
     """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
     teacher_prompt: TeacherPrompt = "auto"
@@ -140,6 +143,10 @@ class TeacherModeConfig:
     """backend ray: replicas of the LM, one Ray actor each; prompts are routed by their hash."""
     teacher_resources: str = "{}"
     """backend ray: the Ray resources of each replica as JSON, e.g. '{"GPU": 1}' (default 1 CPU; a GPU puts the replica's LM on cuda)."""
+    score_unanswered: bool | None = None
+    """bidir: score the queries the LM had not answered by the update, synchronously (True), or leave them out of the teacher's update (False); None: auto, True for tiny and False for LMs."""
+    update_async: bool | None = None
+    """bidir: the LM's update runs in the background while the next rollout goes on, and its weights are published when it finishes (at most one in flight); None: auto, off for tiny and on for LMs."""
     call_timeout: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
 
@@ -162,6 +169,27 @@ class TeacherModeConfig:
         if self.hint_wait is not None:
             return float(self.hint_wait)
         return 0.2 if self.name == "tiny" else 0.0
+
+    @property
+    def score_unanswered_resolved(self) -> bool:
+        """``score_unanswered`` resolved: tiny scores a few hundred prompts in milliseconds;
+        an LM scoring them synchronously would be back on the training loop's critical path."""
+        if self.score_unanswered is not None:
+            return bool(self.score_unanswered)
+        return self.name == "tiny"
+
+    @property
+    def update_async_resolved(self) -> bool:
+        """``update_async`` resolved: tiny's update takes milliseconds; an LM's takes longer
+        than a rollout, so it overlaps the next one."""
+        if self.update_async is not None:
+            return bool(self.update_async)
+        return self.name != "tiny"
+
+    @property
+    def torch_dtype(self) -> str:
+        """``teacher_dtype``, the torch dtype name load_teacher takes."""
+        return self.teacher_dtype
 
     @property
     def torch_device(self) -> str:

@@ -42,7 +42,7 @@ from bidir_core.training.modes.config import TeacherModeConfig, linear_decay, lo
 from bidir_core.vector_env import BidirVecEnv
 
 if TYPE_CHECKING:
-    from bidir_core.teacher.scoring import Teacher
+    from bidir_core.teacher.policy import Teacher
 
 __all__ = ["GlamMode", "TeacherActor"]
 
@@ -156,6 +156,7 @@ class GlamMode(ModeHooks):
             temperature=tc.temperature,
             batch_size=tc.max_batch,
             device=tc.torch_device,
+            dtype=tc.torch_dtype,
         )
         self.learner: TeacherPPO = TeacherPPO(
             self.teacher,

@@ -22,14 +22,14 @@ import torch
 from bidir_core.feedback import FeedbackTable
 from bidir_core.student.ppo import ExtraLoss
 from bidir_core.teacher.corrected import CorrectedTeacher
-from bidir_core.teacher.guard import TeacherGuard, finite_rows
+from bidir_core.teacher.guard import TeacherGuard
 from bidir_core.teacher.probe import OracleProbe
 from bidir_core.training.modes.base import ModeHooks, StartContext, UpdateContext, register_mode
 from bidir_core.training.modes.config import TeacherModeConfig, linear_decay
 from bidir_core.training.modes.hints import TeacherHints
 
 if TYPE_CHECKING:
-    from bidir_core.teacher.scoring import Teacher
+    from bidir_core.teacher.policy import Teacher
 
 __all__ = ["TeachMode", "guidance_loss"]
 
@@ -70,7 +70,8 @@ class TeachMode(ModeHooks):
         self.tc = tc
         device = tc.torch_device
         self.teacher: Teacher = load_teacher(
-            tc.name, temperature=tc.temperature, batch_size=tc.max_batch, device=device
+            tc.name, temperature=tc.temperature, batch_size=tc.max_batch, device=device,
+            dtype=tc.torch_dtype,
         )
         self.table: FeedbackTable = FeedbackTable(
             num_actions=len(self.teacher.actions), rate=tc.table_rate
@@ -85,7 +86,7 @@ class TeachMode(ModeHooks):
             backend = RayTeacherBackend(
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                lora=self.lora_settings(),
+                                lora=self.lora_settings(), dtype=tc.torch_dtype,
                                 device="cuda" if resources.get("GPU", 0) > 0 else "cpu"),
                 num_actions=_core.NUM_ACTIONS, replicas=tc.teacher_replicas,
                 resources=resources, max_batch=tc.max_batch, postprocess=self.policy.corrected,
@@ -96,7 +97,8 @@ class TeachMode(ModeHooks):
             backend = ProcessTeacherBackend(
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                lora=self.lora_settings(), device=device),
+                                lora=self.lora_settings(), device=device,
+                                dtype=tc.torch_dtype),
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )

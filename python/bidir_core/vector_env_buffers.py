@@ -1,0 +1,62 @@
+"""The arrays the C++ envs write on every step, read-only views of them, and the
+observation space they fill."""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from bidir_core import _core
+
+__all__ = ["MISSION_BYTES", "core_buffers", "observations", "readonly_views",
+           "single_observation_space"]
+
+MISSION_BYTES: int = _core.MISSION_BYTES
+
+
+def core_buffers(num_envs: int) -> dict[str, np.ndarray]:
+    """Zeroed output arrays of ``num_envs`` envs, as ``_core.VecEnv.bind_buffers`` takes them."""
+    n = num_envs
+    return {
+        "image": np.zeros((n, 7, 7, 3), np.uint8),
+        "direction": np.zeros(n, np.int64),
+        "mission": np.zeros((n, MISSION_BYTES), np.uint8),
+        "reward": np.zeros(n, np.float32),
+        "terminated": np.zeros(n, np.bool_),
+        "truncated": np.zeros(n, np.bool_),
+        "episode_done": np.zeros(n, np.bool_),
+        "episode_return": np.zeros(n, np.float32),
+        "episode_length": np.zeros(n, np.int32),
+        "episode_success": np.zeros(n, np.bool_),
+        "episode_time": np.zeros(n, np.float64),
+        "final_image": np.zeros((n, 7, 7, 3), np.uint8),
+        "final_direction": np.zeros(n, np.int64),
+        "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
+    }
+
+
+def readonly_views(buffers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A read-only view of each array."""
+    views = {}
+    for k, a in buffers.items():
+        views[k] = v = a.view()
+        v.flags.writeable = False
+    return views
+
+
+def observations(arrays: dict[str, np.ndarray], final: bool = False) -> dict[str, np.ndarray]:
+    """The observation dict (``image``, ``direction``, ``mission``) among ``arrays``: the
+    current observations, or with ``final`` the last ones of the episodes that ended."""
+    prefix = "final_" if final else ""
+    return {k: arrays[prefix + k] for k in ("image", "direction", "mission")}
+
+
+def single_observation_space() -> spaces.Dict:
+    """One env's observation space."""
+    return spaces.Dict(
+        {
+            "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+            "direction": spaces.Discrete(4),
+            "mission": spaces.Box(0, 255, (MISSION_BYTES,), np.uint8),
+        }
+    )
