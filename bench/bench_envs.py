@@ -334,6 +334,8 @@ def run_suite(args, actions: np.ndarray) -> None:
         geo = float(np.exp(np.mean(np.log(ratios))))
         print(f"\n# ours/envpool over {len(ratios)} ids: geometric mean {geo:.2f}x, "
               f"min {min(ratios):.2f}x, max {max(ratios):.2f}x")
+        print(f"# median {float(np.median(ratios)):.1f}x; "
+              f"{sum(r >= 20 for r in ratios)} of {len(ratios)} ids at >= 20x")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -82,48 +82,52 @@ void WriteView(const GridEnv& env, uint8_t* image) {
   const int w = grid.width(), h = grid.height();
   const Cell* cells = grid.cells().data();
 
-  // View cell (vx, vy) is world cell origin + vx * R - vy * F. Column vx is a line of the
-  // world along -F: gather the part inside the grid by pointer steps, walls around it.
+  // View cell (vx, vy) is world cell origin + vx * R - vy * F. Row vy is a line of the
+  // world along R: its part inside the grid is gathered by pointer steps, walls around it.
+  // Rows go from the agent's outwards, each followed by its row of Grid.process_vis, and
+  // stop once a row passes no light on: everything further out is hidden.
   const int ox = env.agent.x + fx * (V - 1) - rx * (V / 2);
   const int oy = env.agent.y + fy * (V - 1) - ry * (V / 2);
-  const ptrdiff_t step_y = -(static_cast<ptrdiff_t>(fy) * w + fx);
-  // bytes[vx * V + vy]: the cell's first four bytes (type, color, state, junk).
+  const ptrdiff_t step_x = static_cast<ptrdiff_t>(ry) * w + rx;
+  const bool along_y = fx != 0;  // facing east or west, rows run along y
+  const int r = along_y ? ry : rx;
+  const int along_limit = along_y ? h : w, across_limit = along_y ? w : h;
+  const bool see_all = env.task->see_through_walls();
+  // bytes[vx * V + vy]: the cell's first four bytes (type, color, state, junk); visible[vy]
+  // bit vx: the cell is visible.
   uint32_t bytes[V * V];
-  unsigned clear[V] = {};  // clear[vy] bit vx: light passes the cell (see_behind)
-  for (int vx = 0; vx < V; ++vx) {
-    const int cx = ox + rx * vx, cy = oy + ry * vx;  // the column's cell at vy = 0
-    // Along the column only the coordinate of F changes: a = a0 - f * vy in [0, limit).
-    const bool along_x = fx != 0;
-    const int a0 = along_x ? cx : cy, across = along_x ? cy : cx;
-    const int f = along_x ? fx : fy, limit = along_x ? w : h;
-    int lo = 0, hi = -1;
-    if (across >= 0 && across < (along_x ? h : w)) {
-      lo = std::max(0, f > 0 ? a0 - limit + 1 : -a0);
-      hi = std::min(V - 1, f > 0 ? a0 : limit - 1 - a0);
+  uint8_t visible[V];
+  unsigned seen = 1u << (V / 2);
+  for (int vy = V - 1; vy >= 0; --vy) {
+    if (seen == 0) {
+      visible[vy] = 0;
+      for (int vx = 0; vx < V; ++vx) bytes[vx * V + vy] = 0;
+      continue;
     }
-    uint32_t* col = bytes + vx * V;
-    int vy = 0;
-    for (; vy < lo && vy < V; ++vy) col[vy] = kOutside;
+    const int x0 = ox - fx * vy, y0 = oy - fy * vy;  // the row's cell at vx = 0
+    // Along the row only one coordinate changes: a = a0 + r * vx in [0, along_limit).
+    const int a0 = along_y ? y0 : x0, across = along_y ? x0 : y0;
+    int lo = 0, hi = -1;
+    if (across >= 0 && across < across_limit) {
+      lo = std::max(0, r > 0 ? -a0 : a0 - along_limit + 1);
+      hi = std::min(V - 1, r > 0 ? along_limit - 1 - a0 : a0);
+    }
+    unsigned clear = 0;  // bit vx: light passes the cell (see_behind)
+    int vx = 0;
+    for (; vx < lo && vx < V; ++vx) bytes[vx * V + vy] = kOutside;
     if (lo <= hi) {
-      const Cell* c = cells + static_cast<ptrdiff_t>(cy) * w + cx + lo * step_y;
-      for (; vy <= hi; ++vy, c += step_y) {
-        std::memcpy(&col[vy], c, sizeof(uint32_t));
+      const Cell* c = cells + static_cast<ptrdiff_t>(y0) * w + x0 + lo * step_x;
+      for (; vx <= hi; ++vx, c += step_x) {
+        std::memcpy(&bytes[vx * V + vy], c, sizeof(uint32_t));
         const bool light = c->type != kWall && (c->type != kDoor || c->state == kDoorOpen);
-        clear[vy] |= static_cast<unsigned>(light) << vx;
+        clear |= static_cast<unsigned>(light) << vx;
       }
     }
-    for (; vy < V; ++vy) col[vy] = kOutside;
-  }
-
-  // Grid.process_vis, row by row from the agent's row outwards (bit vx of a row mask is
-  // view column vx); light passes every cell but walls and closed or locked doors.
-  uint8_t visible[V];
-  if (env.task->see_through_walls()) {
-    std::memset(visible, (1u << V) - 1, sizeof visible);
-  } else {
-    unsigned seen = 1u << (V / 2);
-    for (int vy = V - 1; vy >= 0; --vy) {
-      const unsigned row = kVisRow.v[clear[vy] << V | seen];
+    for (; vx < V; ++vx) bytes[vx * V + vy] = kOutside;
+    if (see_all) {
+      visible[vy] = (1u << V) - 1;
+    } else {
+      const unsigned row = kVisRow.v[clear << V | seen];
       visible[vy] = static_cast<uint8_t>(row & 0x7Fu);
       seen = row >> V;
     }

@@ -37,8 +37,7 @@ class RoomGridLevel : public Task {
     while (true) {
       try {
         rooms.GenGrid(env);
-        GenMission(env, &rooms);
-        break;
+        if (GenMission(env, &rooms)) break;
       } catch (const GenerationRetry&) {
         continue;
       }
@@ -48,8 +47,9 @@ class RoomGridLevel : public Task {
   }
 
  protected:
-  // gen_mission(): places the agent and objects and sets env->instr (kind, type, color).
-  virtual void GenMission(GridEnv* env, RoomGrid* rooms) const = 0;
+  // gen_mission(): places the agent and objects and sets env->instr (kind, type, color);
+  // false when the sample is rejected (unreachable objects: frequent, so not thrown).
+  virtual bool GenMission(GridEnv* env, RoomGrid* rooms) const = 0;
 
  private:
   // ObjDesc.find_matching_objs + surface(): targets and "go to the/a {color} {type}".
@@ -87,15 +87,16 @@ class GoToRedBall : public RoomGridLevel {
       : RoomGridLevel(std::move(id), 8, 1, 1), num_dists_(num_dists), grey_(grey_dists) {}
 
  protected:
-  void GenMission(GridEnv* env, RoomGrid* rooms) const override {
+  bool GenMission(GridEnv* env, RoomGrid* rooms) const override {
     rooms->PlaceAgent(env);
     rooms->AddObject(env, 0, 0, kBall, kRed);
     const auto dists = rooms->AddDistractors(env, -1, -1, num_dists_, /*all_unique=*/false);
     if (grey_) {
       for (const auto& d : dists) env->grid.At(d.pos).color = kGrey;
     }
-    rooms->CheckObjsReachable(env);
+    if (!rooms->ObjsReachable(env)) return false;
     SetGoTo(env, kBall, kRed);
+    return true;
   }
 
  private:
@@ -109,10 +110,11 @@ class GoToObj : public RoomGridLevel {
   GoToObj() : RoomGridLevel("BabyAI-GoToObj-v0", 8, 1, 1) {}
 
  protected:
-  void GenMission(GridEnv* env, RoomGrid* rooms) const override {
+  bool GenMission(GridEnv* env, RoomGrid* rooms) const override {
     rooms->PlaceAgent(env);
     const auto objs = rooms->AddDistractors(env, -1, -1, 1, /*all_unique=*/true);
     SetGoTo(env, objs[0].type, objs[0].color);
+    return true;
   }
 };
 
@@ -123,12 +125,13 @@ class GoToLocal : public RoomGridLevel {
       : RoomGridLevel(std::move(id), room_size, 1, 1), num_dists_(num_dists) {}
 
  protected:
-  void GenMission(GridEnv* env, RoomGrid* rooms) const override {
+  bool GenMission(GridEnv* env, RoomGrid* rooms) const override {
     rooms->PlaceAgent(env);
     const auto objs = rooms->AddDistractors(env, -1, -1, num_dists_, /*all_unique=*/false);
-    rooms->CheckObjsReachable(env);
+    if (!rooms->ObjsReachable(env)) return false;
     const auto& obj = objs[RandIndex(env, static_cast<int>(objs.size()))];
     SetGoTo(env, obj.type, obj.color);
+    return true;
   }
 
  private:

@@ -23,7 +23,7 @@ std::unique_ptr<Task> GoToLocal(std::string id, int rs, int n) {
   return std::make_unique<BabyAILevel>(std::move(id), rs, 1, 1, [n](LevelCtx& c) {
     c.rg->PlaceAgent(c.env);
     const auto objs = c.rg->AddDistractors(c.env, -1, -1, n, false);
-    c.rg->CheckObjsReachable(c.env);
+    if (!c.CheckObjsReachable()) return;
     const auto& o = objs[RandIndex(c.env, static_cast<int>(objs.size()))];
     c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(o.type, o.color)));
   });
@@ -34,7 +34,7 @@ std::unique_ptr<Task> GoToMaze(std::string id, int rs, int rows, int cols, int n
     c.rg->PlaceAgent(c.env);
     c.rg->ConnectAll(c.env, LevelCtx::AllColors());
     const auto objs = c.rg->AddDistractors(c.env, -1, -1, n, false);
-    c.rg->CheckObjsReachable(c.env);
+    if (!c.CheckObjsReachable()) return;
     const auto& o = objs[RandIndex(c.env, static_cast<int>(objs.size()))];
     c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(o.type, o.color)));
     if (open) {  // open_all_doors
@@ -60,7 +60,7 @@ void GoToImpUnlock(LevelCtx& c) {
     if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
     break;
   }
-  c.rg->CheckObjsReachable(c.env);
+  if (!c.CheckObjsReachable()) return;
   const auto objs = c.rg->AddDistractors(c.env, locked_room % c.rg->num_cols,
                                          locked_room / c.rg->num_cols, 1, false);
   c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(objs[0].type, objs[0].color)));
@@ -71,12 +71,12 @@ void GoToRedBlueBall(LevelCtx& c) {
   const auto dists = c.rg->AddDistractors(c.env, -1, -1, 7, false);
   for (const auto& d : dists) {
     if (d.type == kBall && (d.color == kBlue || d.color == kRed)) {
-      throw GenerationRetry{"can only have one blue or red ball"};
+      return c.Reject();  // can only have one blue or red ball
     }
   }
   const uint8_t color = c.RandInt(0, 2) == 0 ? kRed : kBlue;
   const auto obj = c.AddObject(0, 0, kBall, color);
-  c.rg->CheckObjsReachable(c.env);
+  if (!c.CheckObjsReachable()) return;
   c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(obj.type, obj.color)));
 }
 
@@ -95,7 +95,7 @@ void GoToObjDoor(LevelCtx& c) {
     const auto d = c.rg->AddDoor(c.env, 1, 1);
     objs.push_back({kDoor, d.color, d.pos});
   }
-  c.rg->CheckObjsReachable(c.env);
+  if (!c.CheckObjsReachable()) return;
   const auto& o = objs[RandIndex(c.env, static_cast<int>(objs.size()))];
   c.SetRoot(c.st->AddAction(InstrNodeKind::kGoTo, c.Desc(o.type, o.color)));
 }

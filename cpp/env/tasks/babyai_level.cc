@@ -37,8 +37,8 @@ std::vector<int> LevelCtx::RandSubset(int len, int n) {
 
 namespace {
 
-// RoomGridLevel.validate_instrs.
-void Validate(LevelCtx& c, const std::vector<uint8_t>& locked_colors, int idx) {
+// RoomGridLevel.validate_instrs: false where minigrid raises RejectSampling.
+bool Validate(LevelCtx& c, const std::vector<uint8_t>& locked_colors, int idx) {
   BabyAIState* st = c.st;
   const InstrNode n = st->nodes[idx];
   if (n.kind == InstrNodeKind::kPutNext) {
@@ -47,25 +47,24 @@ void Validate(LevelCtx& c, const std::vector<uint8_t>& locked_colors, int idx) {
     const ObjDesc& fixed = st->descs[n.desc2];
     for (int32_t a : move.obj_set) {
       if (std::find(fixed.obj_set.begin(), fixed.obj_set.end(), a) != fixed.obj_set.end()) {
-        throw GenerationRetry{"there are objects that match both lhs and rhs of PutNext"};
+        return false;  // there are objects that match both lhs and rhs of PutNext
       }
     }
-    if (ObjsNext(*c.env, *st, st->nodes[idx])) throw GenerationRetry{"objs already next to each other"};
+    if (ObjsNext(*c.env, *st, st->nodes[idx])) return false;  // objs already next to each other
   }
   if (n.a < 0) {  // an action
-    if (!c.unblocking) return;
+    if (!c.unblocking) return true;
     for (int d : {n.desc, n.desc2}) {
       if (d < 0) continue;
       const ObjDesc& desc = st->descs[d];
       if (desc.type == kKey &&
           std::find(locked_colors.begin(), locked_colors.end(), desc.color) != locked_colors.end()) {
-        throw GenerationRetry{"cannot do anything with/to a key that can be used to open a door"};
+        return false;  // cannot do anything with/to a key that can be used to open a door
       }
     }
-    return;
+    return true;
   }
-  Validate(c, locked_colors, n.a);
-  Validate(c, locked_colors, n.b);
+  return Validate(c, locked_colors, n.a) && Validate(c, locked_colors, n.b);
 }
 
 }  // namespace
@@ -80,6 +79,7 @@ void BabyAILevel::Generate(GridEnv* env) const {
       st->room_size = room_size_;
       LevelCtx c{env, &rooms, st, unblocking_};
       gen_(c);
+      if (c.rejected) continue;
       std::vector<uint8_t> locked_colors;
       if (unblocking_) {
         for (int i = 0; i < num_cols_; ++i) {
@@ -93,7 +93,7 @@ void BabyAILevel::Generate(GridEnv* env) const {
           }
         }
       }
-      Validate(c, locked_colors, st->root);
+      if (!Validate(c, locked_colors, st->root)) continue;
       break;
     } catch (const GenerationRetry&) {
       continue;
@@ -200,7 +200,7 @@ struct LevelGenRun {
       if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
       break;
     }
-    if (!o.unblocking) c.rg->CheckObjsReachable(c.env);
+    if (!o.unblocking && !c.CheckObjsReachable()) return;
     c.SetRoot(RandInstr(o.instr_kinds));
   }
 };

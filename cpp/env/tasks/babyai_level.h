@@ -27,6 +27,19 @@ struct LevelCtx {
   RoomGrid* rg;
   BabyAIState* st;
   bool unblocking = false;
+  // The sample was rejected (minigrid's RejectSampling): Generate draws the level again
+  // once gen_mission returns. Rejections are frequent in crowded rooms, so the common ones
+  // return instead of throwing GenerationRetry (which still works from any depth).
+  bool rejected = false;
+
+  void Reject() { rejected = true; }
+  // RoomGridLevel.check_objs_reachable: false, and the sample rejected, if an object
+  // cannot be reached from the agent without moving another one.
+  bool CheckObjsReachable() {
+    if (rg->ObjsReachable(env)) return true;
+    Reject();
+    return false;
+  }
 
   int RandInt(int lo, int hi) { return bidir::RandInt(env, lo, hi); }
   bool RandBool() { return bidir::RandBool(env); }

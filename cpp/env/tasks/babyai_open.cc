@@ -15,7 +15,7 @@ void Open(LevelCtx& c) {
   c.rg->PlaceAgent(c.env);
   c.rg->ConnectAll(c.env, LevelCtx::AllColors());
   c.rg->AddDistractors(c.env, -1, -1, 18, false);
-  c.rg->CheckObjsReachable(c.env);
+  if (!c.CheckObjsReachable()) return;
   std::vector<uint8_t> colors;  // each door once per room it joins, as minigrid lists them
   for (int i = 0; i < c.rg->num_cols; ++i) {
     for (int j = 0; j < c.rg->num_rows; ++j) {

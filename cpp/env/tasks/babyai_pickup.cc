@@ -15,9 +15,9 @@ GenMissionFn Pickup(int n, bool unblock) {
     c.rg->ConnectAll(c.env, LevelCtx::AllColors());
     const auto objs = c.rg->AddDistractors(c.env, -1, -1, n, false);
     if (unblock) {
-      if (c.rg->ObjsReachable(c.env)) throw GenerationRetry{"all objects reachable"};
+      if (c.rg->ObjsReachable(c.env)) return c.Reject();  // all objects reachable
     } else {
-      c.rg->CheckObjsReachable(c.env);
+      if (!c.CheckObjsReachable()) return;
     }
     const auto& o = objs[RandIndex(c.env, static_cast<int>(objs.size()))];
     c.SetRoot(c.st->AddAction(InstrNodeKind::kPickup, c.Desc(o.type, o.color)));

@@ -15,7 +15,7 @@ GenMissionFn PutNextLocal(int n) {
   return [n](LevelCtx& c) {
     c.rg->PlaceAgent(c.env);
     const auto objs = c.rg->AddDistractors(c.env, -1, -1, n, true);
-    c.rg->CheckObjsReachable(c.env);
+    if (!c.CheckObjsReachable()) return;
     const auto pick = c.RandSubset(static_cast<int>(objs.size()), 2);
     const auto& o1 = objs[pick[0]];
     const auto& o2 = objs[pick[1]];

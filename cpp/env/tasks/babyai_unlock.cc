@@ -30,7 +30,7 @@ void Unlock(LevelCtx& c) {
     if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
     break;
   }
-  c.rg->CheckObjsReachable(c.env);
+  if (!c.CheckObjsReachable()) return;
   c.SetRoot(c.st->AddAction(InstrNodeKind::kOpen, c.Desc(kDoor, door.color)));
 }
 

@@ -85,15 +85,42 @@ void RoomGrid::GenGrid(GridEnv* env) {
   env->agent_dir = 0;
 }
 
+namespace {
+// Whether RoomGrid.place_agent's loop can end in `room`: some empty cell of it faces an
+// empty cell or a wall in a direction place_agent may draw (all four, or `dir`).
+bool CanPlaceAgent(const GridEnv& env, const Room& room, bool rand_dir, int dir) {
+  const Grid& grid = env.grid;
+  const int x0 = std::max(room.top.x, 0), y0 = std::max(room.top.y, 0);
+  const int x1 = std::min(room.top.x + room.size.x, grid.width());
+  const int y1 = std::min(room.top.y + room.size.y, grid.height());
+  for (int y = y0; y < y1; ++y) {
+    for (int x = x0; x < x1; ++x) {
+      if (!grid.At(x, y).IsEmpty()) continue;
+      for (int d = rand_dir ? 0 : dir; d < (rand_dir ? 4 : dir + 1); ++d) {
+        const int fx = x + kDirDx[d], fy = y + kDirDy[d];
+        if (!grid.InBounds(fx, fy)) continue;
+        const Cell& front = grid.At(fx, fy);
+        if (front.IsEmpty() || front.type == kWall) return true;
+      }
+    }
+  }
+  return false;
+}
+}  // namespace
+
 Pos RoomGrid::PlaceAgent(GridEnv* env, int i, int j, bool rand_dir) {
   if (i < 0) i = RandInt(env, 0, num_cols);
   if (j < 0) j = RandInt(env, 0, num_rows);
   const Room& room = GetRoom(i, j);
   // minigrid loops here forever when every free cell of the room faces an object or a
-  // door in every direction it draws (e.g. BabyAI-SynthS5R2 with crowded 5x5 rooms); we
-  // give up after many tries and generate the level again instead of hanging.
-  for (int64_t tries = 0;; ++tries) {
-    if (tries > 100000) throw GenerationRetry{"place_agent: no cell facing empty or wall"};
+  // door in every direction it can draw (e.g. BabyAI-SynthS5R2 with crowded 5x5 rooms);
+  // after a few failed draws we check for that case and generate the level again instead
+  // of hanging. Otherwise the loop ends (with probability 1) exactly where minigrid's does.
+  const int dir = env->agent_dir;
+  for (int tries = 0;; ++tries) {
+    if (tries == 64 && !CanPlaceAgent(*env, room, rand_dir, dir)) {
+      throw GenerationRetry{"place_agent: no cell facing empty or wall"};
+    }
     bidir::PlaceAgent(env, room.top, room.size, rand_dir, 1000);
     const Cell& front = env->grid.At(env->FrontPos());
     if (front.IsEmpty() || front.type == kWall) break;
@@ -127,10 +154,6 @@ std::vector<RoomGrid::Added> RoomGrid::AddDistractors(GridEnv* env, int i, int j
     dists.push_back({type, color, pos});
   }
   return dists;
-}
-
-void RoomGrid::CheckObjsReachable(GridEnv* env) const {
-  if (!ObjsReachable(env)) throw GenerationRetry{"unreachable object"};
 }
 
 Pos RoomGrid::PlaceInRoom(GridEnv* env, int i, int j, const Cell& obj) {

@@ -4,8 +4,10 @@
 // and RoomGrid (core/roomgrid.py) together with RoomGridLevel's check_objs_reachable.
 // Every helper makes the same np_random.integers calls in the same order as the Python
 // code, so a task built from them stays seed-exact. Rejection sampling that minigrid
-// signals with RecursionError or RejectSampling throws GenerationRetry here; BabyAI
-// levels catch it and generate again from the current RNG state, as minigrid does.
+// signals with RecursionError or RejectSampling throws GenerationRetry here (the
+// frequent rejections, unreachable objects and invalid instructions, are return values
+// instead: an exception costs microseconds); BabyAI levels generate again from the
+// current RNG state, as minigrid does.
 #ifndef BIDIR_ENV_TASKS_LEVEL_GEN_H_
 #define BIDIR_ENV_TASKS_LEVEL_GEN_H_
 
@@ -86,10 +88,8 @@ class RoomGrid {
   // RoomGrid.add_distractors in room (i, j), or a random room for -1.
   std::vector<Added> AddDistractors(GridEnv* env, int i, int j, int num_distractors,
                                     bool all_unique);
-  // RoomGridLevel.check_objs_reachable: throws GenerationRetry if an object is not
-  // reachable from the agent without moving another object.
-  void CheckObjsReachable(GridEnv* env) const;
-  // check_objs_reachable(raise_exc=False).
+  // RoomGridLevel.check_objs_reachable(raise_exc=False): every object can be reached from
+  // the agent without moving another one (the levels reject the sample when not).
   bool ObjsReachable(GridEnv* env) const;
   // Index into rooms of RoomGrid.room_from_pos.
   int RoomIndexFromPos(Pos p) const {
