@@ -175,6 +175,33 @@ def test_bind_buffers_validates_each_array(key, value, exc, match):
         raw.bind_buffers([1, 2])
 
 
+def test_buffer_specs_are_the_layout_bind_buffers_checks():
+    # The layout itself (a change to it is a change of the public buffers).
+    assert [(k, s, d) for k, s, d in _core.buffer_specs() if s] == [
+        ("image", (7, 7, 3), "uint8"), ("mission", (bidir_core.MISSION_BYTES,), "uint8"),
+        ("final_image", (7, 7, 3), "uint8"), ("final_mission", (bidir_core.MISSION_BYTES,), "uint8")]
+    assert {k: d for k, s, d in _core.buffer_specs() if not s} == {
+        "direction": "int64", "reward": "float32", "terminated": "bool", "truncated": "bool",
+        "episode_done": "bool", "episode_return": "float32", "episode_length": "int32",
+        "episode_success": "bool", "episode_time": "float64", "final_direction": "int64"}
+    # bind_buffers requires every spec'd array with exactly its dtype and shape.
+    raw = _core.VecEnv(TASK, 3, 1, False)
+    for key, shape, dtype in _core.buffer_specs():
+        bufs = core_buffers(3)
+        assert bufs[key].shape == (3, *shape) and bufs[key].dtype == np.dtype(dtype)
+        del bufs[key]
+        with pytest.raises(ValueError, match=f"missing buffer '{key}'"):
+            raw.bind_buffers(bufs)
+        bufs[key] = np.zeros((3, *shape), np.complex64)
+        with pytest.raises(TypeError, match=f"{key} must have dtype {dtype}, got complex64"):
+            raw.bind_buffers(bufs)
+        bufs[key] = np.zeros((3, *shape, 1), dtype)
+        with pytest.raises(ValueError, match=f"{key} must have shape"):
+            raw.bind_buffers(bufs)
+    raw.bind_buffers(core_buffers(3))
+    raw.close()
+
+
 def _readonly(a):
     a = a.copy()
     a.flags.writeable = False

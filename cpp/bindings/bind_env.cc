@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <array>
 #include <atomic>
@@ -48,12 +49,48 @@ class BusyGuard {
   std::atomic<bool>* flag_;
 };
 
-// The output buffers bind_buffers() takes, in VecBuffers order: (key, dtype check, shape).
-constexpr const char* kBufferKeys[] = {
-    "image",          "direction",      "mission",         "reward",      "terminated",
-    "truncated",      "episode_done",   "episode_return",  "episode_length",
-    "episode_success", "episode_time",  "final_image",     "final_direction",
-    "final_mission"};
+// One output buffer bind_buffers() takes: its key, its shape after the env axis, and how
+// to check an array's dtype / shape / layout and store its pointer in VecBuffers.
+struct BufferSpec {
+  const char* name;
+  std::vector<py::ssize_t> per_env_shape;
+  py::dtype (*dtype)();
+  void (*check_and_set)(py::array& a, const char* name,
+                        const std::vector<py::ssize_t>& shape, VecBuffers* b);
+};
+
+template <typename T, T* VecBuffers::*Field>
+BufferSpec Buffer(const char* name, std::vector<py::ssize_t> per_env_shape) {
+  return {name, std::move(per_env_shape), [] { return py::dtype::of<T>(); },
+          [](py::array& a, const char* name, const std::vector<py::ssize_t>& shape,
+             VecBuffers* b) {
+            CheckArray<T>(a, name, shape, true);
+            b->*Field = static_cast<T*>(a.mutable_data());
+          }};
+}
+
+// The output buffers, in VecBuffers order: the one definition of their layout, exported to
+// Python by buffer_specs() (vector_env_buffers.core_buffers allocates from it).
+const std::vector<BufferSpec>& BufferSpecs() {
+  using B = VecBuffers;
+  static const std::vector<BufferSpec> specs = {
+      Buffer<uint8_t, &B::image>("image", {7, 7, 3}),
+      Buffer<int64_t, &B::direction>("direction", {}),
+      Buffer<uint8_t, &B::mission>("mission", {kMissionBytes}),
+      Buffer<float, &B::reward>("reward", {}),
+      Buffer<bool, &B::terminated>("terminated", {}),
+      Buffer<bool, &B::truncated>("truncated", {}),
+      Buffer<bool, &B::episode_done>("episode_done", {}),
+      Buffer<float, &B::episode_return>("episode_return", {}),
+      Buffer<int32_t, &B::episode_length>("episode_length", {}),
+      Buffer<bool, &B::episode_success>("episode_success", {}),
+      Buffer<double, &B::episode_time>("episode_time", {}),
+      Buffer<uint8_t, &B::final_image>("final_image", {7, 7, 3}),
+      Buffer<int64_t, &B::final_direction>("final_direction", {}),
+      Buffer<uint8_t, &B::final_mission>("final_mission", {kMissionBytes}),
+  };
+  return specs;
+}
 
 class PyVecEnv {
  public:
@@ -91,33 +128,22 @@ class PyVecEnv {
     }
     const py::dict arrays = py::reinterpret_borrow<py::dict>(obj);
     const py::ssize_t n = num_envs_;
+    const std::vector<BufferSpec>& specs = BufferSpecs();
     std::vector<py::array> held;
-    held.reserve(std::size(kBufferKeys));
-    // Never converted: each buffer must be the caller's own writeable array.
-    auto get = [&](const char* key) -> py::array {
-      if (!arrays.contains(key)) throw py::value_error(std::string("missing buffer '") + key + "'");
-      py::array a = AsArray(arrays[key], key);
-      held.push_back(a);
-      return a;
-    };
-    VecBuffers b;
-    py::array a;
-    a = get("image"), CheckArray<uint8_t>(a, "image", {n, 7, 7, 3}, true), b.image = static_cast<uint8_t*>(a.mutable_data());
-    a = get("direction"), CheckArray<int64_t>(a, "direction", {n}, true), b.direction = static_cast<int64_t*>(a.mutable_data());
-    a = get("mission"), CheckArray<uint8_t>(a, "mission", {n, kMissionBytes}, true), b.mission = static_cast<uint8_t*>(a.mutable_data());
-    a = get("reward"), CheckArray<float>(a, "reward", {n}, true), b.reward = static_cast<float*>(a.mutable_data());
-    a = get("terminated"), CheckArray<bool>(a, "terminated", {n}, true), b.terminated = static_cast<bool*>(a.mutable_data());
-    a = get("truncated"), CheckArray<bool>(a, "truncated", {n}, true), b.truncated = static_cast<bool*>(a.mutable_data());
-    a = get("episode_done"), CheckArray<bool>(a, "episode_done", {n}, true), b.episode_done = static_cast<bool*>(a.mutable_data());
-    a = get("episode_return"), CheckArray<float>(a, "episode_return", {n}, true), b.episode_return = static_cast<float*>(a.mutable_data());
-    a = get("episode_length"), CheckArray<int32_t>(a, "episode_length", {n}, true), b.episode_length = static_cast<int32_t*>(a.mutable_data());
-    a = get("episode_success"), CheckArray<bool>(a, "episode_success", {n}, true), b.episode_success = static_cast<bool*>(a.mutable_data());
-    a = get("episode_time"), CheckArray<double>(a, "episode_time", {n}, true), b.episode_time = static_cast<double*>(a.mutable_data());
-    a = get("final_image"), CheckArray<uint8_t>(a, "final_image", {n, 7, 7, 3}, true), b.final_image = static_cast<uint8_t*>(a.mutable_data());
-    a = get("final_direction"), CheckArray<int64_t>(a, "final_direction", {n}, true), b.final_direction = static_cast<int64_t*>(a.mutable_data());
-    a = get("final_mission"), CheckArray<uint8_t>(a, "final_mission", {n, kMissionBytes}, true), b.final_mission = static_cast<uint8_t*>(a.mutable_data());
     std::vector<ByteRange> ranges;
-    for (size_t k = 0; k < held.size(); ++k) ranges.push_back(RangeOf(held[k], kBufferKeys[k]));
+    VecBuffers b;
+    // Never converted: each buffer must be the caller's own writeable array.
+    for (const BufferSpec& spec : specs) {
+      if (!arrays.contains(spec.name)) {
+        throw py::value_error(std::string("missing buffer '") + spec.name + "'");
+      }
+      py::array a = AsArray(arrays[spec.name], spec.name);
+      std::vector<py::ssize_t> shape{n};
+      shape.insert(shape.end(), spec.per_env_shape.begin(), spec.per_env_shape.end());
+      spec.check_and_set(a, spec.name, shape, &b);
+      ranges.push_back(RangeOf(a, spec.name));
+      held.push_back(std::move(a));
+    }
     CheckNoOverlap(ranges, ranges.size());
     // Hold the arrays themselves (not the dict, which the caller may clear) for as long as
     // the envs hold their pointers.
@@ -475,6 +501,19 @@ void BindEnv(py::module_& m) {
   m.attr("MISSION_BYTES") = kMissionBytes;
   m.attr("NUM_ACTIONS") = kNumActions;
   m.attr("MAX_TILE_SIZE") = kMaxTileSize;
+  using py::typing::Tuple;
+  m.def(
+      "buffer_specs",
+      [] {
+        py::typing::List<Tuple<py::str, Tuple<py::int_, py::ellipsis>, py::str>> specs;
+        for (const BufferSpec& spec : BufferSpecs()) {
+          specs.append(py::make_tuple(spec.name, py::tuple(py::cast(spec.per_env_shape)),
+                                      py::str(spec.dtype())));
+        }
+        return specs;
+      },
+      "(name, shape after the env axis, numpy dtype name) of each array VecEnv.bind_buffers "
+      "takes, in its order.");
   m.def(
       "_fail_thread_start_for_testing",
       [](int worker) {

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MAX_TILE_SIZE', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
+__all__: list[str] = ['ACTION_NAMES', 'EnvSnapshot', 'FeedbackTable', 'MAX_TILE_SIZE', 'MISSION_BYTES', 'MISSION_WORDS', 'MlpPpoGradient', 'NUM_ACTIONS', 'PROMPT_ACTIONS', 'PROMPT_WORDS', 'RunningMeanStd', 'VecEnv', 'aggregate_feedback', 'buffer_specs', 'clipped_adam_step', 'compute_gae', 'describe_images', 'glam_prompt', 'hash_prompts', 'list_tasks', 'shuffled_indices']
 class EnvSnapshot:
     """
     One env's state, copied in C++ by VecEnv.snapshot() for restore().
@@ -203,6 +203,10 @@ def _fail_thread_start_for_testing(worker: typing.SupportsInt | typing.SupportsI
 def aggregate_feedback(rewards: typing.Any, values: typing.Any, terminated: typing.Any, truncated: typing.Any, final_values: typing.Any, next_values: typing.Any, queries: typing.Any, teacher_logprobs: typing.Any, behaviour_logprobs: typing.Any, gamma: typing.Any, lam: typing.Any, rho_max: typing.Any, deltas: typing.Any, advantages: typing.Any, ratios: typing.Any, feedback: typing.Any, window_lengths: typing.Any) -> None:
     """
     Writes (T, N) TD errors and, at query steps, the window sums of TD errors (advantages), the truncated importance ratios, their product (feedback) and the window lengths, in place; see feedback/td_feedback.h.
+    """
+def buffer_specs() -> list[tuple[str, tuple[int, ...], str]]:
+    """
+    (name, shape after the env axis, numpy dtype name) of each array VecEnv.bind_buffers takes, in its order.
     """
 def clipped_adam_step(param: typing.Any, grad: typing.Any, exp_avg: typing.Any, exp_avg_sq: typing.Any, step: typing.Any, lr: typing.Any, beta1: typing.Any, beta2: typing.Any, eps: typing.Any, max_grad_norm: typing.Any) -> float:
     """

@@ -15,23 +15,10 @@ MISSION_BYTES: int = _core.MISSION_BYTES
 
 
 def core_buffers(num_envs: int) -> dict[str, np.ndarray]:
-    """Zeroed output arrays of ``num_envs`` envs, as ``_core.VecEnv.bind_buffers`` takes them."""
-    n = num_envs
+    """Zeroed output arrays of ``num_envs`` envs, as ``_core.VecEnv.bind_buffers`` takes them
+    (names, shapes and dtypes from ``_core.buffer_specs()``)."""
     return {
-        "image": np.zeros((n, 7, 7, 3), np.uint8),
-        "direction": np.zeros(n, np.int64),
-        "mission": np.zeros((n, MISSION_BYTES), np.uint8),
-        "reward": np.zeros(n, np.float32),
-        "terminated": np.zeros(n, np.bool_),
-        "truncated": np.zeros(n, np.bool_),
-        "episode_done": np.zeros(n, np.bool_),
-        "episode_return": np.zeros(n, np.float32),
-        "episode_length": np.zeros(n, np.int32),
-        "episode_success": np.zeros(n, np.bool_),
-        "episode_time": np.zeros(n, np.float64),
-        "final_image": np.zeros((n, 7, 7, 3), np.uint8),
-        "final_direction": np.zeros(n, np.int64),
-        "final_mission": np.zeros((n, MISSION_BYTES), np.uint8),
+        name: np.zeros((num_envs, *shape), dtype) for name, shape, dtype in _core.buffer_specs()
     }
 
 
@@ -53,10 +40,11 @@ def observations(arrays: dict[str, np.ndarray], final: bool = False) -> dict[str
 
 def single_observation_space() -> spaces.Dict:
     """One env's observation space."""
+    specs = {name: (shape, np.dtype(dtype)) for name, shape, dtype in _core.buffer_specs()}
     return spaces.Dict(
         {
-            "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+            "image": spaces.Box(0, 255, *specs["image"]),
             "direction": spaces.Discrete(4),
-            "mission": spaces.Box(0, 255, (MISSION_BYTES,), np.uint8),
+            "mission": spaces.Box(0, 255, *specs["mission"]),
         }
     )
