@@ -258,8 +258,10 @@ def main() -> None:
         return
     base = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed)
     overlapped = TrainConfig(mode="ppo", total_frames=args.frames, seed=args.seed, env_groups=2)
+    lean = dataclasses.replace(base, student_eval_every=0, video_episodes=0)
     runs = {
         "ours (default: 1 env group)": lambda: run_ours(base),
+        "ours (no student evaluation, no video: CleanRL's work)": lambda: run_ours(lean),
         "ours (2 env groups, stepping overlapped)": lambda: run_ours(overlapped),
     }
     if not args.skip_cleanrl:
