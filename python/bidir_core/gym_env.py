@@ -19,6 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 from bidir_core.vector_env import (
     ACTION_NAMES,
     DEFAULT_TILE_SIZE,
@@ -74,7 +75,7 @@ class BidirEnv(gym.Env[Dict[str, Any], int]):
         )
         self.observation_space = spaces.Dict(
             {
-                "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+                "image": spaces.Box(0, 255, IMAGE_SHAPE, np.uint8),
                 "direction": spaces.Discrete(4),
                 "mission": spaces.Text(max_length=MISSION_BYTES, charset=MISSION_CHARSET),
             }

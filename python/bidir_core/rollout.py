@@ -9,6 +9,7 @@ import numpy as np
 
 from bidir_core import _core
 from bidir_core._checks import check_count
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 if TYPE_CHECKING:
     import torch
@@ -64,7 +65,7 @@ class RolloutBuffer:
         num_steps: int,
         num_envs: int,
         num_actions: int = len(_core.ACTION_NAMES),
-        image_shape: tuple[int, ...] = (7, 7, 3),
+        image_shape: tuple[int, ...] = IMAGE_SHAPE,
     ) -> None:
         """Allocate zeroed buffers for num_steps steps of num_envs envs."""
         self.num_steps: int = check_count("num_steps", num_steps)

@@ -8,10 +8,12 @@ from gymnasium import spaces
 
 from bidir_core import _core
 
-__all__ = ["MISSION_BYTES", "core_buffers", "observations", "readonly_views",
+__all__ = ["IMAGE_SHAPE", "MISSION_BYTES", "core_buffers", "observations", "readonly_views",
            "single_observation_space"]
 
 MISSION_BYTES: int = _core.MISSION_BYTES
+IMAGE_SHAPE: tuple[int, ...] = next(s for n, s, _ in _core.buffer_specs() if n == "image")
+"""One observation's ``image``: (view width, view height, channels) as the C++ env writes it."""
 
 
 def core_buffers(num_envs: int) -> dict[str, np.ndarray]:

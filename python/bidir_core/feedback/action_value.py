@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from bidir_core.student.network import ActorCritic
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["ActionValueCritic"]
 
@@ -53,7 +54,7 @@ class ActionValueCritic:
         """Regress Q(s_t, a_t) on the rollout's returns (actions outside the judged ones
         are left out); return the mean squared error of the last epoch."""
         b = rollout.batch_size
-        x = self._features(rollout.image.reshape(b, 7, 7, 3), rollout.direction.reshape(b),
+        x = self._features(rollout.image.reshape(b, *IMAGE_SHAPE), rollout.direction.reshape(b),
                            missions.reshape(b, -1))
         actions = torch.from_numpy(rollout.actions.reshape(b).astype(np.int64))
         target = torch.from_numpy(rollout.returns.reshape(b).astype(np.float32))
@@ -76,7 +77,7 @@ class ActionValueCritic:
     def __call__(self, rollout: Any, missions: torch.Tensor, idx: np.ndarray) -> np.ndarray:
         """Q (len(idx), num_actions) float64 of the rollout's flat steps ``idx`` (t * N + n)."""
         b = rollout.batch_size
-        image = rollout.image.reshape(b, 7, 7, 3)[idx]
+        image = rollout.image.reshape(b, *IMAGE_SHAPE)[idx]
         direction = rollout.direction.reshape(b)[idx]
         mission = missions.reshape(b, -1)[torch.from_numpy(np.asarray(idx, np.int64))]
         with torch.inference_mode():

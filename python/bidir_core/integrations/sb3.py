@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - depends on the install
     ) from None
 
 from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["BidirSB3VecEnv", "make_sb3_vec"]
 
@@ -69,7 +70,7 @@ class BidirSB3VecEnv(VecEnv):
         self.render_mode = None
         observation_space = spaces.Dict(
             {
-                "image": spaces.Box(0, 255, (7, 7, 3), dtype),
+                "image": spaces.Box(0, 255, IMAGE_SHAPE, dtype),
                 "direction": spaces.Discrete(4),
                 "mission": spaces.Box(0, 255, (MISSION_BYTES,), np.uint8),
             }

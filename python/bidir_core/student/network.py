@@ -153,7 +153,7 @@ class ActorCritic(nn.Module):
         b = image.shape[0]
         idx = torch.cat(
             [
-                image.reshape(b, 147).long() + self._cell_offsets,
+                image.reshape(b, self._cell_offsets.numel()).long() + self._cell_offsets,
                 (direction + self._direction_at).unsqueeze(1),
                 mission + self._mission_at,
             ],

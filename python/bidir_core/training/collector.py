@@ -31,6 +31,7 @@ import torch
 from bidir_core.rollout import RolloutBuffer
 from bidir_core.student.network import ActorCritic, MissionTokenizer
 from bidir_core.vector_env import BidirVecEnv, make_vec
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["Actor", "Episodes", "HintSource", "RolloutCollector"]
 
@@ -145,7 +146,7 @@ class RolloutCollector:
             for t in range(num_steps)
         ]
         self._next_obs = {
-            "image": torch.zeros((num_envs, 7, 7, 3), dtype=torch.uint8),
+            "image": torch.zeros((num_envs, *IMAGE_SHAPE), dtype=torch.uint8),
             "direction": torch.zeros(num_envs, dtype=torch.int64),
             "mission": torch.zeros((num_envs, tokenizer.max_tokens), dtype=torch.int64),
         }

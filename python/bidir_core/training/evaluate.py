@@ -11,6 +11,7 @@ import torch
 
 from bidir_core.training.checkpoint import load_checkpoint
 from bidir_core.vector_env import DEFAULT_TILE_SIZE, make_vec
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["EVAL_SEED", "evaluate", "evaluate_policy", "evaluate_student", "load_student",
            "save_student_video", "student_frames"]
@@ -89,7 +90,7 @@ def _policy_actions(net: Any, obs: dict[str, np.ndarray], inputs: tuple[Any, ...
 def _policy_inputs(net: Any, tokenizer: Any, n: int) -> tuple[Any, ...]:
     """Zeroed (image, direction, mission tokens, hints, valid) tensors for n envs."""
     return (
-        torch.zeros((n, 7, 7, 3), dtype=torch.uint8),  # writable copies of the obs
+        torch.zeros((n, *IMAGE_SHAPE), dtype=torch.uint8),  # writable copies of the obs
         torch.zeros(n, dtype=torch.int64),
         torch.zeros((n, tokenizer.max_tokens), dtype=torch.int64),
         torch.zeros((n, net.num_actions)),
