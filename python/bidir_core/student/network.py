@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from bidir_core import _core
+from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["BABYAI_WORDS", "NUM_ACTIONS", "ActorCritic", "MissionTokenizer"]
 
@@ -42,6 +43,7 @@ BABYAI_WORDS: tuple[str, ...] = _core.MISSION_WORDS
 # encoded one channel after the other: 20 features per cell.
 _CHANNEL_OFFSETS = (0, 11, 17)
 _CELL_ONE_HOT = 20
+_CELLS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]  # the 7 x 7 view
 
 
 class MissionTokenizer:
@@ -118,7 +120,7 @@ class ActorCritic(nn.Module):
         self.num_actions = num_actions
         self.use_hints = use_hints
         self.vocab_size = vocab_size
-        self._direction_at = 49 * _CELL_ONE_HOT
+        self._direction_at = _CELLS * _CELL_ONE_HOT
         self._mission_at = self._direction_at + 4
         self._hint_at = self._mission_at + vocab_size
         self.num_features: int = self._hint_at + num_actions + 1
@@ -131,9 +133,8 @@ class ActorCritic(nn.Module):
             nn.init.orthogonal_(self.heads.weight[:num_actions], 0.01)
             nn.init.orthogonal_(self.heads.weight[num_actions:], 1.0)
         # Feature index of (cell k, channel c, value 0): 20 * k + channel offset.
-        offsets = torch.arange(49).repeat_interleave(3) * _CELL_ONE_HOT + torch.tensor(
-            _CHANNEL_OFFSETS
-        ).repeat(49)
+        channels = torch.tensor(_CHANNEL_OFFSETS).repeat(_CELLS)
+        offsets = torch.arange(_CELLS).repeat_interleave(IMAGE_SHAPE[2]) * _CELL_ONE_HOT + channels
         self.register_buffer("_cell_offsets", offsets, persistent=False)
 
     def layers(self) -> tuple[nn.Linear, nn.Linear, nn.Linear]:
