@@ -7,6 +7,7 @@ temperature.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Sequence
@@ -166,7 +167,9 @@ class Teacher:
         if not prompts:
             raise ValueError("prompts must not be empty")
         unique, inverse = scoring.unique_prompts(prompts)
-        with self.lock:  # the prefix store is shared state
+        # without gradients the shared prefix store is used: hold the lock as scoring does
+        guard = contextlib.nullcontext() if torch.is_grad_enabled() else self.lock
+        with guard:
             scores, hidden = self._unique_scores(unique, return_hidden=return_hidden)
         index = inverse.to(scores.device)
         logp = torch.log_softmax(scores / self.temperature, dim=-1).index_select(0, index)
