@@ -37,9 +37,8 @@ def finite_rows(scores: Any) -> np.ndarray:
 class _Call:
     __slots__ = ("fn", "args", "kwargs", "done", "value", "error", "what")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        self.fn, self.args, self.kwargs = fn, args, kwargs
-        self.what = ""
+    def __init__(self, what: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        self.what, self.fn, self.args, self.kwargs = what, fn, args, kwargs
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
@@ -71,8 +70,7 @@ class TeacherGuard:
             if not running.done.is_set():
                 return self._fail(what, "busy: an earlier teacher call has not returned")
             self._running = None
-        c = _Call(fn, args, kwargs)
-        c.what = what
+        c = _Call(what, fn, args, kwargs)
         self._calls.put(c)
         return c
 

@@ -135,9 +135,7 @@ class Teacher:
             )
             scores.append(s)
             hiddens.append(h)
-        back = torch.empty(len(order), dtype=torch.long)
-        back[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
-        back = back.to(scores[0].device)
+        back = torch.argsort(torch.tensor(order)).to(scores[0].device)  # rows back in order
         out = torch.cat(scores).index_select(0, back)
         return out, (torch.cat(hiddens).index_select(0, back) if return_hidden else None)
 

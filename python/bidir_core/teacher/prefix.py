@@ -55,10 +55,10 @@ def prefix_layers(model: Any, ids: Sequence[int]
     (remembered per model) when its cache cannot be shared."""
     if model in _UNSHARABLE:
         return None
-    from bidir_core.teacher.scoring import _forward_params, _output_cache
+    from bidir_core.teacher.scoring import _last_logits_only, _output_cache
 
     device = next(model.parameters()).device
-    keep = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+    keep = _last_logits_only(model)
     out = model(input_ids=torch.tensor([list(ids)], device=device), use_cache=True, **keep)
     layers = _cache_tensors(_output_cache(out))
     if layers is None:
@@ -92,7 +92,7 @@ def _common_length(a: Sequence[int], rows: Sequence[Sequence[int]]) -> int:
     n = 0
     while n < limit and all(r[n] == a[n] for r in rows):
         n += 1
-    return max(n, 0)
+    return n
 
 
 class PrefixStore:
@@ -105,8 +105,8 @@ class PrefixStore:
         self._key: tuple[Any, ...] | None = None
         self._ids: tuple[int, ...] = ()
         self._layers: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.hits = 0
-        self.computed = 0
+        self.hits: int = 0
+        self.computed: int = 0
 
     def lookup(self, model: Any, rows: Sequence[Sequence[int]]) -> int:
         """How many stored prefix tokens every row starts with (0 when stale)."""
@@ -122,10 +122,7 @@ class PrefixStore:
             ) -> None:
         """Store ``layers``, the cache of the token row ``ids`` under the current parameters."""
         self._key, self._ids, self._layers = _parameter_key(model), tuple(ids), layers
-
-    def clear(self) -> None:
-        """Forget the stored prefix."""
-        self._key, self._ids, self._layers = None, (), []
+        self.computed += 1
 
 
 def shared_prefix(model: Any, rows: Sequence[Sequence[int]], store: PrefixStore | None
@@ -143,7 +140,6 @@ def shared_prefix(model: Any, rows: Sequence[Sequence[int]], store: PrefixStore 
             return 0, None
         if store is not None:
             store.put(model, rows[0][:shared], layers)
-            store.computed += 1
         return shared, layers
     if store is not None and stored >= MIN_SHARED_TOKENS:
         store.hits += 1

@@ -59,6 +59,11 @@ def _cache_kwarg(model: Any) -> str:
     return "cache" if "cache" in _forward_params(model) else "past_key_values"
 
 
+def _last_logits_only(model: Any) -> dict[str, Any]:
+    """The forward kwargs that skip the LM head on all but the last position (if supported)."""
+    return {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+
+
 def _output_cache(out: Any) -> Any:
     cache = getattr(out, "cache", None)
     return cache if cache is not None else getattr(out, "past_key_values", None)
@@ -208,8 +213,7 @@ def batched_action_scores(
     ids, mask = _padded([r[n_shared:] for r in prompt_ids], pad_id, left=True, device=device)
     positions = n_shared + (mask.cumsum(1) - 1).clamp(min=0)
     cache_arg = _cache_kwarg(model)
-    # only the last prompt position's logits are needed: skip the LM head elsewhere
-    keep = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(model) else {}
+    keep = _last_logits_only(model)
     if layers is not None:
         keep[cache_arg] = expand_prefix(layers, n_shared, n_prompts)
         mask = torch.cat([mask.new_ones((n_prompts, n_shared)), mask], dim=1)

@@ -252,28 +252,27 @@ class BidirMode(TeachMode):
         new teacher version; adds their metrics to ``out`` and returns it."""
         if self.tc.feedback in ("table", "both"):
             self.table.update(*table_rows)
-        if self.learner is not None:
-            t0 = time.perf_counter()
-            call = self.guard.start("teacher update", self._lm_step, prompts, actions,
-                                    advantages, logp, target_z)
-            if self.tc.update_async_resolved:
-                self._pending = call  # published by finish_update, before the next probe
-                out["time_teacher_update"] = time.perf_counter() - t0
-                return out
-            out.update(self._published(call))
-            out["time_teacher_update"] = time.perf_counter() - t0
+        if self.learner is None:
+            out.update(self._published(None))
             return out
-        self.policy.publish()
-        out["teacher_version"] = float(self.policy.version)
-        out["table_entries"] = float(len(self.table))
+        t0 = time.perf_counter()
+        call = self.guard.start("teacher update", self._lm_step, prompts, actions, advantages,
+                                logp, target_z)
+        if self.tc.update_async_resolved:
+            self._pending = call  # published by finish_update, before the next probe
+        else:
+            out.update(self._published(call))
+        out["time_teacher_update"] = time.perf_counter() - t0
         return out
 
     def _published(self, call: Any) -> dict[str, float]:
-        """Wait for a started LM update, publish the new teacher (LM and table); metrics."""
+        """Wait for a started LM update (None: none), publish the new teacher (LM and
+        table); its metrics."""
         out: dict[str, float] = {}
-        ok, res = self.guard.finish(call)
-        if ok:
-            out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
+        if call is not None:
+            ok, res = self.guard.finish(call)
+            if ok:
+                out["teacher_policy_loss"] = float(res.get("policy_loss", math.nan))
         self.policy.publish()
         out["teacher_version"] = float(self.policy.version)
         out["table_entries"] = float(len(self.table))

@@ -187,11 +187,6 @@ class TeacherModeConfig:
         return self.name != "tiny"
 
     @property
-    def torch_dtype(self) -> str:
-        """``teacher_dtype``, the torch dtype name load_teacher takes."""
-        return self.teacher_dtype
-
-    @property
     def torch_device(self) -> str:
         """``device`` resolved (auto: cuda when available); ValueError for an unusable GPU."""
         from bidir_core.teacher.loading import resolve_device
