@@ -27,11 +27,15 @@ def test_two_iterations_with_a_lora_llama(tmp_path, llama_dir, mode):
     torch.set_num_threads(1)
     cfg = TrainConfig(
         mode=mode, task=TASK, num_envs=4, steps_per_iteration=32, total_frames=64, seed=0,
+        # score_unanswered: the update must not depend on how many queries the child
+        # process answered in time (with the LM default, off, it may answer none)
         teacher=TeacherModeConfig(name=llama_dir, probe_states=8, lookahead_horizon=2,
-                                  lookahead_grounded=False, teacher_lr=1e-2),
+                                  lookahead_grounded=False, teacher_lr=1e-2,
+                                  score_unanswered=True),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     assert cfg.teacher.lora is not None and cfg.teacher.uses_process  # the defaults off tiny
+    assert cfg.teacher.update_async_resolved  # and the LM update runs in the background
     with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
         before = None
         if mode != "ppo":
