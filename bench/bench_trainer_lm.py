@@ -12,9 +12,13 @@ other in one process, with the same teacher (``--teacher``, default ``smollm2-13
 * ``glam``: the library's GLAM baseline: the LM acts and learns by PPO (one batched
   forward per step, the prompt's key/value cache shared by the action strings).
 * ``V+bf16`` for V above: the same with the LM's weights in bfloat16 (``teacher.dtype``).
-* ``glam-loop``: a GLAM-style loop written the plain way: at each step every env's
-  prompt+action pairs are scored one HF forward per pair in fp32 and the env acts on
-  the result; no PPO update at all, so its frames/s is an upper bound for that loop.
+* ``glam-pairs``: GLAM as Lamorel computes it: the same trainer, glam mode and PPO update,
+  but every prompt of every step (no de-duplication) scored one fp32 HF forward per
+  prompt+action pair, in acting and in the update (with gradients; the value head reads
+  the last prompt token of the first pair's forward).
+* ``glam-loop``: the acting half of ``glam-pairs`` written as a plain loop: each step every
+  env's prompt+action pairs are scored one HF forward per pair in fp32 and the env acts on
+  the result; no PPO update at all, so its frames/s is an upper bound for a GLAM loop.
 
 Reports frames/s (training wall time, start-up excluded) and ratios. Usage::
 
@@ -22,11 +26,13 @@ Reports frames/s (training wall time, start-up excluded) and ratios. Usage::
     python bench/bench_trainer_lm.py --frames 256 --markdown
     python bench/bench_trainer_lm.py --teacher tiny --variants teach,teach-sync
     python bench/bench_trainer_lm.py --variants bidir,bidir+bf16,glam,glam+bf16,glam-loop
+    python bench/bench_trainer_lm.py --frames 64 --variants glam,glam+bf16,glam-pairs,glam-loop
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import tempfile
 import time
@@ -41,9 +47,45 @@ from bidir_core.training import TrainConfig, Trainer, read_metrics
 from bidir_core.training.modes import TeacherModeConfig
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
-VARIANTS = ("teach", "teach-sync", "bidir", "glam", "glam-loop")
+VARIANTS = ("teach", "teach-sync", "bidir", "glam", "glam-pairs", "glam-loop")
 TIME_PARTS = ("time_rollout", "time_student_update", "time_mode", "time_lookahead",
               "time_teacher_update", "time_probe")
+
+
+def pair_scores(teacher, unique, *, naive=False, return_hidden=False):
+    """``Teacher._unique_scores`` as Lamorel scores: one forward per (prompt, action) pair,
+    gradients flowing when enabled; the hidden state of the last prompt token of each
+    prompt's first pair for the value head."""
+    from bidir_core.teacher.scoring import prompt_token_ids
+
+    rows, hidden = [], []
+    for p in prompt_token_ids(teacher.tokenizer, unique):
+        row = []
+        for j, a in enumerate(teacher._action_ids):
+            want = return_hidden and j == 0
+            out = teacher.model(input_ids=torch.tensor([p + a]), use_cache=False,
+                                output_hidden_states=want)
+            logp = torch.log_softmax(out.logits[0, len(p) - 1 : len(p) - 1 + len(a)].float(), -1)
+            row.append(logp.gather(-1, torch.tensor(a).unsqueeze(-1)).sum())
+            if want:
+                hidden.append(out.hidden_states[-1][0, len(p) - 1])
+        rows.append(torch.stack(row))
+    return torch.stack(rows), (torch.stack(hidden) if return_hidden else None)
+
+
+@contextlib.contextmanager
+def lamorel_scoring():
+    """Patch the teacher to score every prompt (no de-duplication) pair by pair."""
+    from unittest import mock
+
+    from bidir_core.teacher import policy
+
+    def every_prompt(prompts):
+        return list(prompts), torch.arange(len(prompts))
+
+    with mock.patch.object(policy.Teacher, "_unique_scores", pair_scores), \
+            mock.patch.object(policy.scoring, "unique_prompts", every_prompt):
+        yield
 
 
 def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
@@ -63,7 +105,8 @@ def train_fps(variant: str, args: argparse.Namespace, root: Path) -> float:
         student_eval_every=0, teacher=teacher,
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
-    with Trainer(cfg, root / variant, progress=False, tensorboard=False) as trainer:
+    patch = lamorel_scoring() if base == "glam-pairs" else contextlib.nullcontext()
+    with patch, Trainer(cfg, root / variant, progress=False, tensorboard=False) as trainer:
         trainer.train()
     rows = read_metrics(root / variant)
     scored = [r["teacher_queries_scored"] for r in rows if r.get("teacher_queries_scored") is not None]
@@ -125,7 +168,9 @@ def main() -> None:
     print(f"\n{args.teacher}, {args.frames} frames per variant, {args.num_envs} envs, "
           f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s)")
     ratios = [("teach / teach-sync", "teach", "teach-sync"), ("bidir / glam", "bidir", "glam"),
+              ("glam / glam-pairs", "glam", "glam-pairs"),
               ("glam / glam-loop", "glam", "glam-loop"),
+              ("glam+bf16 / glam-pairs", "glam+bf16", "glam-pairs"),
               ("bidir+bf16 / glam+bf16", "bidir+bf16", "glam+bf16"),
               ("glam+bf16 / glam-loop", "glam+bf16", "glam-loop")]
     if args.markdown:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 from bidir_core.student.ppo import PPOConfig
@@ -31,7 +33,7 @@ def test_two_iterations_with_a_lora_llama(tmp_path, llama_dir, mode):
         # process answered in time (with the LM default, off, it may answer none)
         teacher=TeacherModeConfig(name=llama_dir, probe_states=8, lookahead_horizon=2,
                                   lookahead_grounded=False, teacher_lr=1e-2,
-                                  score_unanswered=True),
+                                  score_unanswered=True, teacher_dtype="float32"),
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     assert cfg.teacher.lora is not None and cfg.teacher.uses_process  # the defaults off tiny
@@ -54,6 +56,29 @@ def test_two_iterations_with_a_lora_llama(tmp_path, llama_dir, mode):
             assert sum(r["teacher_failures"] for r in rows) == 0
             backend = trainer.mode.service._backend  # the replica took the adapters' weights
             assert backend.restarts == 0 and backend.alive
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_auto_dtype_is_bfloat16_only_for_lora_lms_on_bfloat16_hardware(monkeypatch, fast):
+    import bidir_core.teacher.loading as loading
+
+    monkeypatch.setattr(loading, "fast_bfloat16", lambda device: fast)
+    lm = TeacherModeConfig(name="some/lm", device="cpu")
+    assert lm.lora is not None and lm.dtype == ("bfloat16" if fast else "float32")
+    assert TeacherModeConfig(name="tiny", teacher_lora="on").dtype == "float32"
+    assert TeacherModeConfig(name="some/lm", teacher_lora="off").dtype == "float32"
+    for dtype in ("float32", "bfloat16"):  # an explicit choice is kept
+        assert TeacherModeConfig(name="tiny", teacher_dtype=dtype).dtype == dtype
+
+
+def test_fast_bfloat16_reads_the_cpu_flags():
+    import bidir_core.teacher.loading as loading
+
+    if not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("no /proc/cpuinfo (not Linux)")
+    with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split()
+    assert loading.fast_bfloat16("cpu") == ("avx512_bf16" in flags or "amx_bf16" in flags)
 
 
 def test_a_bfloat16_teacher_learns_through_float32_adapters(llama_dir):

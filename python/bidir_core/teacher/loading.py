@@ -226,6 +226,22 @@ def resolve_device(spec: str = "auto") -> str:
     return spec
 
 
+def fast_bfloat16(device: str) -> bool:
+    """Whether bfloat16 matrix products are fast on ``device`` (a resolved torch device): a
+    CUDA GPU that supports them, or a CPU with AVX512-BF16 or AMX-BF16 instructions."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:  # not Linux: no cheap way to tell
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def is_device_name(spec: object) -> bool:
     """Whether ``spec`` is a device ``resolve_device`` understands (auto, cpu, cuda, cuda:N)."""
     return isinstance(spec, str) and (

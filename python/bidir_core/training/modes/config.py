@@ -32,7 +32,7 @@ LookaheadUpdate = Literal["target", "sample"]
 TeacherBackend = Literal["auto", "thread", "process", "ray"]
 TeacherLora = Literal["auto", "on", "off"]
 TeacherPrompt = Literal["auto", "short", "glam"]
-TeacherDtype = Literal["float32", "bfloat16"]
+TeacherDtype = Literal["auto", "float32", "bfloat16"]
 AtLeast0 = Annotated[int, Field(ge=0)]
 FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
 FEEDBACK_BASELINES: tuple[str, ...] = get_args(FeedbackBaseline)
@@ -69,8 +69,8 @@ class TeacherModeConfig:
     """Teacher: ``tiny``, ``smollm2-135m``, a local model folder or a cached HF model id."""
     query_every: AtLeast1 = 1
     """k: steps between an env's teacher queries (an episode's first step always asks)."""
-    teacher_dtype: TeacherDtype = "float32"
-    """Weights of the teacher LM: float32, or bfloat16 (LoRA adapters stay float32; fast on CPUs with avx512_bf16 and on GPUs)."""
+    teacher_dtype: TeacherDtype = "auto"
+    """Weights of the teacher LM: float32, bfloat16 (LoRA adapters stay float32) or auto (bfloat16 for an LM with LoRA on a CPU with bfloat16 instructions or a GPU, else float32)."""
     device: str = "auto"
     """Where the teacher LM runs: cpu, cuda, cuda:N or auto (cuda when torch sees a GPU); the student stays on the CPU."""
     teacher_prompt: TeacherPrompt = "auto"
@@ -192,6 +192,19 @@ class TeacherModeConfig:
         from bidir_core.teacher.loading import resolve_device
 
         return resolve_device(self.device)
+
+    @property
+    def dtype(self) -> str:
+        """``teacher_dtype`` resolved: bfloat16 scores and updates LoRA faster at the same
+        agreement where the hardware has bfloat16 instructions; tiny and fully fine-tuned
+        weights (whose small steps bfloat16 would round away) stay float32."""
+        if self.teacher_dtype != "auto":
+            return self.teacher_dtype
+        if self.name == "tiny" or self.lora is None:
+            return "float32"
+        from bidir_core.teacher.loading import fast_bfloat16
+
+        return "bfloat16" if fast_bfloat16(self.torch_device) else "float32"
 
     @property
     def prompt_style(self) -> str:

@@ -156,7 +156,7 @@ class GlamMode(ModeHooks):
             temperature=tc.temperature,
             batch_size=tc.max_batch,
             device=tc.torch_device,
-            dtype=tc.teacher_dtype,
+            dtype=tc.dtype,
         )
         self.learner: TeacherPPO = TeacherPPO(
             self.teacher,
