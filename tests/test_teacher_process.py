@@ -21,7 +21,7 @@ from teacher_models import wait_for_hints
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
 
-pytestmark = pytest.mark.slow  # each test starts a Python process with torch
+SLOW = pytest.mark.slow  # a test that starts a Python process with torch
 
 
 def _broken_factory():
@@ -41,6 +41,7 @@ def served():
     service.close()
 
 
+@SLOW
 def test_the_child_answers_as_the_teacher_and_follows_its_updates(served):
     teacher, backend, service, prompts = served
     h = wait_for_hints(service, prompts)
@@ -55,6 +56,7 @@ def test_the_child_answers_as_the_teacher_and_follows_its_updates(served):
     np.testing.assert_allclose(h.probs[:, :6], np.exp(teacher.action_logprobs(prompts)), atol=1e-5)
 
 
+@SLOW
 def test_a_dead_child_is_restarted_then_reported(served):
     teacher, backend, service, prompts = served
     assert wait_for_hints(service, prompts).valid.all()
@@ -76,12 +78,14 @@ def test_a_dead_child_is_restarted_then_reported(served):
     assert not service.hints().valid.any()
 
 
+@SLOW
 def test_a_factory_that_fails_is_a_clear_error():
     teacher = load_teacher("tiny")
     with pytest.raises(RuntimeError, match="could not build the teacher: RuntimeError: no such model"):
         ProcessTeacherBackend(teacher, _broken_factory, num_actions=7)
 
 
+@SLOW
 def test_teach_with_the_process_backend_survives_its_child_dying(tmp_path):
     cfg = TrainConfig(
         mode="teach", task=TASK, num_envs=4, steps_per_iteration=32, total_frames=32 * 4, seed=0,
@@ -97,3 +101,26 @@ def test_teach_with_the_process_backend_survives_its_child_dying(tmp_path):
     assert summary["status"] == "finished" and summary["iterations"] == 4
     rows = read_metrics(tmp_path / "run")
     assert len(rows) == 4 and max(r["hint_valid_fraction"] for r in rows) > 0
+
+
+def test_a_replica_is_sent_published_weights_never_an_update_in_flight():
+    """versioned_state (what the process and Ray backends send) reads the weights of the
+    last publish while the LM's optimizer steps of the next update change them."""
+    from bidir_core._core import FeedbackTable
+    from bidir_core.teacher.backends.process import trainable_state, versioned_state
+    from bidir_core.teacher.corrected import CorrectedTeacher
+
+    policy = CorrectedTeacher(load_teacher("tiny"), FeedbackTable(num_actions=6), 1.0)
+    policy.keep_published_weights()
+    before = trainable_state(policy.teacher)
+    with torch.no_grad():  # an update in flight: its steps move the weights
+        for p in policy.teacher.model.parameters():
+            p.add_(0.1)
+        policy.teacher.bump_version()
+    version, state = versioned_state(policy, timeout=-1)
+    assert version == 0 and all(np.array_equal(state[k], before[k]) for k in before)
+    policy.publish()  # the update is done: its weights are the new version's
+    version, state = versioned_state(policy, timeout=-1)
+    after = trainable_state(policy.teacher)
+    assert version == 1 and all(np.array_equal(state[k], after[k]) for k in after)
+    assert not any(np.array_equal(state[k], before[k]) for k in before)

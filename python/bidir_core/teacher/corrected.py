@@ -31,12 +31,25 @@ class CorrectedTeacher:
         self.actions: tuple[str, ...] = teacher.actions
         self.lock: threading.RLock = teacher.lock
         self.version: int = 0
+        self.keep_published: bool = False
+        self.published: tuple[int, dict[str, np.ndarray]] | None = None
 
     def publish(self) -> int:
         """Mark a teacher update (parameters, table or both); return the new version."""
         with self.lock:
             self.version += 1
+            if self.keep_published:
+                self.keep_published_weights()
             return self.version
+
+    def keep_published_weights(self) -> None:
+        """Copy the LM's trainable weights as those of the current version (``published``),
+        now and at every ``publish``; call it again after loading other weights."""
+        from bidir_core.teacher.backends.process import trainable_state
+
+        with self.lock:
+            self.keep_published = True
+            self.published = (self.version, trainable_state(self.teacher))
 
     def correction(self, prompts: list[str], hashes: np.ndarray | None = None) -> np.ndarray:
         """alpha * table values (B, A) for the prompts (0 for unseen prompts); ``hashes``:

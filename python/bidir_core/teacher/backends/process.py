@@ -75,11 +75,15 @@ def trainable_state(teacher: Any) -> dict[str, Any]:
 
 def versioned_state(teacher: Any, timeout: float) -> tuple[int, dict[str, Any]] | None:
     """(version, ``trainable_state``) of ``teacher``, read under its lock so that both come
-    from one update; None if the lock is not free within ``timeout`` s (-1: wait)."""
+    from one update (a ``CorrectedTeacher``'s ``published`` copy where it keeps one); None
+    if the lock is not free within ``timeout`` s (-1: wait)."""
     lock = getattr(teacher, "lock", None)
     if lock is not None and not lock.acquire(timeout=timeout):
         return None
     try:
+        published = getattr(teacher, "published", None)
+        if published is not None and published[0] == teacher.version:
+            return published
         owner = getattr(teacher, "teacher", teacher)  # CorrectedTeacher
         return int(teacher.version), trainable_state(owner)
     finally:

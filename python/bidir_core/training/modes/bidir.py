@@ -75,6 +75,9 @@ class BidirMode(TeachMode):
                     seed=config.seed,
                 ),
             )
+        if self.learner is not None and self.replicated:
+            # a replica gets the weights of published versions, never an update in flight's
+            self.policy.keep_published_weights()
         self._teacher_lp = np.zeros((config.num_steps, config.num_envs), np.float32)
         self.lookahead: CriticLookahead | None = None
         if tc.feedback_source == "lookahead" and tc.hint_input:
@@ -334,6 +337,8 @@ class BidirMode(TeachMode):
                 self.teacher.model.load_state_dict(state["teacher_model"])
                 self.learner.optimizer.load_state_dict(state["teacher_optimizer"])
             self.teacher.version = int(state["teacher_version"])
+            if self.policy.keep_published:
+                self.policy.keep_published_weights()
 
 
 register_mode("bidir", BidirMode)

@@ -102,6 +102,8 @@ class TeachMode(ModeHooks):
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )
+        self.replicated: bool = backend is not None
+        """Whether a replica of the LM (process or Ray backend) answers the hints."""
         self.service: TeacherService = TeacherService(
             self.policy, config.num_envs, num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
             max_staleness=tc.max_staleness, timeout=tc.call_timeout,
