@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Sequence, TypedDict, Union
 
 import gymnasium as gym
@@ -12,12 +11,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
-
-if sys.version_info >= (3, 11):
-    from typing import Unpack
-else:  # pragma: no cover - Python 3.10
-    from typing_extensions import Unpack
 from bidir_core._core import EnvSnapshot
+from bidir_core._typing import Unpack
 from bidir_core._checks import (
     check_bool,
     check_count,

@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - depends on the install
         "bidir_core.integrations.sb3 needs stable-baselines3: pip install 'bidir_core[sb3]'"
     ) from None
 
-from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv, EnvOptions, Unpack
+from bidir_core._typing import Unpack
+from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv, EnvOptions
 from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["BidirSB3VecEnv", "make_sb3_vec"]
