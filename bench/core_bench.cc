@@ -189,25 +189,29 @@ void BM_DescribeView(benchmark::State& state, const bidir::Task* task) {
       static_cast<double>(total) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
 }
 
-void BM_EnvPrompt(benchmark::State& state, const bidir::Task* task) {
+// Times f(state) over the recorded states of `task`, in turn; one item per call.
+template <typename F>
+void EachRecordedState(benchmark::State& state, const bidir::Task* task, F f) {
   const Recording r = Record(task);
   size_t v = 0;
   for (auto _ : state) {
-    std::string p = bidir::EnvPrompt(r.states[v]);
-    benchmark::DoNotOptimize(p.data());
+    f(r.states[v]);
     if (++v == r.states.size()) v = 0;
   }
-  state.SetItemsProcessed(state.iterations());  // prompts
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_EnvPrompt(benchmark::State& state, const bidir::Task* task) {
+  EachRecordedState(state, task, [](const bidir::GridEnv& env) {
+    std::string p = bidir::EnvPrompt(env);
+    benchmark::DoNotOptimize(p.data());
+  });  // items: prompts
 }
 
 void BM_EnvPromptHash(benchmark::State& state, const bidir::Task* task) {
-  const Recording r = Record(task);
-  size_t v = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(bidir::EnvPromptHash(r.states[v]));
-    if (++v == r.states.size()) v = 0;
-  }
-  state.SetItemsProcessed(state.iterations());  // prompts hashed
+  EachRecordedState(state, task, [](const bidir::GridEnv& env) {
+    benchmark::DoNotOptimize(bidir::EnvPromptHash(env));
+  });  // items: prompts hashed
 }
 
 // VecEnv::Prompt / PromptHashes over the whole batch, in the short and GLAM styles, after
@@ -248,13 +252,9 @@ void BM_BatchGlamPrompts(benchmark::State& state, const bidir::Task* task) {
 // -- planner ------------------------------------------------------------------------
 
 void BM_ExpertAction(benchmark::State& state, const bidir::Task* task) {
-  const Recording r = Record(task);
-  size_t v = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(bidir::ExpertAction(r.states[v]));
-    if (++v == r.states.size()) v = 0;
-  }
-  state.SetItemsProcessed(state.iterations());  // plans
+  EachRecordedState(state, task, [](const bidir::GridEnv& env) {
+    benchmark::DoNotOptimize(bidir::ExpertAction(env));
+  });  // items: plans
 }
 
 // -- rollout-side numerics ----------------------------------------------------------

@@ -2,6 +2,7 @@
 the Gymnasium vector wrappers on BidirVecEnv."""
 
 import copy
+import typing
 
 import gymnasium as gym
 import gymnasium.wrappers.vector as W
@@ -12,6 +13,7 @@ from gymnasium.vector import AutoresetMode
 
 import bidir_core
 from bidir_core.gym_env import BidirEnv
+from bidir_core.vector_env import VecEnvOptions
 from conftest import CORE_TASKS
 
 TASK = "BabyAI-GoToRedBallNoDists-v0"
@@ -233,7 +235,10 @@ def test_make_vec_documents_every_parameter_and_every_task():
     import inspect
 
     doc = inspect.getdoc(bidir_core.make_vec)
-    for name in inspect.signature(bidir_core.make_vec).parameters:
+    params = inspect.signature(bidir_core.make_vec).parameters
+    names = [n for n, p in params.items() if p.kind != p.VAR_KEYWORD]
+    assert len(names) == 2  # task_id, num_envs; the options are VecEnvOptions' keys
+    for name in names + list(typing.get_type_hints(VecEnvOptions)):
         assert f"{name}:" in doc, name
     assert "list_tasks()" in doc
     for task in CORE_TASKS:

@@ -279,23 +279,11 @@ class PyVecEnv {
   }
 
   py::array_t<int64_t> ExpertActions() {
-    BusyGuard busy(&busy_, "expert_actions");
-    RequireReady("expert_actions");
-    py::array_t<int64_t> out(num_envs_);
-    int64_t* d = out.mutable_data();
-    py::gil_scoped_release release;
-    for (int i = 0; i < num_envs_; ++i) d[i] = ExpertAction(vec_->env(i));
-    return out;
+    return PerEnv("expert_actions", [](const GridEnv& env) { return ExpertAction(env); });
   }
 
   py::array_t<int64_t> PlanLengths() {
-    BusyGuard busy(&busy_, "plan_lengths");
-    RequireReady("plan_lengths");
-    py::array_t<int64_t> out(num_envs_);
-    int64_t* d = out.mutable_data();
-    py::gil_scoped_release release;
-    for (int i = 0; i < num_envs_; ++i) d[i] = PlanShortest(vec_->env(i)).length;
-    return out;
+    return PerEnv("plan_lengths", [](const GridEnv& env) { return PlanShortest(env).length; });
   }
 
   py::dict State(int i) {
@@ -479,6 +467,18 @@ class PyVecEnv {
                                ": call reset() first (env " + std::to_string(first) +
                                " has never been reset)");
     }
+  }
+
+  // int64 (N,): `f` of every env, computed without the GIL (method names the caller).
+  template <typename F>
+  py::array_t<int64_t> PerEnv(const char* method, F f) {
+    BusyGuard busy(&busy_, method);
+    RequireReady(method);
+    py::array_t<int64_t> out(num_envs_);
+    int64_t* d = out.mutable_data();
+    py::gil_scoped_release release;
+    for (int i = 0; i < num_envs_; ++i) d[i] = f(vec_->env(i));
+    return out;
   }
 
   std::unique_ptr<VecEnv> vec_;

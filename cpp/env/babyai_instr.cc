@@ -114,39 +114,33 @@ VerifyStatus VerifyAction(GridEnv* env, BabyAIState* st, InstrNode& n, int actio
   }
 }
 
+VerifyStatus Verify(GridEnv* env, BabyAIState* st, int idx, int action);
+
+// The sequence node idx, "first, then second" (kBefore: a then b; kAfter: b then a), as
+// minigrid's BeforeInstr and AfterInstr verify it; *_done are the node's a_done / b_done.
+VerifyStatus VerifyInOrder(GridEnv* env, BabyAIState* st, int idx, int action, bool strict,
+                           int first, VerifyStatus* first_done, int second,
+                           VerifyStatus* second_done) {
+  if (*first_done == VerifyStatus::kSuccess) {
+    *second_done = Verify(env, st, second, action);
+    return *second_done;  // kFailure, kSuccess or kContinue
+  }
+  *first_done = Verify(env, st, first, action);
+  if (*first_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
+  if (*first_done == VerifyStatus::kSuccess) return Verify(env, st, idx, action);
+  if (strict && Verify(env, st, second, action) == VerifyStatus::kSuccess) {
+    return VerifyStatus::kFailure;
+  }
+  return VerifyStatus::kContinue;
+}
+
 VerifyStatus Verify(GridEnv* env, BabyAIState* st, int idx, int action) {
   InstrNode& n = st->nodes[idx];
   switch (n.kind) {
-    case InstrNodeKind::kBefore: {
-      if (n.a_done == VerifyStatus::kSuccess) {
-        n.b_done = Verify(env, st, n.b, action);
-        if (n.b_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
-        if (n.b_done == VerifyStatus::kSuccess) return VerifyStatus::kSuccess;
-      } else {
-        n.a_done = Verify(env, st, n.a, action);
-        if (n.a_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
-        if (n.a_done == VerifyStatus::kSuccess) return Verify(env, st, idx, action);
-        if (n.strict && Verify(env, st, n.b, action) == VerifyStatus::kSuccess) {
-          return VerifyStatus::kFailure;
-        }
-      }
-      return VerifyStatus::kContinue;
-    }
-    case InstrNodeKind::kAfter: {
-      if (n.b_done == VerifyStatus::kSuccess) {
-        n.a_done = Verify(env, st, n.a, action);
-        if (n.a_done == VerifyStatus::kSuccess) return VerifyStatus::kSuccess;
-        if (n.a_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
-      } else {
-        n.b_done = Verify(env, st, n.b, action);
-        if (n.b_done == VerifyStatus::kFailure) return VerifyStatus::kFailure;
-        if (n.b_done == VerifyStatus::kSuccess) return Verify(env, st, idx, action);
-        if (n.strict && Verify(env, st, n.a, action) == VerifyStatus::kSuccess) {
-          return VerifyStatus::kFailure;
-        }
-      }
-      return VerifyStatus::kContinue;
-    }
+    case InstrNodeKind::kBefore:
+      return VerifyInOrder(env, st, idx, action, n.strict, n.a, &n.a_done, n.b, &n.b_done);
+    case InstrNodeKind::kAfter:
+      return VerifyInOrder(env, st, idx, action, n.strict, n.b, &n.b_done, n.a, &n.a_done);
     case InstrNodeKind::kAnd: {
       if (n.a_done != VerifyStatus::kSuccess) n.a_done = Verify(env, st, n.a, action);
       if (n.b_done != VerifyStatus::kSuccess) n.b_done = Verify(env, st, n.b, action);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from typing import Any, Sequence, TypedDict, Union
 
 import gymnasium as gym
 import numpy as np
@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from bidir_core import _core
 from bidir_core._core import EnvSnapshot
+from bidir_core._typing import Unpack
 from bidir_core._checks import (
     check_bool,
     check_count,
@@ -32,7 +33,7 @@ from bidir_core.vector_env_buffers import (
 
 __all__ = [
     "BidirVecEnv", "DEFAULT_TASK", "make_vec", "list_tasks", "ACTION_NAMES", "MISSION_BYTES", "PROMPT_STYLES",
-    "EnvSnapshot", "ObsDict", "StepResult",
+    "EnvSnapshot", "ObsDict", "StepResult", "EnvOptions", "VecEnvOptions",
 ]
 
 ACTION_NAMES: tuple[str, ...] = tuple(_core.ACTION_NAMES)  # indexed by minigrid action id
@@ -48,6 +49,27 @@ MAX_TILE_SIZE: int = _core.MAX_TILE_SIZE
 
 AutoresetModeLike = Union[AutoresetMode, str]
 _AUTORESET_NAMES = ", ".join(repr(m.value) for m in AutoresetMode)
+
+
+class EnvOptions(TypedDict, total=False):
+    """The options of ``make_vec`` (documented there) that the wrappers of other APIs pass on."""
+
+    seed: int | None
+    num_threads: int
+    prompt_style: str
+
+
+class VecEnvOptions(EnvOptions, total=False):
+    """The keyword options of ``make_vec`` and ``BidirVecEnv`` (documented at ``make_vec``)."""
+
+    autoreset_mode: AutoresetModeLike
+    copy: bool
+    stats_key: str | None
+    batch_size: int | None
+    max_episode_steps: int | None
+    render_mode: str | None
+    tile_size: int
+    highlight: bool
 
 
 def list_tasks() -> list[str]:
@@ -320,23 +342,10 @@ class BidirVecEnv(EnvAccess, gym.vector.VectorEnv[ObsDict, np.ndarray, np.ndarra
         return f"BidirVecEnv({self.task_id!r}, num_envs={self.num_envs})"
 
 
-def make_vec(
-    task_id: str,
-    num_envs: int = 1,
-    *,
-    seed: int | None = None,
-    num_threads: int = 1,
-    autoreset_mode: AutoresetModeLike = AutoresetMode.NEXT_STEP,
-    prompt_style: str = "short",
-    copy: bool = True,
-    stats_key: str | None = "episode_stats",
-    batch_size: int | None = None,
-    max_episode_steps: int | None = None,
-    render_mode: str | None = None,
-    tile_size: int = DEFAULT_TILE_SIZE,
-    highlight: bool = True,
-) -> BidirVecEnv:
+def make_vec(task_id: str, num_envs: int = 1, **options: Unpack[VecEnvOptions]) -> BidirVecEnv:
     """Create ``num_envs`` C++ environments of ``task_id`` as a Gymnasium VectorEnv.
+
+    The arguments after ``num_envs`` are keyword-only; ``VecEnvOptions`` types them.
 
     Args:
         task_id: a task of ``bidir_core.list_tasks()`` (the authoritative list), named as
@@ -344,30 +353,31 @@ def make_vec(
             MiniGrid-DoorKey-{5x5,6x6,8x8,16x16}-v0, and minigrid's BabyAI levels, from
             BabyAI-GoToRedBallNoDists-v0, BabyAI-GoToRedBallGrey-v0, BabyAI-GoToRedBall-v0,
             BabyAI-GoToObj-v0 and BabyAI-GoToLocal-v0 up to BabyAI-BossLevel-v0.
-        num_envs: how many environments step together (>= 1).
+        num_envs: how many environments step together (>= 1; default 1).
         seed: the seed of the first ``reset()`` without one: env ``i`` starts the episode of
-            ``gymnasium.make(task_id).reset(seed=seed + i)`` (None: a random seed). This
-            follows minigrid, not envpool (whose per-env seeds differ).
-        num_threads: C++ worker threads stepping the envs.
+            ``gymnasium.make(task_id).reset(seed=seed + i)`` (None, the default: a random
+            seed). This follows minigrid, not envpool (whose per-env seeds differ).
+        num_threads: C++ worker threads stepping the envs (default 1).
         autoreset_mode: ``AutoresetMode`` or its value: ``"NextStep"`` (default; the step
             after an episode ends resets that env and ignores its action), ``"SameStep"``
             (reset in the same step; the last observation goes to ``info["final_obs"]``) or
             ``"Disabled"`` (reset ended envs yourself with ``options={"reset_mask": m}``).
             Also in ``env.metadata["autoreset_mode"]``.
-        prompt_style: the teacher prompt ``prompts()`` builds: "short" or "glam".
+        prompt_style: the teacher prompt ``prompts()`` builds: "short" (default) or "glam".
         copy: True (default): ``step``/``reset`` return fresh writeable arrays, as Gymnasium
             envs do (wrappers such as ``ClipReward`` may write them). False: read-only views
             of the C++ buffers, overwritten by the next call (no copies; for hot loops).
         stats_key: the info key of the episode statistics (``r``, ``l``, ``t``,
-            ``success`` with the ``"_" + stats_key`` mask); None: none.
-        batch_size: envpool's argument; must be None or ``num_envs``.
-        max_episode_steps: envpool's argument; must be None or the task's time limit
+            ``success`` with the ``"_" + stats_key`` mask; default ``"episode_stats"``);
+            None: none.
+        batch_size: envpool's argument; must be None (default) or ``num_envs``.
+        max_episode_steps: envpool's argument; must be None (default) or the task's time limit
             (fixed by the task, as in minigrid; ``env.max_episode_steps``).
-        render_mode: None or ``"rgb_array"``: ``render()`` returns a tuple of every env's
+        render_mode: None (default) or ``"rgb_array"``: ``render()`` returns a tuple of every env's
             frame, pixel for pixel minigrid's (``render_frames()`` works in either mode).
             For a window wrap the env in ``gymnasium.wrappers.vector.HumanRendering``.
         tile_size: pixels per grid cell of a frame (1..1024; minigrid's default 32).
-        highlight: lighten the cells each agent sees, as minigrid does by default.
+        highlight: lighten the cells each agent sees, as minigrid does by default (True).
 
     Returns:
         A ``BidirVecEnv`` (a ``gymnasium.vector.VectorEnv``) with dict observations of
@@ -386,9 +396,4 @@ def make_vec(
     vectorization_mode="vector_entry_point")``; ``gymnasium.make("bidir_core/<task>")``
     gives a single env (``bidir_core.gym_env.BidirEnv``).
     """
-    return BidirVecEnv(
-        task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode=autoreset_mode,
-        prompt_style=prompt_style, copy=copy, stats_key=stats_key, batch_size=batch_size,
-        max_episode_steps=max_episode_steps, render_mode=render_mode, tile_size=tile_size,
-        highlight=highlight,
-    )
+    return BidirVecEnv(task_id, num_envs, **options)

@@ -52,14 +52,8 @@ void GoToImpUnlock(LevelCtx& c) {
   // AddLockedRoomAndKey)
   const auto [door, locked_room] = c.AddLockedRoomAndKey();
   c.rg->ConnectAll(c.env, LevelCtx::AllColors());
-  for (int i = 0; i < c.rg->num_cols; ++i) {
-    for (int j = 0; j < c.rg->num_rows; ++j) c.rg->AddDistractors(c.env, i, j, 2, false);
-  }
-  while (true) {
-    c.rg->PlaceAgent(c.env);
-    if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
-    break;
-  }
+  c.AddDistractorsInEveryRoom(2);
+  c.PlaceAgentOutside(locked_room);
   if (!c.CheckObjsReachable()) return;
   const auto objs = c.rg->AddDistractors(c.env, locked_room % c.rg->num_cols,
                                          locked_room / c.rg->num_cols, 1, false);

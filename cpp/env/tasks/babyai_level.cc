@@ -195,11 +195,7 @@ struct LevelGenRun {
     if (c.env->rng.Uniform(0.0, 1.0) < o.locked_room_prob) AddLockedRoom();
     c.rg->ConnectAll(c.env, LevelCtx::AllColors());
     c.rg->AddDistractors(c.env, -1, -1, o.num_dists, false);
-    while (true) {
-      c.rg->PlaceAgent(c.env);
-      if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
-      break;
-    }
+    c.PlaceAgentOutside(locked_room);
     if (!o.unblocking && !c.CheckObjsReachable()) return;
     c.SetRoot(RandInstr(o.instr_kinds));
   }

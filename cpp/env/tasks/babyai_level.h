@@ -57,6 +57,18 @@ struct LevelCtx {
   static std::vector<uint8_t> AllColors() {
     return {kColorDrawOrder.begin(), kColorDrawOrder.end()};
   }
+  // RoomGrid.add_distractors(i, j, n, all_unique=False) in every room, columns outer.
+  void AddDistractorsInEveryRoom(int n) {
+    for (int i = 0; i < rg->num_cols; ++i) {
+      for (int j = 0; j < rg->num_rows; ++j) rg->AddDistractors(env, i, j, n, false);
+    }
+  }
+  // RoomGrid.place_agent, again until the agent is outside `room` (j * num_cols + i).
+  void PlaceAgentOutside(int room) {
+    do {
+      rg->PlaceAgent(env);
+    } while (rg->RoomIndexFromPos(env->agent) == room);
+  }
   void SetRoot(int node) { st->root = node; }
   int Desc(int type, int color, DescLoc loc = DescLoc::kNone) {
     return st->AddDesc(static_cast<uint8_t>(type < 0 ? kAnyAttr : type),

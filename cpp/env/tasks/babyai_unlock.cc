@@ -22,14 +22,8 @@ void Unlock(LevelCtx& c) {
   } else {
     c.rg->ConnectAll(c.env, LevelCtx::AllColors());
   }
-  for (int i = 0; i < c.rg->num_cols; ++i) {
-    for (int j = 0; j < c.rg->num_rows; ++j) c.rg->AddDistractors(c.env, i, j, 3, false);
-  }
-  while (true) {
-    c.rg->PlaceAgent(c.env);
-    if (c.rg->RoomIndexFromPos(c.env->agent) == locked_room) continue;
-    break;
-  }
+  c.AddDistractorsInEveryRoom(3);
+  c.PlaceAgentOutside(locked_room);
   if (!c.CheckObjsReachable()) return;
   c.SetRoot(c.st->AddAction(InstrNodeKind::kOpen, c.Desc(kDoor, door.color)));
 }

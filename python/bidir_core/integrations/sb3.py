@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - depends on the install
         "bidir_core.integrations.sb3 needs stable-baselines3: pip install 'bidir_core[sb3]'"
     ) from None
 
-from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv
+from bidir_core._typing import Unpack
+from bidir_core.vector_env import MISSION_BYTES, BidirVecEnv, EnvOptions
 from bidir_core.vector_env_buffers import IMAGE_SHAPE
 
 __all__ = ["BidirSB3VecEnv", "make_sb3_vec"]
@@ -41,6 +42,7 @@ __all__ = ["BidirSB3VecEnv", "make_sb3_vec"]
 class BidirSB3VecEnv(VecEnv):
     """``num_envs`` C++ envs of ``task_id`` behind SB3's ``VecEnv`` API (see the module doc).
 
+    ``seed``, ``num_threads`` and ``prompt_style`` are ``make_vec``'s (``EnvOptions``).
     ``self.env`` is the underlying ``BidirVecEnv`` (``expert_actions()``, ``missions()``,
     ...). Observations are dicts of ``image`` (N, 7, 7, 3) in ``image_dtype``, ``direction``
     int64 (N,) and ``mission`` uint8 (N, MISSION_BYTES).
@@ -54,17 +56,15 @@ class BidirSB3VecEnv(VecEnv):
         task_id: str,
         num_envs: int,
         *,
-        seed: int | None = None,
-        num_threads: int = 1,
         image_dtype: type | np.dtype = np.float32,
-        prompt_style: str = "short",
+        **options: Unpack[EnvOptions],
     ) -> None:
         dtype = np.dtype(image_dtype)
         if dtype not in (np.dtype(np.uint8), np.dtype(np.float32)):
             raise ValueError(f"image_dtype must be uint8 or float32, got {dtype}")
         self.env = BidirVecEnv(
-            task_id, num_envs, seed=seed, num_threads=num_threads, autoreset_mode="SameStep",
-            prompt_style=prompt_style, copy=True, stats_key="episode_stats",
+            task_id, num_envs, autoreset_mode="SameStep", copy=True, stats_key="episode_stats",
+            **options,
         )
         self._image_dtype = dtype
         self.render_mode = None

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from bidir_core.teacher.samples import oracle_samples
+from bidir_core._typing import Unpack
+from bidir_core.teacher.samples import SampleOptions, oracle_samples
 
 __all__ = ["oracle_agreement"]
 
@@ -18,18 +19,17 @@ def oracle_agreement(
     num_states: int = 1000,
     *,
     seed: int = 12345,
-    epsilon: float = 0.25,
-    prompt_style: str = "short",
+    **sampling: Unpack[SampleOptions],
 ) -> dict[str, float]:
     """Score ``num_states`` oracle-with-epsilon states; compare argmax πT with the oracle.
+
+    ``sampling`` (``epsilon``, ``num_envs``, ``prompt_style``) goes to ``oracle_samples``.
 
     Returns ``agreement`` (argmax πT == oracle action), ``expert_prob`` (mean πT of the
     oracle action), ``majority`` (agreement of always answering the oracle's most frequent
     action), ``entropy`` (mean entropy of πT, nats) and ``prompts_per_s`` (scoring speed).
     """
-    prompts, expert = oracle_samples(
-        task, num_states, seed=seed, epsilon=epsilon, prompt_style=prompt_style
-    )
+    prompts, expert = oracle_samples(task, num_states, seed=seed, **sampling)
     start = time.perf_counter()
     logp = teacher.action_logprobs(prompts)
     elapsed = time.perf_counter() - start

@@ -11,14 +11,22 @@ only the first. ``optimal_actions`` gives every action that starts one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from bidir_core.teacher.prompt import env_prompts
 from bidir_core.vector_env import make_vec
 
-__all__ = ["optimal_actions", "oracle_samples"]
+__all__ = ["SampleOptions", "optimal_actions", "oracle_samples"]
+
+
+class SampleOptions(TypedDict, total=False):
+    """``oracle_samples``'s rollout and prompt options, for the functions that pass them on."""
+
+    epsilon: float
+    num_envs: int
+    prompt_style: str
 
 
 def oracle_samples(
