@@ -50,19 +50,22 @@ def oracle_samples(
     num_envs = int(min(num_envs, num_states))
     env = make_vec(task, num_envs, seed=seed, prompt_style=prompt_style, copy=False)
     rng = np.random.default_rng(seed)
-    env.reset()
     prompts: list[str] = []
     experts: list[np.ndarray] = []
     states: list[dict[str, Any]] = []
-    while len(prompts) < num_states:
-        expert = env.expert_actions().copy()
-        prompts.extend(env_prompts(env))
-        experts.append(expert)
-        if return_states:
-            states.extend(env.get_state(i) for i in range(num_envs))
-        explore = rng.random(num_envs) < epsilon
-        actions = np.where(explore, rng.integers(0, 6, num_envs), expert)
-        env.step(actions)
+    try:
+        env.reset()
+        while len(prompts) < num_states:
+            expert = env.expert_actions().copy()
+            prompts.extend(env_prompts(env))
+            experts.append(expert)
+            if return_states:
+                states.extend(env.get_state(i) for i in range(num_envs))
+            explore = rng.random(num_envs) < epsilon
+            actions = np.where(explore, rng.integers(0, 6, num_envs), expert)
+            env.step(actions)
+    finally:
+        env.close()  # its C++ worker threads end now, not at garbage collection
     oracle = np.concatenate(experts)[:num_states].astype(np.int64)
     if return_states:
         return prompts[:num_states], oracle, states[:num_states]
