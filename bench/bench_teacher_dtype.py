@@ -9,6 +9,7 @@ without the optimiser). Usage::
 
     python bench/bench_teacher_dtype.py                     # smollm2-135m, 96 states
     python bench/bench_teacher_dtype.py --states 256 --threads 2
+    python bench/bench_teacher_dtype.py --lora          # the base frozen, LoRA adapters on it
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import numpy as np
 import torch
 
+from bidir_core.teacher.learner import apply_lora
 from bidir_core.teacher.loading import load_teacher
 from bidir_core.teacher.samples import oracle_samples
 
@@ -39,6 +41,8 @@ def main() -> None:
     ap.add_argument("--update-batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--lora", action="store_true",
+                    help="add LoRA adapters (r 8, float32) as the teacher modes train an LM")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     prompts, oracle = oracle_samples("BabyAI-GoToRedBallNoDists-v0", args.states, seed=777,
@@ -46,6 +50,8 @@ def main() -> None:
     results = {}
     for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
         teacher = load_teacher(args.teacher, dtype=dtype, batch_size=32)
+        if args.lora:
+            apply_lora(teacher, r=8, alpha=16)
         logp = teacher.action_logprobs(prompts)
         score_s = best_of(args.repeats, lambda: teacher.action_logprobs(prompts))
         batch = prompts[: args.update_batch]
@@ -64,7 +70,7 @@ def main() -> None:
     print(f"\nbfloat16 / float32: scoring {s32 / s16:.2f}x faster, update {u32 / u16:.2f}x "
           f"faster; same argmax on {same:.3f} of the states, max |d log p| "
           f"{float(np.abs(lp32 - lp16).max()):.3f} ({args.teacher}, {args.states} states, "
-          f"{args.threads} thread(s))")
+          f"{args.threads} thread(s){', LoRA' if args.lora else ''})")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 import torch
 from bidir_core.student.ppo import PPOConfig
@@ -62,6 +63,42 @@ def test_a_blocked_teacher_does_not_slow_an_iteration(tmp_path, mode):
     assert rows[1]["teacher_agreement"] is not None
 
 
+def test_a_hint_never_outlives_its_episode(tmp_path):
+    """With a teacher that answers only the first queries, no env acts on a hint from an
+    episode that has ended (it would be about another grid)."""
+    torch.set_num_threads(1)
+    cfg = TrainConfig(
+        mode="teach", task=TASK, num_envs=4, steps_per_iteration=64 * 4, total_frames=64 * 4,
+        seed=0, student_eval_every=0, video_episodes=0,
+        teacher=TeacherModeConfig(probe_states=8, backend="thread", hint_wait=0.0,
+                                  explore_eps=0.0),
+        ppo=PPOConfig(update_epochs=1, num_minibatches=2),
+    )  # fmt: skip
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        policy = trainer.mode.policy  # what the service's worker calls (outside its lock)
+        real, gate, calls = policy.action_logprobs, threading.Event(), []
+
+        def first_batch_only(prompts):  # the service answers once; the probe is not held
+            if "guard" not in threading.current_thread().name:
+                calls.append(len(prompts))
+                if len(calls) > 1:
+                    gate.wait(60)
+            return real(prompts)
+
+        policy.action_logprobs = first_batch_only
+        buf = trainer.collector.buffer
+        try:
+            trainer.train()
+        finally:
+            gate.set()
+        done = buf.terminated | buf.truncated
+        assert done.any()  # some episode ended within the 64 steps
+        for n in range(cfg.num_envs):
+            ends = np.flatnonzero(done[:, n])
+            if ends.size:  # after its first episode, env n has no hint from before it
+                assert not buf.hint_valid[ends[0] + 1 :, n].any()
+
+
 def test_served_answers_need_the_owner_thread_and_uint64_hashes():
     from bidir_core.teacher import load_teacher
     from bidir_core.teacher.service import TeacherService
@@ -83,6 +120,14 @@ def test_hint_wait_auto_waits_for_tiny_only():
     assert TeacherModeConfig(hint_wait=0.0).validate().hint_wait_s == 0.0
     with pytest.raises(ValueError, match="hint_wait"):
         TeacherModeConfig(hint_wait=-1.0).validate()
+
+
+def test_call_timeout_auto_gives_an_lm_ten_minutes():
+    assert TeacherModeConfig().validate().call_timeout_s == 60.0
+    assert TeacherModeConfig(name="smollm2-135m").validate().call_timeout_s == 600.0
+    assert TeacherModeConfig(name="smollm2-135m", call_timeout=5.0).call_timeout_s == 5.0
+    with pytest.raises(ValueError, match="call_timeout"):
+        TeacherModeConfig(call_timeout=0.0).validate()
 
 
 def test_the_lm_update_runs_while_the_next_rollout_goes_on(tmp_path):

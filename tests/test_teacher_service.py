@@ -253,6 +253,28 @@ def test_an_older_answer_never_overwrites_a_newer_hint():
         assert h.age[0] == 0
 
 
+def test_a_new_episode_forgets_the_hint_and_drops_late_answers_of_the_old_one():
+    teacher = FakeTeacher()
+    a, b = texts("a", "b")
+    with TeacherService(teacher, 2, max_batch=1) as svc:
+        submit(svc, [a, a])
+        wait_for(svc, lambda h: h.valid.all(), "a's answers")
+        teacher.gate = threading.Event()
+        teacher.entered.clear()
+        svc.tick()
+        submit(svc, [b], [0])  # asked in env 0's old episode; blocked in the model
+        assert teacher.entered.wait(WAIT_S)
+        svc.tick()
+        svc.forget([0])  # env 0's episode ended
+        h = svc.hints()
+        assert not h.valid[0] and h.valid[1]  # env 1 keeps its hint
+        teacher.gate.set()
+        wait_for(svc, lambda h: svc.metrics()["answered"] == 2, "b answered")
+        assert not svc.hints().valid[0]  # the old episode's late answer is not a hint
+        submit(svc, [b], [0])  # the new episode asks: b is cached now
+        assert svc.hints().valid[0] and svc.hints().age[0] == 0
+
+
 def test_lru_cache_evicts_the_least_recently_used():
     teacher = FakeTeacher()
     a, b, c = texts("a", "b", "c")

@@ -268,6 +268,14 @@ class TeacherService:
             counts["hint_lag_sum"] += int((version - hints.version[valid]).sum())
         return hints
 
+    def forget(self, env_ids: Any) -> None:
+        """Envs ``env_ids`` began new episodes: their hints, and answers still to come for
+        what they asked before, no longer apply (they are invalid until a new answer)."""
+        self._check_thread()
+        ids = self._check_env_ids(env_ids)
+        if ids.size:
+            self._envs.fail(ids, self._step)
+
     def tick(self, steps: int = 1) -> None:
         """Advance the step clock that hint ages are measured in (call once per env step)."""
         self._check_thread()

@@ -147,8 +147,8 @@ class TeacherModeConfig:
     """bidir: score the queries the LM had not answered by the update, synchronously (True), or leave them out of the teacher's update (False); None: auto, True for tiny and False for LMs."""
     update_async: bool | None = None
     """bidir: the LM's update runs in the background while the next rollout goes on, and its weights are published when it finishes (at most one in flight); None: auto, off for tiny and on for LMs."""
-    call_timeout: Annotated[float, Field(gt=0, le=86_400)] = 60.0
-    """Seconds a teacher call of the training loop may take before it is skipped (and counted)."""
+    call_timeout: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    """Seconds a teacher call of the training loop may take before it is skipped (and counted); None: auto, 60 for tiny and 600 for LMs."""
 
     @property
     def uses_process(self) -> bool:
@@ -185,6 +185,14 @@ class TeacherModeConfig:
         if self.update_async is not None:
             return bool(self.update_async)
         return self.name != "tiny"
+
+    @property
+    def call_timeout_s(self) -> float:
+        """``call_timeout`` resolved: tiny answers any call within a second; an LM on a CPU
+        can take a minute to score a probe's 256 prompts, which is slow, not hung."""
+        if self.call_timeout is not None:
+            return float(self.call_timeout)
+        return 60.0 if self.name == "tiny" else 600.0
 
     @property
     def torch_device(self) -> str:

@@ -168,7 +168,7 @@ class GlamMode(ModeHooks):
                 seed=config.seed,
             ),
         )
-        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
+        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout_s)
         self._actor = TeacherActor(self.learner, config.num_envs, config.num_steps, self.guard,
                                    tc.prompt_style)
         self.oracle_probe: OracleProbe = OracleProbe(

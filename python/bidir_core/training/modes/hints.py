@@ -42,6 +42,7 @@ class TeacherHints:
         self.record_states = False  # keep each queried env's state (lookahead feedback)
         self.states: dict[int, EnvSnapshot] = {}  # flat index -> env.snapshot()
         self._since = np.full(num_envs, query_every, np.int64)  # steps since the last query
+        self._ended = np.zeros(num_envs, np.bool_)  # ended at the last step before a resume
         self.buffer: RolloutBuffer | None = None
 
     def fill_hints(self, t: int, env: BidirVecEnv, lo: int, hints: np.ndarray,
@@ -56,9 +57,17 @@ class TeacherHints:
                 self.states.clear()
             else:
                 self.service.tick()
-        if t > 0 and self.buffer is not None:
+        if self.buffer is not None:
+            # the envs whose episode ended at the last step (at t = 0: the previous rollout's
+            # last step; a new buffer holds no ended episodes): their next step asks, and
+            # what the teacher said about the old episode is not a hint for the new one
             ended = self.buffer.terminated[t - 1, lo:hi] | self.buffer.truncated[t - 1, lo:hi]
+            if t == 0:
+                ended = ended | self._ended[lo:hi]
+                self._ended[lo:hi] = False
             self._since[lo:hi][ended] = self.query_every
+            if ended.any():
+                self.service.forget(np.flatnonzero(ended) + lo)
         due = np.flatnonzero(self._since[lo:hi] >= self.query_every)
         if due.size:
             hashes = env.prompt_hashes()
@@ -94,12 +103,20 @@ class TeacherHints:
         return idx, [self.prompts[i] for i in idx.tolist()]
 
     def state_dict(self) -> dict[str, Any]:
-        """The per-env query clocks (the rest is rebuilt each rollout)."""
-        return {"since": self._since.copy()}
+        """The per-env query clocks and which episodes ended at the rollout's last step (the
+        rest is rebuilt each rollout)."""
+        ended = self._ended.copy()
+        if self.buffer is not None:
+            ended |= self.buffer.terminated[-1] | self.buffer.truncated[-1]
+        return {"since": self._since.copy(), "ended": ended}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the query clocks."""
         since = np.asarray(state["since"], np.int64)
         if since.shape != self._since.shape:
             raise ValueError(f"hint state has {since.shape} envs, expected {self._since.shape}")
+        ended = np.asarray(state.get("ended", np.zeros_like(self._ended)), np.bool_)
+        if ended.shape != self._ended.shape:
+            raise ValueError(f"hint state has {ended.shape} envs, expected {self._ended.shape}")
         self._since[:] = since
+        self._ended[:] = ended

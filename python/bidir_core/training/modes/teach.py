@@ -106,14 +106,14 @@ class TeachMode(ModeHooks):
         """Whether a replica of the LM (process or Ray backend) answers the hints."""
         self.service: TeacherService = TeacherService(
             self.policy, config.num_envs, num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
-            max_staleness=tc.max_staleness, timeout=tc.call_timeout,
-            join_timeout=min(10.0, tc.call_timeout), backend=backend,
+            max_staleness=tc.max_staleness, timeout=tc.call_timeout_s,
+            join_timeout=min(10.0, tc.call_timeout_s), backend=backend,
         )
         self.hints: TeacherHints = TeacherHints(
             self.service, config.num_envs, config.num_steps, tc.query_every,
             keep_prompts=True, wait=tc.hint_wait_s,
         )
-        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout)
+        self.guard: TeacherGuard = TeacherGuard(tc.call_timeout_s)
         self.oracle_probe: OracleProbe = OracleProbe(
             config.task, tc.probe_states, config.seed, tc.prompt_style
         )
