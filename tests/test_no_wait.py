@@ -130,6 +130,14 @@ def test_call_timeout_auto_gives_an_lm_ten_minutes():
         TeacherModeConfig(call_timeout=0.0).validate()
 
 
+def test_micro_batch_auto_bounds_an_lms_update_only():
+    assert TeacherModeConfig().validate().micro_batch is None
+    assert TeacherModeConfig(name="smollm2-135m").validate().micro_batch == 16
+    assert TeacherModeConfig(teacher_micro_batch=4).validate().micro_batch == 4
+    with pytest.raises(ValueError, match="teacher_micro_batch"):
+        TeacherModeConfig(teacher_micro_batch=0).validate()
+
+
 def test_the_lm_update_runs_while_the_next_rollout_goes_on(tmp_path):
     """update_async: iteration t's teacher update overlaps rollout t + 1, is published at
     the next update (before the probe), and a checkpoint waits for it."""

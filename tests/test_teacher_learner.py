@@ -96,6 +96,32 @@ def test_grouped_update_runs_the_lm_once_per_distinct_prompt(monkeypatch):
     assert (teacher.action_logprobs(prompts)[:, 3] > old[:, 3]).all()
 
 
+@pytest.mark.parametrize("value_head", [False, True])
+def test_micro_batches_make_the_same_step_in_parts(value_head):
+    """micro_batch splits each step's forward and backward by distinct prompts: the
+    gradients add up to the whole minibatch's (advantages normalised per minibatch)."""
+    prompts = (PROMPTS * 3)[:10]
+    n = len(prompts)
+    rng = np.random.default_rng(0)
+    actions, adv = rng.integers(0, 6, n), rng.normal(size=n).astype(np.float32)
+    returns = rng.normal(size=n).astype(np.float32)
+    after, stats = [], []
+    for micro in (None, 1, 3):
+        torch.manual_seed(0)
+        teacher = Teacher(make_model("llama"), tokenizer())
+        learner = TeacherPPO(teacher, TeacherPPOConfig(
+            learning_rate=3e-3, update_epochs=2, minibatch_size=5, norm_adv=True,
+            value_head=value_head, value_width=16, micro_batch=micro))
+        logp = teacher.action_logprobs(prompts)
+        stats.append(learner.update(prompts, actions, adv, logp[np.arange(n), actions],
+                                    returns=returns if value_head else None))
+        after.append(teacher.action_logprobs(prompts))
+    for other, other_stats in zip(after[1:], stats[1:]):
+        np.testing.assert_allclose(other, after[0], atol=1e-5)
+        for key, value in stats[0].items():
+            assert other_stats[key] == pytest.approx(value, abs=1e-5), key
+
+
 @pytest.mark.slow
 def test_fit_targets_moves_a_sure_pi_t_to_the_targets():
     teacher = Teacher(make_model("llama"), tokenizer())

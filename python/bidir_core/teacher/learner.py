@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import numpy as np
@@ -101,6 +101,9 @@ class TeacherPPOConfig(PPOLossConfig):
     """Learning rate of the value head."""
     minibatch_size: AtLeast1 = 64
     """Samples per optimizer step (on average, with ``group_prompts``)."""
+    micro_batch: AtLeast1 | None = None
+    """Distinct prompts per forward and backward pass of an ``update`` step, whose gradients
+    add up to the step's (the same step, in bounded memory); None: the whole minibatch."""
     group_prompts: bool = True
     """Make minibatches of distinct prompts, each with all of its samples (the LM then runs
     once per distinct prompt per minibatch; see docs/decisions.md)."""
@@ -245,24 +248,38 @@ class TeacherPPO:
         names = LOSS_STATS if self.value_head is not None else tuple(
             k for k in LOSS_STATS if k != "value_loss")
         stats: dict[str, list[float]] = {k: [] for k in names}
+        chunk_cfg = replace(cfg, norm_adv=False)  # normalised per minibatch here
         for _ in range(cfg.update_epochs):
             for idx in self._minibatches(prompts):
-                batch = [prompts[i] for i in idx.tolist()]
-                values = returns_mb = old_values_mb = None
-                if self.value_head is not None:
-                    logp_all, hidden = self.teacher.action_logprobs_tensor(
-                        batch, return_hidden=True
+                mb_adv = adv[idx]
+                if cfg.norm_adv and mb_adv.numel() > 1:
+                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                self.optimizer.zero_grad(set_to_none=True)
+                step = dict.fromkeys(names, 0.0)
+                for rows in self._chunks(prompts, idx):
+                    chunk = idx[rows]
+                    batch = [prompts[i] for i in chunk.tolist()]
+                    values = returns_mb = old_values_mb = None
+                    if self.value_head is not None:
+                        logp_all, hidden = self.teacher.action_logprobs_tensor(
+                            batch, return_hidden=True
+                        )
+                        values = self.value_head(hidden.float())
+                        returns_mb = ret[chunk].to(device)
+                        old_values_mb = None if old_v is None else old_v[chunk].to(device)
+                    else:
+                        logp_all = self.teacher.action_logprobs_tensor(batch)
+                    loss, parts = ppo_loss(
+                        logp_all, values, acts[chunk].to(device), old[chunk].to(device),
+                        old_values_mb, mb_adv[rows].to(device), returns_mb, chunk_cfg,
                     )
-                    values = self.value_head(hidden.float())
-                    returns_mb = ret[idx].to(device)
-                    old_values_mb = None if old_v is None else old_v[idx].to(device)
-                else:
-                    logp_all = self.teacher.action_logprobs_tensor(batch)
-                loss, parts = ppo_loss(logp_all, values, acts[idx].to(device), old[idx].to(device),
-                                       old_values_mb, adv[idx].to(device), returns_mb, cfg)
-                self._step(loss)
+                    weight = len(chunk) / len(idx)  # the losses are means over samples
+                    (loss * weight).backward()
+                    for k in names:
+                        step[k] += float(parts[k]) * weight
+                self._apply_step()
                 for k in names:
-                    stats[k].append(float(parts[k]))
+                    stats[k].append(step[k])
         out = {k: float(np.mean(v)) for k, v in stats.items() if v}
         out["version"] = float(self.teacher.version)
         return out
@@ -309,13 +326,28 @@ class TeacherPPO:
 
     def _step(self, loss: torch.Tensor) -> None:
         """One optimizer step on ``loss`` (gradient-norm clipped); bumps the version."""
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self._apply_step()
+
+    def _apply_step(self) -> None:
+        """The optimizer step on the gradients accumulated (norm clipped); bumps the version."""
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
         torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
         with self.teacher.lock:
             self.optimizer.step()
             self.teacher.version += 1
+
+    def _chunks(self, prompts: list[str], idx: torch.Tensor) -> list[torch.Tensor]:
+        """Positions in minibatch ``idx`` split into parts of at most ``micro_batch``
+        distinct prompts (all of a prompt's samples in one part)."""
+        size = self.config.micro_batch
+        if size is None:
+            return [torch.arange(len(idx))]
+        first: dict[str, int] = {}
+        part = torch.tensor([first.setdefault(prompts[i], len(first)) // size
+                             for i in idx.tolist()])
+        return [torch.nonzero(part == c).squeeze(1) for c in range(int(part.max()) + 1)]
 
     def _minibatches(self, prompts: list[str]) -> list[torch.Tensor]:
         """One epoch's minibatches of sample indices (see ``TeacherPPOConfig.group_prompts``)."""

@@ -71,6 +71,7 @@ class BidirMode(TeachMode):
                     learning_rate=tc.teacher_lr,
                     **lora_ppo_fields(tc.lora),
                     update_epochs=tc.teacher_epochs,
+                    micro_batch=tc.micro_batch,
                     ent_coef=tc.teacher_entropy_coef,
                     seed=config.seed,
                 ),

@@ -121,6 +121,8 @@ class TeacherModeConfig:
     """Scaling alpha of the LoRA adapters."""
     teacher_epochs: AtLeast1 = 2
     """Passes over each rollout's queries in the teacher update."""
+    teacher_micro_batch: AtLeast1 | None = None
+    """Distinct prompts per forward and backward pass of a teacher update step (same step, bounded memory); None: auto, the whole minibatch for tiny and 16 for LMs."""
     teacher_entropy_coef: NonNegative = 0.0
     """Entropy bonus of the teacher update (0: none)."""
     table_alpha: NonNegative = 1.0
@@ -185,6 +187,14 @@ class TeacherModeConfig:
         if self.update_async is not None:
             return bool(self.update_async)
         return self.name != "tiny"
+
+    @property
+    def micro_batch(self) -> int | None:
+        """``teacher_micro_batch`` resolved: tiny's graphs are small; an LM's graph over a
+        minibatch of 64 GLAM prompts held about 10 GB (smollm2 in glam)."""
+        if self.teacher_micro_batch is not None:
+            return int(self.teacher_micro_batch)
+        return None if self.name == "tiny" else 16
 
     @property
     def call_timeout_s(self) -> float:

@@ -164,6 +164,7 @@ class GlamMode(ModeHooks):
                 **{**shared_ppo_fields(ppo), "learning_rate": tc.teacher_lr},
                 **lora_ppo_fields(tc.lora),
                 minibatch_size=-(-config.steps_per_iteration // ppo.num_minibatches),
+                micro_batch=tc.micro_batch,
                 value_head=True,
                 seed=config.seed,
             ),
