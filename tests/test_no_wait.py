@@ -64,8 +64,9 @@ def test_a_blocked_teacher_does_not_slow_an_iteration(tmp_path, mode):
 
 
 def test_a_hint_never_outlives_its_episode(tmp_path):
-    """With a teacher that answers only the first queries, no env acts on a hint from an
-    episode that has ended (it would be about another grid)."""
+    """With a teacher that answers only its first batch, no env acts on a hint about a
+    prompt it asked in an episode that has ended (it would be about another grid); a cache
+    hit on a prompt of the current episode is a hint about the current state."""
     torch.set_num_threads(1)
     cfg = TrainConfig(
         mode="teach", task=TASK, num_envs=4, steps_per_iteration=64 * 4, total_frames=64 * 4,
@@ -75,7 +76,8 @@ def test_a_hint_never_outlives_its_episode(tmp_path):
         ppo=PPOConfig(update_epochs=1, num_minibatches=2),
     )  # fmt: skip
     with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
-        policy = trainer.mode.policy  # what the service's worker calls (outside its lock)
+        mode = trainer.mode
+        policy = mode.policy  # what the service's worker calls (outside its lock)
         real, gate, calls = policy.action_logprobs, threading.Event(), []
 
         def first_batch_only(prompts):  # the service answers once; the probe is not held
@@ -86,17 +88,30 @@ def test_a_hint_never_outlives_its_episode(tmp_path):
             return real(prompts)
 
         policy.action_logprobs = first_batch_only
+        served = []  # per step: (valid, the prompt hash each env's hint answers)
+        fill = mode.hints.fill_hints
+
+        def recorded(t, env, lo, hints, valid):
+            fill(t, env, lo, hints, valid)
+            served.append((valid.copy(), mode.service._envs.hash.copy()))
+
+        mode.hints.fill_hints = recorded
         buf = trainer.collector.buffer
         try:
             trainer.train()
         finally:
             gate.set()
+        asked = mode.hints.hashes  # query_every 1: every step asks for its own prompt
         done = buf.terminated | buf.truncated
         assert done.any()  # some episode ended within the 64 steps
         for n in range(cfg.num_envs):
-            ends = np.flatnonzero(done[:, n])
-            if ends.size:  # after its first episode, env n has no hint from before it
-                assert not buf.hint_valid[ends[0] + 1 :, n].any()
+            start = 0
+            for t, (valid, answers) in enumerate(served):
+                if t > 0 and done[t - 1, n]:
+                    start = t
+                if valid[n]:  # the hint answers a prompt of this episode
+                    assert answers[n] in set(asked[start : t + 1, n].tolist()), (n, t)
+        assert (~np.stack([v for v, _ in served])).any()  # the LM did leave envs without hints
 
 
 def test_served_answers_need_the_owner_thread_and_uint64_hashes():
