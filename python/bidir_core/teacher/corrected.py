@@ -31,14 +31,13 @@ class CorrectedTeacher:
         self.actions: tuple[str, ...] = teacher.actions
         self.lock: threading.RLock = teacher.lock
         self.version: int = 0
-        self.keep_published: bool = False
         self.published: tuple[int, dict[str, np.ndarray]] | None = None
 
     def publish(self) -> int:
         """Mark a teacher update (parameters, table or both); return the new version."""
         with self.lock:
             self.version += 1
-            if self.keep_published:
+            if self.published is not None:
                 self.keep_published_weights()
             return self.version
 
@@ -48,7 +47,6 @@ class CorrectedTeacher:
         from bidir_core.teacher.backends.process import trainable_state
 
         with self.lock:
-            self.keep_published = True
             self.published = (self.version, trainable_state(self.teacher))
 
     def correction(self, prompts: list[str], hashes: np.ndarray | None = None) -> np.ndarray:

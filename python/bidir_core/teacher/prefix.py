@@ -58,7 +58,7 @@ def prefix_layers(model: Any, ids: Sequence[int]
     from bidir_core.teacher.scoring import _last_logits_only, _output_cache
 
     device = next(model.parameters()).device
-    keep = _last_logits_only(model)
+    keep = _last_logits_only(model, len(ids), device)
     out = model(input_ids=torch.tensor([list(ids)], device=device), use_cache=True, **keep)
     layers = _cache_tensors(_output_cache(out))
     if layers is None:

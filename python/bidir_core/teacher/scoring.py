@@ -59,17 +59,17 @@ def _cache_kwarg(model: Any) -> str:
     return "cache" if "cache" in _forward_params(model) else "past_key_values"
 
 
-def _last_logits_only(model: Any, width: int | None = None, device: Any = None) -> dict[str, Any]:
-    """The forward kwargs that skip the LM head on all but the last position (if supported).
+def _last_logits_only(model: Any, width: int, device: Any) -> dict[str, Any]:
+    """The forward kwargs that skip the LM head on all but the last of ``width`` input
+    positions (if supported).
 
-    Given the input's ``width``, the position is kept by index, which copies the hidden
-    states into a contiguous tensor: a strided slice (``logits_to_keep=1``) sends the LM
-    head of a frozen model (LoRA) through a batched matmul that copies its whole weight
-    matrix for every row (3x slower scoring of smollm2 in bfloat16)."""
+    The position is kept by index, which copies the hidden states into a contiguous
+    tensor: a strided slice (``logits_to_keep=1``) sends the LM head of a frozen model
+    (LoRA) through a batched matmul that copies its whole weight matrix for every row (3x
+    slower scoring of smollm2 in bfloat16)."""
     if "logits_to_keep" not in _forward_params(model):
         return {}
-    return {"logits_to_keep": 1 if width is None
-            else torch.tensor([width - 1], device=device)}
+    return {"logits_to_keep": torch.tensor([width - 1], device=device)}
 
 
 def _output_cache(out: Any) -> Any:

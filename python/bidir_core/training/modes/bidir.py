@@ -338,7 +338,7 @@ class BidirMode(TeachMode):
                 self.teacher.model.load_state_dict(state["teacher_model"])
                 self.learner.optimizer.load_state_dict(state["teacher_optimizer"])
             self.teacher.version = int(state["teacher_version"])
-            if self.policy.keep_published:
+            if self.policy.published is not None:
                 self.policy.keep_published_weights()
 
 

@@ -68,10 +68,10 @@ class TeachMode(ModeHooks):
         self.config = config
         tc: TeacherModeConfig = config.teacher.validate()
         self.tc = tc
-        device = tc.torch_device
+        device, dtype = tc.torch_device, tc.dtype
         self.teacher: Teacher = load_teacher(
             tc.name, temperature=tc.temperature, batch_size=tc.max_batch, device=device,
-            dtype=tc.dtype,
+            dtype=dtype,
         )
         self.table: FeedbackTable = FeedbackTable(
             num_actions=len(self.teacher.actions), rate=tc.table_rate
@@ -86,7 +86,7 @@ class TeachMode(ModeHooks):
             backend = RayTeacherBackend(
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
-                                lora=self.lora_settings(), dtype=tc.dtype,
+                                lora=self.lora_settings(), dtype=dtype,
                                 device="cuda" if resources.get("GPU", 0) > 0 else "cpu"),
                 num_actions=_core.NUM_ACTIONS, replicas=tc.teacher_replicas,
                 resources=resources, max_batch=tc.max_batch, postprocess=self.policy.corrected,
@@ -98,7 +98,7 @@ class TeachMode(ModeHooks):
                 self.policy,
                 replica_factory(tc.name, temperature=tc.temperature, batch_size=tc.max_batch,
                                 lora=self.lora_settings(), device=device,
-                                dtype=tc.dtype),
+                                dtype=dtype),
                 num_actions=_core.NUM_ACTIONS, max_batch=tc.max_batch,
                 postprocess=self.policy.corrected,
             )
