@@ -146,6 +146,26 @@ def test_a_percent_sign_in_an_option_docstring_reaches_help_intact():
     assert "91% of them" in " ".join(parser.format_help().split())
 
 
+def test_every_option_parses_to_its_fields_type():
+    """An int option that may be None (auto) reads as an int: a float would be refused."""
+    import dataclasses
+    import typing
+
+    from bidir_core.cli import build_parser
+    from bidir_core.training.commands import _config_from_args
+
+    args = build_parser().parse_args(
+        ["train", "--teacher-micro-batch", "4", "--hint-wait", "0.5", "--lora-r", "4"]
+    )
+    cfg, given = _config_from_args(args)
+    assert cfg.teacher.teacher_micro_batch == 4 and type(cfg.teacher.teacher_micro_batch) is int
+    assert cfg.teacher.hint_wait == 0.5 and cfg.teacher.lora_r == 4
+    assert {"teacher_teacher_micro_batch", "teacher_hint_wait"} <= set(given)
+    hints = typing.get_type_hints(type(cfg.teacher))
+    optional_ints = [f.name for f in dataclasses.fields(cfg.teacher) if hints[f.name] == (int | None)]
+    assert "teacher_micro_batch" in optional_ints
+
+
 @pytest.mark.slow
 def test_resume_rejects_config_flags_and_broken_runs(tmp_path, capsys):
     run = tmp_path / "run"

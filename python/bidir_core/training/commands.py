@@ -40,6 +40,14 @@ def _flag(dest: str) -> str:
 _NOT_FLAGS = {"ppo", "mode", "teacher"}
 
 
+def _scalar_type(hint: Any) -> type:
+    """The argparse type of a field annotated ``T`` or ``T | None`` (int, float, str)."""
+    arms = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    if len(arms) != 1 or arms[0] not in (int, float, str):
+        raise TypeError(f"no command-line type for a field annotated {hint}")
+    return arms[0]
+
+
 def _add_fields(
     group: argparse._ArgumentGroup, cls: type, prefix: str, skip: tuple[str, ...] = ()
 ) -> None:
@@ -64,7 +72,7 @@ def _add_fields(
             group.add_argument(flag, dest=dest, choices=typing.get_args(hints[f.name]),
                                default=None, help=help_text)
         else:
-            kind = float if default is None or isinstance(default, float) else type(default)
+            kind = _scalar_type(hints[f.name])
             group.add_argument(
                 flag,
                 dest=dest,
