@@ -331,6 +331,7 @@ def test_buffer_shapes_and_dtypes():
         "direction": ((8, 3), np.int64),
         "actions": ((8, 3), np.int64),
         "logprobs": ((8, 3), np.float32),
+        "student_logprobs": ((8, 3), np.float32),
         "values": ((8, 3), np.float32),
         "rewards": ((8, 3), np.float32),
         "terminated": ((8, 3), np.bool_),

@@ -447,6 +447,66 @@ def test_fused_backend_refuses_networks_it_cannot_train():
         PPOConfig(backend="cuda").validate()
 
 
+def test_decoupled_surrogate_is_the_standard_one_on_policy():
+    """Where the student drew every action (student = behaviour log-probs) the decoupled
+    update makes the same step as the standard one; fused refuses it, auto picks autograd."""
+    buf, mission = filled_rollout(8, 4, seed=4)
+    buf.student_logprobs[...] = buf.logprobs
+    nets = []
+    for surrogate in ("behaviour", "decoupled"):
+        torch.manual_seed(2)
+        net = ActorCritic(hidden=16)
+        cfg = PPOConfig(num_minibatches=2, update_epochs=2, surrogate=surrogate)
+        learner = PPOLearner(net, dataclasses.replace(cfg, backend="auto"), 5)
+        assert learner.backend == ("fused" if surrogate == "behaviour" else "autograd")
+        learner.update(buf, mission, iteration=1, seed=3)
+        nets.append(net)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="only the behaviour surrogate"):
+        PPOLearner(ActorCritic(hidden=8), PPOConfig(backend="fused", surrogate="decoupled"), 3)
+    with pytest.raises(ValueError, match="ppo.surrogate must be one of"):
+        PPOConfig(surrogate="vtrace").validate()
+
+
+def test_decoupled_surrogate_penalises_a_bad_teacher_action_the_standard_one_ignores():
+    """An action the teacher picked (behaviour prob 0.9) that the student gives 0.1, with a
+    negative advantage: the standard loss clips it away (no gradient), the decoupled one
+    lowers its probability, weighted by 0.1 / 0.9."""
+    cfg = PPOConfig(norm_adv=False, ent_coef=0.0)
+    logits = torch.log(torch.tensor([[0.1, 0.9]])).requires_grad_(True)
+    actions = torch.tensor([0])
+    behaviour, student = torch.log(torch.tensor([0.9])), torch.log(torch.tensor([0.1]))
+    advantage = torch.tensor([-1.0])
+    standard, _ = ppo_loss(logits, None, actions, behaviour, None, advantage, None, cfg)
+    (grad,) = torch.autograd.grad(standard, logits)
+    assert torch.count_nonzero(grad) == 0
+    decoupled, stats = ppo_loss(logits, None, actions, behaviour, None, advantage, None, cfg,
+                                proximal_logprobs=student)
+    assert decoupled.item() == pytest.approx(1.0 / 9.0)  # -A * ratio 1 * weight 1/9
+    assert stats["clipfrac"].item() == 0.0
+    (grad,) = torch.autograd.grad(decoupled, logits)
+    assert grad[0, 0] > 0  # gradient descent lowers the bad action's logit
+
+
+def test_the_collector_stores_the_students_own_log_prob_beside_the_behaviours(tmp_path):
+    from bidir_core.training import TrainConfig, Trainer
+    from bidir_core.training.modes import TeacherModeConfig
+
+    cfg = TrainConfig(mode="teach", num_envs=4, steps_per_iteration=32, total_frames=32,
+                      video_episodes=0, student_eval_every=0,
+                      teacher=TeacherModeConfig(explore_eps=0.5, hint_wait=5.0, probe_states=8))
+    with Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False) as trainer:
+        trainer.train()
+        buf = trainer.collector.buffer
+        mixed = buf.hint_valid
+        assert mixed.any()
+        # where the teacher's hint was mixed in, log mu differs from the student's log piS
+        assert not np.allclose(buf.student_logprobs[mixed], buf.logprobs[mixed])
+        assert np.array_equal(buf.student_logprobs[~mixed], buf.logprobs[~mixed])
+        assert np.all(buf.student_logprobs <= 0)
+
+
 def test_fused_backend_with_an_extra_loss_matches_autograd():
     """With an extra loss term the fused backend's hand backward equals autograd's."""
     buf, mission = filled_rollout(8, 4, seed=6)

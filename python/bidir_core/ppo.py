@@ -72,6 +72,7 @@ def ppo_loss(
     advantages: torch.Tensor,
     returns: torch.Tensor | None,
     config: PPOLossConfig,
+    proximal_logprobs: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The PPO loss of one minibatch and its parts (detached, keys ``LOSS_STATS``).
 
@@ -79,18 +80,27 @@ def ppo_loss(
     network, the rest from the rollout: clipped surrogate, entropy bonus and, when
     ``values`` is given, the value loss (clipped around ``old_values`` with
     ``clip_vloss``). Without ``values`` the value loss is 0.
+
+    ``old_logprobs`` are the behaviour policy's. With ``proximal_logprobs`` (the learner's
+    own at collection) the surrogate is the decoupled one of Hilton et al. (2021): the
+    ratio to the proximal policy is clipped, and each sample is weighted by proximal /
+    behaviour probability; where the two are equal it is the standard loss.
     """
     logp_all = torch.log_softmax(logits, dim=-1)
     logprobs = logp_all.gather(1, actions.unsqueeze(1)).squeeze(1)
     entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
-    log_ratio = logprobs - old_logprobs
+    anchor = old_logprobs if proximal_logprobs is None else proximal_logprobs
+    log_ratio = logprobs - anchor
     ratio = log_ratio.exp()
     if config.norm_adv and advantages.numel() > 1:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    pg_loss = torch.max(
+    surrogate = torch.max(
         -advantages * ratio,
         -advantages * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef),
-    ).mean()
+    )
+    if proximal_logprobs is not None:
+        surrogate = surrogate * (proximal_logprobs - old_logprobs).exp()
+    pg_loss = surrogate.mean()
     loss = pg_loss - config.ent_coef * entropy
     v_loss = torch.zeros((), device=logits.device)
     if values is not None:

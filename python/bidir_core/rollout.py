@@ -22,6 +22,7 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "direction": ("", np.int64),
     "actions": ("", np.int64),
     "logprobs": ("", np.float32),
+    "student_logprobs": ("", np.float32),
     "values": ("", np.float32),
     "rewards": ("", np.float32),
     "terminated": ("", np.bool_),
@@ -38,7 +39,9 @@ class RolloutBuffer:
     """(T, N, ...) numpy arrays for one PPO rollout of T steps over N envs, allocated once.
 
     Row ``t`` holds step ``t`` of every env: the observation ``image``/``direction`` the
-    action was chosen from, ``actions``, ``logprobs``, ``values`` (V of that observation),
+    action was chosen from, ``actions``, ``logprobs`` (log mu of the behaviour policy
+    that drew the action), ``student_logprobs`` (log piS of that action: the same unless a
+    teacher's actions are mixed in), ``values`` (V of that observation),
     the step's ``rewards``/``terminated``/``truncated``, ``final_values`` (V of the final
     observation of an episode cut by its time limit, read only where ``truncated`` and not
     ``terminated``), the teacher's ``hints`` (T, N, num_actions) with ``hint_valid``, and
@@ -50,6 +53,7 @@ class RolloutBuffer:
     direction: np.ndarray
     actions: np.ndarray
     logprobs: np.ndarray
+    student_logprobs: np.ndarray
     values: np.ndarray
     rewards: np.ndarray
     terminated: np.ndarray

@@ -37,6 +37,7 @@ __all__ = ["PPO_BACKENDS", "ExtraLoss", "PPOConfig", "PPOLearner", "ppo_loss"]
 
 PPOBackend = Literal["auto", "fused", "autograd"]
 PPO_BACKENDS: tuple[str, ...] = get_args(PPOBackend)
+Surrogate = Literal["behaviour", "decoupled"]
 
 # The minibatch fields read by the update, in the order they are gathered.
 MINIBATCH_FIELDS = (
@@ -47,6 +48,7 @@ MINIBATCH_FIELDS = (
     "hint_valid",
     "actions",
     "logprobs",
+    "student_logprobs",
     "values",
     "advantages",
     "returns",
@@ -71,6 +73,8 @@ class PPOConfig(PPOLossConfig):
     """Epsilon of Adam."""
     backend: PPOBackend = "auto"
     """How minibatch gradients are computed: autograd, fused (C++; ActorCritic only) or auto (fused where it can)."""
+    surrogate: Surrogate = "behaviour"
+    """behaviour: the ratio to the behaviour policy is clipped (the executed mixture in teach and bidir); decoupled: the ratio to the student's own policy, each sample weighted by student / behaviour probability (autograd only)."""
 
     def validate(self) -> PPOConfig:
         """Raise ValueError / TypeError naming the first field out of range; return self."""
@@ -84,9 +88,11 @@ class PPOConfig(PPOLossConfig):
         return cls(**values).validate()
 
 
-def resolve_backend(backend: str, net: nn.Module) -> str:
+def resolve_backend(backend: str, net: nn.Module, surrogate: str = "behaviour") -> str:
     """``backend`` for ``net``: auto becomes fused or autograd; fused refuses what it cannot train."""
     reason = fused_unsupported_reason(net)
+    if surrogate != "behaviour":
+        reason = f"the C++ kernel computes only the behaviour surrogate, not {surrogate!r}"
     if backend == "auto":
         return "autograd" if reason else "fused"
     if backend == "fused" and reason:
@@ -109,7 +115,7 @@ class PPOLearner:
         if total_iterations < 1:
             raise ValueError(f"total_iterations must be >= 1, got {total_iterations}")
         self.total_iterations: int = int(total_iterations)
-        self.backend: str = resolve_backend(config.backend, net)
+        self.backend: str = resolve_backend(config.backend, net, config.surrogate)
         self.params: list[nn.Parameter] = [p for p in net.parameters() if p.requires_grad]
         self.flat: FlatParameters = FlatParameters(self.params)
         self.optimizer: torch.optim.Adam = make_adam(self.flat.param, config.learning_rate,
@@ -205,8 +211,9 @@ class PPOLearner:
         logits, values = self.net(
             mb["image"], mb["direction"], mb["mission"], mb["hints"], mb["hint_valid"]
         )
+        proximal = mb["student_logprobs"] if self.config.surrogate == "decoupled" else None
         loss, stats = ppo_loss(logits, values, mb["actions"], mb["logprobs"], mb["values"],
-                               mb["advantages"], mb["returns"], self.config)
+                               mb["advantages"], mb["returns"], self.config, proximal)
         extra_stats: dict[str, torch.Tensor] = {}
         if extra_loss is not None:
             extra, extra_stats = extra_loss(mb, logits, values)

@@ -198,20 +198,24 @@ class RolloutCollector:
         logits, values = self.net(
             v["image"], v["direction"], v["mission"], v["hints"], v["hint_valid"]
         )
-        logp = torch.log_softmax(logits, dim=-1)
+        student = logp = torch.log_softmax(logits, dim=-1)
         eps = getattr(self.hint_source, "explore_eps", 0.0)
         if eps > 0.0:
             # Guided exploration: act from mu = (1 - eps) piS + eps piT where a hint is
             # valid; the stored log-prob is log mu, the behaviour policy's.
             weight = v["hint_valid"].to(logp.dtype).unsqueeze(1) * eps
             logp = torch.log((1.0 - weight) * logp.exp() + weight * v["hints"])
-        self._sample(v, logp, values)
+        self._sample(v, logp, values, student)
 
-    def _sample(self, v: dict[str, torch.Tensor], logp: torch.Tensor, values: torch.Tensor) -> None:
-        """Draw the actions from exp(logp); write them, their log-probs and the values."""
+    def _sample(self, v: dict[str, torch.Tensor], logp: torch.Tensor, values: torch.Tensor,
+                student: torch.Tensor | None = None) -> None:
+        """Draw the actions from exp(logp); write them, their log-probs (and the student's
+        own, ``student``, when the behaviour policy is another) and the values."""
         actions = torch.multinomial(logp.exp(), 1, generator=self.generator)
         v["actions"].copy_(actions.squeeze(1))
         v["logprobs"].copy_(logp.gather(1, actions).squeeze(1))
+        own = logp if student is None else student
+        v["student_logprobs"].copy_(own.gather(1, actions).squeeze(1))
         v["values"].copy_(values)
 
     def _finish_step(self, g: _Group, t: int) -> None:
