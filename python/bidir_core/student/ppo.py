@@ -90,9 +90,8 @@ class PPOConfig(PPOLossConfig):
 
 def resolve_backend(backend: str, net: nn.Module, surrogate: str = "behaviour") -> str:
     """``backend`` for ``net``: auto becomes fused or autograd; fused refuses what it cannot train."""
-    reason = fused_unsupported_reason(net)
-    if surrogate != "behaviour":
-        reason = f"the C++ kernel computes only the behaviour surrogate, not {surrogate!r}"
+    reason = (fused_unsupported_reason(net) if surrogate == "behaviour"
+              else f"the C++ kernel computes only the behaviour surrogate, not {surrogate!r}")
     if backend == "auto":
         return "autograd" if reason else "fused"
     if backend == "fused" and reason:

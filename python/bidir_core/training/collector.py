@@ -214,8 +214,10 @@ class RolloutCollector:
         actions = torch.multinomial(logp.exp(), 1, generator=self.generator)
         v["actions"].copy_(actions.squeeze(1))
         v["logprobs"].copy_(logp.gather(1, actions).squeeze(1))
-        own = logp if student is None else student
-        v["student_logprobs"].copy_(own.gather(1, actions).squeeze(1))
+        if student is None or student is logp:  # the student drew it: log mu is log piS
+            v["student_logprobs"].copy_(v["logprobs"])
+        else:
+            v["student_logprobs"].copy_(student.gather(1, actions).squeeze(1))
         v["values"].copy_(values)
 
     def _finish_step(self, g: _Group, t: int) -> None:
